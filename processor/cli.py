@@ -1,0 +1,74 @@
+"""The starbatch command line: each command parses options and calls one library function."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_FAILED = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_FAILED
+    from .rulebook import RulebookError
+
+    try:
+        return args.func(args)
+    except RulebookError as exc:
+        print(f"starbatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="starbatch", description="Rate grassroots Party branches from township workbooks.")
+    parser.add_argument("--version", action="version", version=f"starbatch {__version__}")
+    sub = parser.add_subparsers(title="commands")
+
+    p = sub.add_parser("template", help="write the fill-in template of a rulebook")
+    p.add_argument("--rulebook", required=True, help="rulebook key or id (e.g. huojia-five-star, R1) or a .yaml path")
+    p.add_argument("--out", type=Path, default=Path("."), help="folder to write into (default: current)")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("validate", help="check submissions and point at the cell of every problem")
+    p.add_argument("files", nargs="+", type=Path, help="township workbooks (.xlsx, .xls, .ods)")
+    p.add_argument("--rulebook", help="rulebook to validate against (default: from each file's template id)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--receipt", type=Path, metavar="DIR", help="write one receipt workbook (回执) per file into DIR")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .rulebook import load_rulebook
+    from .template import write_template
+
+    path = write_template(load_rulebook(args.rulebook), args.out)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .problems import has_errors
+    from .receipt import write_receipt
+    from .report import dumps, validation_json, validation_table
+    from .rulebook import load_rulebook
+    from .validate import validate_files
+
+    rulebook = load_rulebook(args.rulebook) if args.rulebook else None
+    subs = validate_files(args.files, rulebook)
+    print(dumps(validation_json(subs)) if args.json else validation_table(subs))
+    if args.receipt:
+        for s in subs:
+            path = write_receipt(s, args.receipt)
+            print(f"回执: {path}", file=sys.stderr)
+    return EXIT_PROBLEMS if any(has_errors(s.problems) or s.rulebook is None for s in subs) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

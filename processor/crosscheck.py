@@ -1,0 +1,155 @@
+"""Cross-sheet checks of a submission: every reference resolves, every count adds up."""
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .problems import Problem, problem
+from .sheets import REVIEW, SELF, score_field_id, score_title
+
+if TYPE_CHECKING:
+    from .validate import Record, Submission
+
+
+def cross_sheet_problems(sub: "Submission") -> list[Problem]:
+    found: list[Problem] = []
+    branches = sub.records.get("branches", [])
+    found += _unique_codes(sub, branches)
+    found += _township_consistent(sub, branches)
+    codes = {r.values["branch_code"]: r for r in branches if "branch_code" in r.values}
+    for key in ("scores", "events", "vetoes", "votes", "cadres"):
+        found += _known_branches(sub, sub.records.get(key, []), codes)
+    found += _scores_complete(sub, codes)
+    found += _events_complete(sub)
+    found += _votes_consistent(sub)
+    found += _one_secretary(sub, codes)
+    return found
+
+
+def _where(sub: "Submission", record: "Record", field_id: str, title: str = "") -> dict:
+    return {"file": sub.file, "sheet": record.sheet, "cell": record.cell(field_id), "field": title}
+
+
+def _unique_codes(sub: "Submission", branches: list["Record"]) -> list[Problem]:
+    seen: dict[str, str] = {}
+    found = []
+    for r in branches:
+        code = r.values.get("branch_code")
+        if code is None:
+            continue
+        if code in seen:
+            found.append(problem("REF_002", value=code, detail=seen[code], **_where(sub, r, "branch_code", "支部编码")))
+        else:
+            seen[code] = r.cell("branch_code")
+    return found
+
+
+def _township_consistent(sub: "Submission", branches: list["Record"]) -> list[Problem]:
+    expected = sub.township
+    if not expected:
+        return []
+    return [problem("REF_003", value=r.values["township"], expected=expected, **_where(sub, r, "township", "乡镇"))
+            for r in branches if r.values.get("township") not in (None, expected)]
+
+
+def _known_branches(sub: "Submission", records: list["Record"], codes: dict) -> list[Problem]:
+    return [problem("REF_001", value=r.values["branch_code"], **_where(sub, r, "branch_code", "支部编码"))
+            for r in records if "branch_code" in r.values and r.values["branch_code"] not in codes]
+
+
+def _scores_complete(sub: "Submission", codes: dict) -> list[Problem]:
+    rulebook = sub.rulebook
+    found: list[Problem] = []
+    by_code: dict[str, "Record"] = {}
+    for r in sub.records.get("scores", []):
+        code = r.values.get("branch_code")
+        if code is None:
+            continue
+        if code in by_code:
+            found.append(problem("REF_009", value=code, field="评分", detail=by_code[code].cell("branch_code"),
+                                 file=sub.file, sheet=r.sheet, cell=r.cell("branch_code")))
+            continue
+        by_code[code] = r
+    for code, branch in codes.items():
+        record = by_code.get(code)
+        if record is None:
+            found.append(problem("REF_012", value=code, **_where(sub, branch, "branch_code", "支部编码")))
+            continue
+        branch_type = branch.values.get("branch_type")
+        for unit in rulebook.units:
+            if unit.get("applies_to") and branch_type not in unit["applies_to"]:
+                continue
+            for item in unit["items"]:
+                self_id = score_field_id(unit["id"], item["id"], SELF)
+                review_id = score_field_id(unit["id"], item["id"], REVIEW)
+                if self_id not in record.values and review_id not in record.values and not _has_problem_at(sub, record, self_id):
+                    found.append(problem("REF_014", **_where(sub, record, self_id, score_title(unit, item, SELF))))
+    return found
+
+
+def _has_problem_at(sub: "Submission", record: "Record", field_id: str) -> bool:
+    cell = record.cells.get(field_id)
+    return any(p.sheet == record.sheet and p.cell == cell for p in sub.problems)
+
+
+def _events_complete(sub: "Submission") -> list[Problem]:
+    kinds = {e["name"]: e for e in sub.rulebook.events}
+    found = []
+    for r in sub.records.get("events", []):
+        event = kinds.get(r.values.get("event_kind"))
+        if event is None:
+            continue
+        points = event["points"]
+        if points == "entered" and "points" not in r.values:
+            found.append(problem("REF_013", value=event["name"], detail="该事项的分值由乡镇按评分细则填写。",
+                                 **_where(sub, r, "points", "分值")))
+        if isinstance(points, dict):
+            level = r.values.get("level")
+            if level is None:
+                found.append(problem("REF_013", value=event["name"], detail=f"可选：{'、'.join(points)}。",
+                                     **_where(sub, r, "level", "级别")))
+            elif level not in points:
+                found.append(problem("VAL_006", value=level, limit="、".join(points), **_where(sub, r, "level", "级别")))
+    return found
+
+
+def _votes_consistent(sub: "Submission") -> list[Problem]:
+    found = []
+    seen: dict[tuple, str] = {}
+    min_turnout = Decimal(str((sub.rulebook.votes or {}).get("min_turnout", 0)))
+    for r in sub.records.get("votes", []):
+        v = r.values
+        key = (v.get("branch_code"), v.get("target"))
+        if None not in key:
+            if key in seen:
+                found.append(problem("REF_009", value=key[0], field=f"测评对象“{key[1]}”", detail=seen[key],
+                                     file=sub.file, sheet=r.sheet, cell=r.cell("target")))
+            seen.setdefault(key, r.cell("target"))
+        members, participants, yes = v.get("members"), v.get("participants"), v.get("votes_yes")
+        if isinstance(yes, int) and isinstance(participants, int) and yes > participants:
+            found.append(problem("REF_006", value=yes, limit=participants, **_where(sub, r, "votes_yes", "满意（赞成）票数")))
+        if isinstance(participants, int) and isinstance(members, int):
+            if participants > members:
+                found.append(problem("REF_007", value=participants, limit=members,
+                                     **_where(sub, r, "participants", "实际参加人数")))
+            elif min_turnout and members and Decimal(participants) * 100 < min_turnout * members:
+                share = (Decimal(participants) * 100 / members).quantize(Decimal("0.1"))
+                found.append(problem("REF_010", value=share, limit=min_turnout,
+                                     detail=f"{participants}/{members}", **_where(sub, r, "participants", "实际参加人数")))
+    return found
+
+
+def _one_secretary(sub: "Submission", codes: dict) -> list[Problem]:
+    secretaries: dict[str, int] = defaultdict(int)
+    for r in sub.records.get("cadres", []):
+        if r.values.get("role") == "书记" and "branch_code" in r.values:
+            secretaries[r.values["branch_code"]] += 1
+    found = []
+    for code, branch in codes.items():
+        n = secretaries.get(code, 0)
+        if n == 0:
+            found.append(problem("REF_004", value=code, **_where(sub, branch, "branch_code", "支部编码")))
+        elif n > 1:
+            found.append(problem("REF_005", value=code, detail=n, **_where(sub, branch, "branch_code", "支部编码")))
+    return found

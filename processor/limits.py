@@ -1,0 +1,21 @@
+"""Limits that keep one hostile or broken submission from costing the rest of the batch.
+
+Each is a setting with a default; the README lists them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 20 * 1024 * 1024        # a township workbook is ~60 KB
+    max_unpacked_bytes: int = 200 * 1024 * 1024    # sum of declared sizes inside the zip
+    max_zip_ratio: int = 200                       # inflated / packed, checked before inflating
+    max_zip_members: int = 2000
+    max_rows: int = 20_000                         # rows read per sheet
+    max_sheets: int = 50
+    max_cell_chars: int = 32_767                   # Excel's own cell limit
+
+
+LIMITS = Limits()

@@ -1,0 +1,163 @@
+"""One normaliser for every cell value, recording what it changed.
+
+What Excel, WPS and LibreOffice write is accepted when its meaning is certain: numbers stored as
+text, full-width digits, units after numbers ("85分", "1,200元"), trailing and non-breaking
+spaces, dates as serials or text. A value that cannot be read is returned unchanged so that the
+schema reports it at its cell.
+
+Percentages (fields of kind `percent`): "92%" and "９２％" mean 92; a plain number above 1 is
+already a percentage (92 → 92); a plain number from 0 to 1 is a fraction (0.92 → 92, 1 → 100),
+because that is what a cell formatted as % stores.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .sheets import Field
+
+_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\u200c\u200d\ufeff]+")
+_UNIT_SUFFIX = re.compile(r"(分|元|人|名|个|次|个月|月|岁|票)$")
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900 leap-year bug
+_YES = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
+_NO = {"否", "n", "no", "false", "0", "×", "✗", "不是", "无"}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+def normalise(raw: Any, field: Field) -> tuple[Any, Change | None]:
+    """(value for the schema, what changed or None). Empty cells give (None, None)."""
+    if raw is None or raw == "":
+        return None, None
+    if isinstance(raw, str):
+        cleaned = clean_text(raw)
+        if cleaned == "":
+            return None, None
+    else:
+        cleaned = raw
+    value = _by_kind(cleaned, field)
+    return value, _change(raw, value, field)
+
+
+def clean_text(text: str) -> str:
+    """Trim and collapse every kind of space a spreadsheet hides in text."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def _by_kind(value: Any, field: Field) -> Any:
+    kind = field.kind
+    if field.spec.get("enum") is not None and field.type == "string":
+        return _enum_text(value, field)
+    if kind == "date":
+        return to_date_text(value)
+    if kind == "percent":
+        return to_percent(value)
+    if kind in ("number", "money"):
+        return to_number(value)
+    if kind == "integer":
+        number = to_number(value)
+        return int(number) if isinstance(number, Decimal) and number == number.to_integral_value() else number
+    return _text(value)
+
+
+def to_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return Decimal(str(value)).normalize() if isinstance(value, float) else Decimal(value)
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).replace(",", "").replace("¥", "").replace("￥", "").strip()
+        text = _UNIT_SUFFIX.sub("", text).strip()
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            return value
+    return value
+
+
+def to_percent(value: Any) -> Any:
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if text.endswith("%"):
+            number = to_number(text[:-1])
+            return number
+    number = to_number(value)
+    if isinstance(number, Decimal) and 0 <= number <= 1:
+        return number * 100
+    return number
+
+
+def to_date_text(value: Any) -> Any:
+    """A date as YYYY-MM-DD from a date cell, an Excel serial or common Chinese text forms."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+        return (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat()
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        match = _DATE_TEXT.match(text) or _DATE_COMPACT.match(text)
+        if match:
+            try:
+                return dt.date(*(int(g) for g in match.groups())).isoformat()
+            except ValueError:
+                return value
+    return value
+
+
+def _enum_text(value: Any, field: Field) -> Any:
+    text = _text(value)
+    options = field.spec["enum"]
+    if text in options:
+        return text
+    if set(options) == {"是", "否"}:
+        low = text.lower()
+        return "是" if low in _YES else "否" if low in _NO else text
+    folded = unicodedata.normalize("NFKC", text).replace(" ", "")
+    for option in options:
+        if unicodedata.normalize("NFKC", str(option)).replace(" ", "") == folded:
+            return option
+    return text
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value if isinstance(value, str) else str(value)
+
+
+def _change(raw: Any, value: Any, field: Field) -> Change | None:
+    """Worth telling the township only when the text they see differs from what we read."""
+    if value is None:
+        return None
+    before = _shown(raw)
+    after = _shown(value)
+    if before == after:
+        return None
+    if isinstance(raw, (int, float)) and isinstance(value, (int, Decimal)) and Decimal(str(raw)) == value:
+        return None
+    if isinstance(raw, (dt.date, dt.datetime)):
+        return None
+    return Change(field.id, before, after)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

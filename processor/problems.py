@@ -1,0 +1,124 @@
+"""Problems are values: every stage returns them, none raises them past itself.
+
+The catalogue below is the single list of codes. Each code has a severity and a
+Chinese message template that names what is wrong and what to do; the place
+(file, sheet, cell, field) travels in the record, not in the prose.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+# code: (severity, message template). Templates use str.format with the keyword
+# arguments given to `problem()`; {value} is always available.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # --- files (FILE_) -------------------------------------------------------
+    "FILE_001": (ERROR, "无法读取该文件：不是 Excel 工作簿（{detail}）。请用模板另存为 .xlsx 后重新报送。"),
+    "FILE_002": (ERROR, "文件为空或已损坏（{detail}）。请重新保存后报送。"),
+    "FILE_003": (ERROR, "工作簿设置了打开密码，无法读取。请取消密码（文件→信息→保护工作簿）后重新报送。"),
+    "FILE_004": (WARNING, "这是旧版 .xls 文件，已按内容读取。建议另存为 .xlsx 后报送。"),
+    "FILE_005": (WARNING, "这是含宏的 .xlsm 文件：宏不会被运行，只读取单元格内容。请另存为 .xlsx 后报送。"),
+    "FILE_006": (ERROR, "文件类型 {detail} 不受支持。请用模板填写并保存为 .xlsx。"),
+    "FILE_007": (ERROR, "文件超过大小限制（{detail}）。请删除无关内容后重新报送。"),
+    "FILE_008": (ERROR, "找不到该文件。请检查文件名和路径。"),
+    # --- template (TPL_) -----------------------------------------------------
+    "TPL_001": (ERROR, "找不到模板编号：“填报说明”工作表中没有“模板编号”。请使用县委组织部下发的模板填报。"),
+    "TPL_002": (ERROR, "模板编号“{value}”未知。请使用县委组织部下发的最新模板填报。"),
+    "TPL_003": (ERROR, "模板版本“{value}”已不再使用（当前版本 {expected}）。请下载最新模板，把数据复制过去后重新报送。"),
+    "TPL_004": (ERROR, "缺少工作表“{sheet}”。{hint}请不要删除或重命名模板中的工作表。"),
+    "TPL_005": (ERROR, "工作表“{sheet}”缺少列“{field}”。{hint}请恢复模板中的列标题。"),
+    "TPL_006": (WARNING, "列“{value}”不是模板中的列，已忽略。如需填写请使用模板中的列。"),
+    "TPL_007": (ERROR, "列“{field}”出现了两次（{detail}）。请删除重复的列。"),
+    "TPL_008": (ERROR, "工作表“{sheet}”中找不到标题行。请不要删除模板的标题行。"),
+    "TPL_009": (ERROR, "“填报说明”中的填报年度“{value}”无效。请填写四位年份，如 2026。"),
+    "TPL_010": (WARNING, "工作表“{sheet}”有 {detail} 行，超过上限，超出部分未读取。"),
+    # --- cells (VAL_) --------------------------------------------------------
+    "VAL_001": (ERROR, "“{field}”必须填写。"),
+    "VAL_002": (ERROR, "“{field}”应为数字，实际为“{value}”。请只填写数字。"),
+    "VAL_003": (ERROR, "“{field}”应为整数，实际为“{value}”。"),
+    "VAL_004": (ERROR, "“{field}”为 {value}，低于最小值 {limit}。"),
+    "VAL_005": (ERROR, "“{field}”为 {value}，超过最大值 {limit}。"),
+    "VAL_006": (ERROR, "“{field}”的值“{value}”不在可选项中。请从下拉列表中选择：{limit}。"),
+    "VAL_007": (ERROR, "“{field}”应为日期，实际为“{value}”。请按 2026-03-01 的格式填写。"),
+    "VAL_008": (ERROR, "“{field}”的值“{value}”格式不正确：{limit}。"),
+    "VAL_009": (ERROR, "“{field}”是公式。请复制后“选择性粘贴→数值”，不要使用公式。"),
+    "VAL_010": (ERROR, "“{field}”的值“{value}”不符合要求：{detail}"),
+    "VAL_011": (ERROR, "“{field}”为 {value}，得分只能是 0 或满分 {limit}（达成得分，不达成不得分）。"),
+    # --- cross-sheet (REF_) --------------------------------------------------
+    "REF_001": (ERROR, "支部编码“{value}”在“支部信息”中不存在。请先在“支部信息”中登记该支部，或改正编码。"),
+    "REF_002": (ERROR, "支部编码“{value}”重复（另见 {detail}）。每个支部只能登记一次。"),
+    "REF_003": (ERROR, "乡镇“{value}”与“填报说明”中的填报乡镇“{expected}”不一致。一个文件只报一个乡镇。"),
+    "REF_004": (ERROR, "支部“{value}”没有登记书记（职务为“书记”的村干部）。每个支部必须有且只有一名书记。"),
+    "REF_005": (ERROR, "支部“{value}”登记了 {detail} 名书记。每个支部必须有且只有一名书记。"),
+    "REF_006": (ERROR, "赞成票 {value} 多于参加人数 {limit}。请核对测评票数。"),
+    "REF_007": (ERROR, "参加人数 {value} 多于应参加人数 {limit}。请核对测评人数。"),
+    "REF_008": (WARNING, "支部“{value}”在“{sheet}”中没有任何记录。如确无数据可忽略。"),
+    "REF_009": (ERROR, "支部“{value}”的“{field}”重复登记（另见 {detail}）。"),
+    "REF_010": (WARNING, "参会率 {value}% 低于 {limit}%（{detail}）。"),
+    "REF_011": (ERROR, "“填报说明”中没有填写填报乡镇。请在“填报乡镇”右侧填写乡镇名称。"),
+    "REF_012": (ERROR, "支部“{value}”在“评分”表中没有评分行。请为每个支部填写一行评分。"),
+    "REF_013": (ERROR, "事项“{value}”需要填写“{field}”。{detail}"),
+    "REF_014": (ERROR, "“{field}”的自评分和乡镇评审分都没有填写。请至少填写一项。"),
+    # --- scoring (SCO_) ------------------------------------------------------
+    "SCO_001": (WARNING, "“{field}”自评分 {value} 与乡镇评审分 {limit} 相差超过 {detail} 分，请核实。"),
+    "SCO_002": (WARNING, "{detail}"),
+    # --- pay (PAY_) ----------------------------------------------------------
+    "PAY_001": (WARNING, "{detail}"),
+    # --- normalisation notes (NRM_) -------------------------------------------
+    "NRM_001": (INFO, "“{field}”已由“{value}”规范为“{detail}”。"),
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one place of one submission."""
+
+    file: str
+    sheet: str
+    cell: str
+    code: str
+    severity: str
+    field: str
+    value: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", field: str = "",
+            value: Any = "", **details: Any) -> Problem:
+    """Build a Problem from the catalogue; unknown template keys render as empty."""
+    severity, template = CATALOGUE[code]
+    shown = "" if value is None else str(value)
+    words = _Blank(field=field, value=shown, sheet=sheet, **details)
+    return Problem(file=file, sheet=sheet, cell=cell, code=code, severity=severity,
+                   field=field, value=shown, message=template.format_map(words))
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == ERROR for p in problems)
+
+
+def count_by_severity(problems: list[Problem]) -> dict[str, int]:
+    counts = {ERROR: 0, WARNING: 0, INFO: 0}
+    for p in problems:
+        counts[p.severity] += 1
+    return counts
+
+
+def sort_key(p: Problem) -> tuple:
+    """Order by file, then sheet, then true reading order of the cell (row, column)."""
+    from .cells import split_a1
+
+    row, col = split_a1(p.cell) if p.cell else (0, 0)
+    return (p.file, p.sheet, row, col, p.code, p.field)

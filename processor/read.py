@@ -1,0 +1,192 @@
+"""Read a workbook's cell values: one reader (python-calamine) behind one small interface.
+
+openpyxl costs ~67 ms per township workbook and calamine ~6 ms (../shared/EXCEL-FACTS.md), so
+values come from calamine; what calamine cannot tell — whether a cell holds a formula — is read
+from the sheet XML directly. Every failure becomes a Problem, never an exception.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+
+from .cells import a1
+from .limits import LIMITS
+from .problems import Problem, problem
+
+ZIP_MAGIC = b"PK\x03\x04"
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass
+class RawSheet:
+    name: str
+    rows: list[list[Any]]
+    origin: tuple[int, int]  # zero-based (row, column) of rows[0][0] in the real sheet
+    formulas: frozenset[str] = frozenset()
+
+    def address(self, i: int, j: int) -> str:
+        return a1(self.origin[0] + i, self.origin[1] + j)
+
+
+@dataclass
+class RawWorkbook:
+    path: Path
+    kind: str  # xlsx, xlsm, xls, ods
+    sheet_names: list[str]
+    _book: Any = field(repr=False, default=None)
+    _formula_xml: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def sheet(self, name: str) -> RawSheet:
+        raw = self._book.get_sheet_by_name(name)
+        rows = raw.to_python(skip_empty_area=True, nrows=LIMITS.max_rows + 1)
+        start = raw.start or (0, 0)
+        return RawSheet(name, rows, (start[0], start[1]), self._formula_cells(name))
+
+    def _formula_cells(self, name: str) -> frozenset[str]:
+        xml_path = self._formula_xml.get(name)
+        if not xml_path:
+            return frozenset()
+        with zipfile.ZipFile(self.path) as zf:
+            data = zf.read(xml_path)
+        return formula_addresses(data)
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+
+
+def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkbook | None, list[Problem]]:
+    """Open a workbook for reading values; (None, problems) when it cannot be read."""
+    name = shown_name or path.name
+    kind, problems = sniff(path, name)
+    if kind is None:
+        return None, problems
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        names = list(book.sheet_names)
+    except python_calamine.PasswordError:
+        return None, problems + [problem("FILE_003", file=name)]
+    except Exception as exc:  # calamine raises several unrelated types for broken files
+        return None, problems + [problem("FILE_002", file=name, detail=_short(exc))]
+    formula_xml = sheet_xml_paths(path) if kind in ("xlsx", "xlsm") else {}
+    return RawWorkbook(path, kind, names, book, formula_xml), problems
+
+
+def sniff(path: Path, name: str) -> tuple[str | None, list[Problem]]:
+    """What kind of file this is, by content rather than by its name."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        return None, [problem("FILE_008", file=name)]
+    except OSError as exc:
+        return None, [problem("FILE_002", file=name, detail=_short(exc))]
+    if size == 0:
+        return None, [problem("FILE_002", file=name, detail="文件大小为 0")]
+    if size > LIMITS.max_file_bytes:
+        return None, [problem("FILE_007", file=name, detail=f"{size} 字节 > {LIMITS.max_file_bytes}")]
+    if head.startswith(CFB_MAGIC):
+        return _sniff_cfb(path, name)
+    if head.startswith(ZIP_MAGIC):
+        return _sniff_zip(path, name)
+    return None, [problem("FILE_001", file=name, detail="文件内容不是 xlsx/xls/ods 格式")]
+
+
+def _sniff_cfb(path: Path, name: str) -> tuple[str | None, list[Problem]]:
+    # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO).
+    data = path.read_bytes()
+    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+        return None, [problem("FILE_003", file=name)]
+    return "xls", [problem("FILE_004", file=name)]
+
+
+def _sniff_zip(path: Path, name: str) -> tuple[str | None, list[Problem]]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return None, [problem("FILE_002", file=name, detail=_short(exc))]
+    limit = _zip_limit_problem(infos, name)
+    if limit:
+        return None, [limit]
+    if b"opendocument.spreadsheet" in mimetype:
+        return "ods", []
+    if "xl/workbook.xml" not in names:
+        return None, [problem("FILE_001", file=name, detail="压缩包中没有工作簿")]
+    if "xl/vbaProject.bin" in names:
+        return "xlsm", [problem("FILE_005", file=name)]
+    return "xlsx", []
+
+
+def _zip_limit_problem(infos: list[zipfile.ZipInfo], name: str) -> Problem | None:
+    """Check declared sizes before anything is inflated (a zip bomb states its size honestly or not at all)."""
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if len(infos) > LIMITS.max_zip_members:
+        return problem("FILE_007", file=name, detail=f"压缩包含 {len(infos)} 个部件")
+    if total > LIMITS.max_unpacked_bytes:
+        return problem("FILE_007", file=name, detail=f"解压后 {total} 字节 > {LIMITS.max_unpacked_bytes}")
+    if total / packed > LIMITS.max_zip_ratio and total > 10_000_000:
+        return problem("FILE_007", file=name, detail=f"压缩比 {total // packed}:1 异常")
+    return None
+
+
+_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"|<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')
+_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]+)"|<(?:\w+:)?sheet\b[^>]*?r:id="([^"]+)"[^>]*?name="([^"]*)"')
+
+
+def sheet_xml_paths(path: Path) -> dict[str, str]:
+    """Sheet name -> path of its XML part inside the xlsx, from workbook.xml and its rels."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            workbook = zf.read("xl/workbook.xml")
+            rels = zf.read("xl/_rels/workbook.xml.rels")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return {}
+    targets = {}
+    for m in _REL.finditer(rels):
+        rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        target = target.decode()
+        targets[rid.decode()] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    found = {}
+    for m in _SHEET.finditer(workbook):
+        name, rid = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(4), m.group(3))
+        if rid.decode() in targets:
+            found[_xml_unescape(name.decode())] = targets[rid.decode()]
+    return found
+
+
+_CELL_OPEN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+[0-9]+)"')
+
+
+def formula_addresses(sheet_xml: bytes) -> frozenset[str]:
+    """A1 addresses of every cell that holds a formula (<f> inside <c>), shared formulas included."""
+    found = set()
+    for m in re.finditer(rb"<(?:\w+:)?f[\s>/]", sheet_xml):
+        start = sheet_xml.rfind(b"<c ", 0, m.start())
+        alt = sheet_xml.rfind(b":c ", 0, m.start())
+        start = max(start, alt - 1 if alt >= 0 else -1)
+        cell = _CELL_OPEN.match(sheet_xml, start) if start >= 0 else None
+        if cell is None and start >= 0:
+            cell = _CELL_OPEN.search(sheet_xml, start, m.start())
+        if cell:
+            found.add(cell.group(1).decode())
+    return frozenset(found)
+
+
+def _xml_unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,109 @@
+"""The receipt (回执) a township gets back: a summary, every problem linked to its cell, every correction."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .problems import ERROR, WARNING, count_by_severity
+from .validate import Submission
+from .xlsx import Formats, fit_columns, new_workbook, write_value
+
+SEVERITY_TEXT = {ERROR: "错误", WARNING: "提示", "info": "说明"}
+_UNSAFE = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff_-]+")
+
+
+def safe_stem(name: str, limit: int = 40) -> str:
+    """A file-name-safe stem from untrusted text: no separators, dots, NULs or control characters."""
+    stem = _UNSAFE.sub("_", Path(name.replace("\\", "/").split("/")[-1]).stem).strip("_")
+    return stem[:limit] or "submission"
+
+
+def receipt_name(sub: Submission, digest: str) -> str:
+    return f"回执_{safe_stem(sub.file)}_{digest[:8]}.xlsx"
+
+
+def write_receipt(sub: Submission, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / receipt_name(sub, sub.sha256)
+    workbook = new_workbook(path, "报送回执")
+    formats = Formats(workbook)
+    _summary(workbook, formats, sub)
+    _problems(workbook, formats, sub)
+    _changes(workbook, formats, sub)
+    workbook.close()
+    return path
+
+
+def verdict(sub: Submission) -> str:
+    return "通过：数据可以使用" if sub.accepted else "未通过：请按问题清单修改后重新报送"
+
+
+def _summary(workbook, formats: Formats, sub: Submission) -> None:
+    ws = workbook.add_worksheet("回执")
+    counts = count_by_severity(sub.problems)
+    rows = [
+        ("报送文件", sub.file),
+        ("填报乡镇", sub.township),
+        ("模板", f"{sub.template} {sub.meta.get('template_version', '')}".strip()),
+        ("评定年度", str(sub.meta.get("period", ""))),
+        ("审核结果", verdict(sub)),
+        ("错误", counts[ERROR]),
+        ("提示", counts[WARNING]),
+        ("已自动更正", len(sub.changes)),
+        ("下一步", _next_step(sub)),
+    ]
+    ws.write_string(0, 0, "报送回执", formats.title)
+    for i, (label, value) in enumerate(rows, 2):
+        ws.write_string(i, 0, label, formats.bold)
+        fmt = (formats.ok if sub.accepted else formats.bad) if label == "审核结果" else formats.wrap
+        write_value(ws, i, 1, value, formats, fmt)
+    ws.set_column(0, 0, 14)
+    ws.set_column(1, 1, 80)
+    ws.activate()
+
+
+def _next_step(sub: Submission) -> str:
+    if sub.accepted:
+        return "无需操作。如有“提示”，请核实；确需更正的，修改后重新报送即可（以最后一次报送为准）。"
+    return "请打开“问题清单”，点击单元格链接定位到原文件中的位置，逐条修改后，将整个文件重新发送。"
+
+
+def _problems(workbook, formats: Formats, sub: Submission) -> None:
+    ws = workbook.add_worksheet("问题清单")
+    headers = ["序号", "类别", "代码", "工作表", "单元格", "列", "填写的值", "问题与修改方法"]
+    rows = [[i, SEVERITY_TEXT.get(p.severity, p.severity), p.code, p.sheet, p.cell, p.field, p.value, p.message]
+            for i, p in enumerate(sub.problems, 1)]
+    for j, h in enumerate(headers):
+        ws.write_string(0, j, h, formats.header)
+    target = safe_stem(sub.file) + Path(sub.file).suffix.lower()[:6]
+    for i, row in enumerate(rows, 1):
+        p = sub.problems[i - 1]
+        for j, value in enumerate(row):
+            fmt = (formats.bad if p.severity == ERROR else formats.warn) if j == 1 else formats.wrap
+            write_value(ws, i, j, value, formats, fmt)
+        if p.cell and p.sheet:
+            sheet_ref = p.sheet.replace("'", "''")
+            ws.write_url(i, 4, f"external:{target}#'{sheet_ref}'!{p.cell}", formats.link, p.cell,
+                         "打开原文件并定位到该单元格（原文件需与回执在同一文件夹）")
+    ws.freeze_panes(1, 0)
+    fit_columns(ws, headers, rows, cap=70)
+    if rows:
+        ws.autofilter(0, 0, len(rows), len(headers) - 1)
+
+
+def _changes(workbook, formats: Formats, sub: Submission) -> None:
+    ws = workbook.add_worksheet("已自动更正")
+    headers = ["工作表", "单元格", "列", "原值", "按此读取"]
+    titles = {}
+    if sub.rulebook:
+        from .sheets import sheets_for
+
+        titles = {f.id: f.title for s in sheets_for(sub.rulebook) for f in s.fields}
+    rows = [[sheet, cell, titles.get(c.field, c.field), c.before, c.after] for sheet, cell, c in sub.changes]
+    for j, h in enumerate(headers):
+        ws.write_string(0, j, h, formats.header)
+    for i, row in enumerate(rows, 1):
+        for j, value in enumerate(row):
+            ws.write_string(i, j, str(value), formats.text)
+    ws.freeze_panes(1, 0)
+    fit_columns(ws, headers, rows)

@@ -1,0 +1,45 @@
+"""Plain-text and JSON views of validation results for the terminal."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .problems import count_by_severity
+from .receipt import SEVERITY_TEXT, verdict
+from .validate import Submission
+from .xlsx import display_width
+
+
+def validation_json(subs: list[Submission]) -> dict[str, Any]:
+    return {"files": [{"file": s.file, "template": s.template, "township": s.township, "accepted": s.accepted,
+                       "problems": [_problem_dict(p) for p in s.problems]} for s in subs]}
+
+
+def _problem_dict(p) -> dict[str, Any]:
+    return {"severity": p.severity, "code": p.code, "sheet": p.sheet, "cell": p.cell, "field": p.field,
+            "value": p.value, "message": p.message}
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)
+
+
+def validation_table(subs: list[Submission]) -> str:
+    lines = []
+    for s in subs:
+        counts = count_by_severity(s.problems)
+        lines.append(f"== {s.file}  [{s.township or '?'} · {s.template or '?'}]  {verdict(s)}"
+                     f"  错误 {counts['error']}  提示 {counts['warning']}")
+        rows = [[SEVERITY_TEXT.get(p.severity, p.severity), p.code, p.sheet, p.cell, p.message] for p in s.problems]
+        lines += _columns(["类别", "代码", "工作表", "单元格", "说明"], rows) if rows else ["   (无问题)"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _columns(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(display_width(str(r[j])) for r in [headers] + rows) for j in range(len(headers) - 1)]
+    out = []
+    for r in [headers] + rows:
+        cells = [str(v) + " " * (widths[j] - display_width(str(v))) for j, v in enumerate(r[:-1])]
+        out.append("   " + "  ".join(cells + [str(r[-1])]))
+    return out

@@ -1,0 +1,195 @@
+"""Rulebooks: one YAML file per rule system, checked against schemas/rulebook.schema.json.
+
+A rulebook is data. This module loads it, refuses it with the path of every bad key (and the
+keys allowed there), checks that its internal references resolve, and offers small lookups.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .paths import RULEBOOK_DIR, SCHEMA_DIR
+
+
+class RulebookError(Exception):
+    """The rulebook cannot be used; the message lists every reason."""
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    data: dict[str, Any]
+    path: Path = field(compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def key(self) -> str:
+        return self.data["key"]
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def version(self) -> str:
+        return self.data["template_version"]
+
+    @property
+    def template_id(self) -> str:
+        return f"{self.id}-{self.key}"
+
+    @property
+    def units(self) -> list[dict[str, Any]]:
+        return self.data["units"]
+
+    @property
+    def vetoes(self) -> list[dict[str, Any]]:
+        return self.data.get("vetoes", [])
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.data.get("events", [])
+
+    @property
+    def votes(self) -> dict[str, Any] | None:
+        return self.data.get("votes")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.data["settings"]
+
+    @cached_property
+    def unit_by_id(self) -> dict[str, dict[str, Any]]:
+        return {u["id"]: u for u in self.units}
+
+    def unit_max(self, unit: dict[str, Any]) -> Decimal:
+        """The unit's nominal maximum: its `max` setting, else the sum of its items."""
+        if "max" in unit:
+            return Decimal(str(unit["max"]))
+        return sum((Decimal(str(i["max"])) for i in unit["items"]), Decimal(0))
+
+    def vote_target_name(self, target: str) -> str:
+        return "整体" if target == "overall" else self.unit_by_id[target]["name"]
+
+
+def load_rulebook(name_or_path: str | Path) -> Rulebook:
+    """Load a shipped rulebook by key or id (e.g. 'huojia-five-star', 'R1') or a YAML path."""
+    path = resolve_rulebook_path(str(name_or_path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RulebookError(f"{path}: not valid YAML: {exc}") from None
+    reasons = rulebook_problems(data)
+    if reasons:
+        raise RulebookError(f"{path}: rulebook refused:\n  " + "\n  ".join(reasons))
+    return Rulebook(data=data, path=path)
+
+
+def shipped_rulebooks() -> list[Rulebook]:
+    return [load_rulebook(p) for p in sorted(RULEBOOK_DIR.glob("*.yaml"))]
+
+
+def resolve_rulebook_path(name: str) -> Path:
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return candidate
+    wanted = name.strip().lower()
+    for path in sorted(RULEBOOK_DIR.glob("*.yaml")):
+        head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names = {str(head.get("id", "")).lower(), str(head.get("key", "")).lower(), path.stem.lower(),
+                 f"{head.get('id', '')}-{head.get('key', '')}".lower()}
+        if wanted in names:
+            return path
+    known = ", ".join(p.stem for p in sorted(RULEBOOK_DIR.glob("*.yaml")))
+    raise RulebookError(f"unknown rulebook '{name}'. Shipped rulebooks: {known}; or give a .yaml path.")
+
+
+def rulebook_problems(data: Any) -> list[str]:
+    """Every reason the rulebook cannot be used, each with its path; empty when it is fine."""
+    schema = json.loads((SCHEMA_DIR / "rulebook.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema)
+    reasons = [_describe_schema_error(e, schema) for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path).__repr__())]
+    if reasons:
+        return reasons
+    return _reference_problems(data)
+
+
+def _describe_schema_error(error: Any, schema: dict[str, Any]) -> str:
+    where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{where}: {error.message}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "oneOf" and error.context:
+        best = min(error.context, key=lambda e: len(list(e.absolute_path)) * -1)
+        if best.validator == "additionalProperties":
+            allowed = sorted(best.schema.get("properties", {}))
+            return f"{where}: {best.message}; allowed keys: {', '.join(allowed)}"
+        return f"{where}: {best.message}"
+    return f"{where}: {error.message}"
+
+
+def _reference_problems(data: dict[str, Any]) -> list[str]:
+    reasons: list[str] = []
+    unit_ids = [u["id"] for u in data["units"]]
+    reasons += _duplicates("units", unit_ids)
+    reasons += _duplicates("vetoes", [v["id"] for v in data.get("vetoes", [])])
+    reasons += _duplicates("events", [e["id"] for e in data.get("events", [])])
+    for i, unit in enumerate(data["units"]):
+        reasons += _duplicates(f"units/{i}/items", [it["id"] for it in unit["items"]])
+        for t in unit.get("applies_to", []):
+            if t not in data["branch_types"]:
+                reasons.append(f"units/{i}/applies_to: '{t}' is not one of branch_types {data['branch_types']}")
+    for kind in ("vetoes", "events"):
+        for i, entry in enumerate(data.get(kind, [])):
+            if "unit" in entry and entry["unit"] not in unit_ids:
+                reasons.append(f"{kind}/{i}/unit: '{entry['unit']}' is not a unit id; units: {', '.join(unit_ids)}")
+    for i, target in enumerate((data.get("votes") or {}).get("targets", [])):
+        if target != "overall" and target not in unit_ids:
+            reasons.append(f"votes/targets/{i}: '{target}' is neither 'overall' nor a unit id")
+    for where, figure in _figures(data):
+        kind, _, ref = figure.partition(".")
+        if kind in ("unit_earned", "unit_total") and ref not in unit_ids:
+            reasons.append(f"{where}: figure '{figure}' names no unit; units: {', '.join(unit_ids)}")
+        if kind == "event_count" and ref not in [e["id"] for e in data.get("events", [])]:
+            reasons.append(f"{where}: figure '{figure}' names no event")
+        if kind == "fact" and ref not in FACT_FIGURES:
+            reasons.append(f"{where}: figure '{figure}' is not a branch fact; facts: {', '.join(sorted(FACT_FIGURES))}")
+    rating = data["rating"]
+    if rating["mode"] == "bands" and not rating.get("bands"):
+        reasons.append("rating/bands: mode 'bands' needs a list of bands")
+    if rating["mode"] == "grades" and not rating.get("grades"):
+        reasons.append("rating/grades: mode 'grades' needs a list of grades with shares")
+    return reasons
+
+
+# Branch facts a condition may test (fields of the 支部信息 sheet that are numbers or yes/no).
+FACT_FIGURES = {"member_count", "secretary_is_head", "collective_income", "elderly_70_plus",
+                "reserve_cadres", "target_assessment_score", "reelection_postponed_approved"}
+
+
+def _figures(node: Any, where: str = "") -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if "figure" in node and isinstance(node["figure"], str):
+            found.append((where, node["figure"]))
+        for key, value in node.items():
+            found += _figures(value, f"{where}/{key}" if where else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _figures(value, f"{where}/{i}")
+    return found
+
+
+def _duplicates(where: str, ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    dups = sorted({i for i in ids if i in seen or seen.add(i)})
+    return [f"{where}: id '{d}' appears more than once" for d in dups]

@@ -1,0 +1,196 @@
+"""Row schemas per template sheet: the static ones in schemas/rows, completed from the rulebook.
+
+JSON Schema (draft 2020-12) is the single source of truth for a sheet's columns: header text
+(`title`, `x-aliases`), type, required, enum, bounds and input message (`description`). The
+template writer and the validator both read the schemas built here.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .paths import SCHEMA_DIR
+from .rulebook import Rulebook
+
+INSTRUCTIONS_SHEET = "填报说明"
+OVERALL_TARGET = "整体"
+SELF, REVIEW = "self", "review"
+SCORE_LABELS = {SELF: "自评", REVIEW: "乡镇评审"}
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    title: str
+    spec: dict[str, Any]
+    required: bool
+
+    @property
+    def aliases(self) -> list[str]:
+        return [self.title, *self.spec.get("x-aliases", [])]
+
+    @property
+    def type(self) -> str:
+        return self.spec.get("type", "string")
+
+    @property
+    def kind(self) -> str:
+        """date, percent, money or the JSON type: tells the normaliser what to make of a cell."""
+        return self.spec.get("x-kind", self.type)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str
+    name: str
+    schema: dict[str, Any]
+
+    @property
+    def fields(self) -> list[Field]:
+        required = set(self.schema.get("required", []))
+        props = self.schema["properties"]
+        return [Field(fid, props[fid]["title"], props[fid], fid in required) for fid in self.schema["x-order"]]
+
+
+@lru_cache(maxsize=None)
+def _static_schema(key: str) -> str:
+    return (SCHEMA_DIR / "rows" / f"{key}.schema.json").read_text(encoding="utf-8")
+
+
+def load_static(key: str) -> dict[str, Any]:
+    return json.loads(_static_schema(key))
+
+
+def sheets_for(rulebook: Rulebook) -> list[Sheet]:
+    """The data sheets of this rulebook's template, in template order."""
+    sheets = [_branches(rulebook), _scores(rulebook)]
+    if rulebook.events:
+        sheets.append(_events(rulebook))
+    if any("when" not in v for v in rulebook.vetoes):
+        sheets.append(_vetoes(rulebook))
+    if rulebook.votes:
+        sheets.append(_votes(rulebook))
+    sheets.append(Sheet("cadres", load_static("cadres")["title"], _with_id(load_static("cadres"), rulebook, "cadres")))
+    return sheets
+
+
+def _with_id(schema: dict[str, Any], rulebook: Rulebook, key: str) -> dict[str, Any]:
+    schema["$id"] = f"https://starbatch.invalid/schemas/generated/{rulebook.template_id}/{key}.schema.json"
+    return schema
+
+
+def _branches(rulebook: Rulebook) -> Sheet:
+    schema = load_static("branches")
+    schema["properties"]["branch_type"]["enum"] = list(rulebook.data["branch_types"])
+    return Sheet("branches", schema["title"], _with_id(schema, rulebook, "branches"))
+
+
+def _events(rulebook: Rulebook) -> Sheet:
+    schema = load_static("events")
+    props = schema["properties"]
+    props["event_kind"]["enum"] = [e["name"] for e in rulebook.events]
+    levels = sorted({lvl for e in rulebook.events if isinstance(e["points"], dict) for lvl in e["points"]},
+                    key=_level_order)
+    if levels:
+        props["level"]["enum"] = levels
+    else:
+        del props["level"]
+        schema["x-order"].remove("level")
+    if not any(e["points"] == "entered" for e in rulebook.events):
+        del props["points"]
+        schema["x-order"].remove("points")
+    return Sheet("events", schema["title"], _with_id(schema, rulebook, "events"))
+
+
+_LEVELS = ["县级", "市级", "省级", "国家级"]
+
+
+def _level_order(level: str) -> tuple[int, str]:
+    return (_LEVELS.index(level) if level in _LEVELS else len(_LEVELS), level)
+
+
+def _vetoes(rulebook: Rulebook) -> Sheet:
+    schema = load_static("vetoes")
+    schema["properties"]["veto"]["enum"] = [v["name"] for v in rulebook.vetoes if "when" not in v]
+    return Sheet("vetoes", schema["title"], _with_id(schema, rulebook, "vetoes"))
+
+
+def _votes(rulebook: Rulebook) -> Sheet:
+    schema = load_static("votes")
+    targets = rulebook.votes["targets"]
+    schema["properties"]["target"]["enum"] = [rulebook.vote_target_name(t) for t in targets]
+    return Sheet("votes", schema["title"], _with_id(schema, rulebook, "votes"))
+
+
+def score_field_id(unit_id: str, item_id: str, which: str) -> str:
+    return f"{unit_id}.{item_id}.{which}"
+
+
+def score_title(unit: dict[str, Any], item: dict[str, Any], which: str) -> str:
+    return f"{unit['name']}｜{item['name']}｜{SCORE_LABELS[which]}"
+
+
+def _scores(rulebook: Rulebook) -> Sheet:
+    static = load_static("branches")["properties"]
+    props: dict[str, Any] = {
+        "branch_code": static["branch_code"],
+        "branch_name": {"type": "string", "title": "支部名称", "maxLength": 60,
+                        "description": "便于核对，可不填；以支部编码为准。"},
+    }
+    for unit in rulebook.units:
+        for item in unit["items"]:
+            for which in (SELF, REVIEW):
+                props[score_field_id(unit["id"], item["id"], which)] = _score_spec(unit, item, which)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "评分",
+        "description": "每行一个党支部：逐项填写自评分和乡镇评审分。有乡镇评审分的以评审分为准。",
+        "type": "object",
+        "properties": props,
+        "required": ["branch_code"],
+        "x-sheet": "评分",
+        "x-order": list(props),
+    }
+    return Sheet("scores", "评分", _with_id(schema, rulebook, "scores"))
+
+
+def _score_spec(unit: dict[str, Any], item: dict[str, Any], which: str) -> dict[str, Any]:
+    top = _json_number(item["max"])
+    spec: dict[str, Any] = {"type": "number", "title": score_title(unit, item, which), "minimum": 0, "maximum": top,
+                            "x-unit": unit["id"], "x-item": item["id"], "x-score": which}
+    if item.get("all_or_nothing"):
+        spec["enum"] = [0, top]
+        spec["description"] = f"{item['name']}：达成得 {top} 分，未达成得 0 分。"
+    else:
+        spec["description"] = f"{item['name']}：0 至 {top} 分。"
+    return spec
+
+
+def _json_number(value: Any) -> int | float:
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def generated_schema_dir(rulebook: Rulebook, root: Path = SCHEMA_DIR) -> Path:
+    return root / "generated" / rulebook.template_id
+
+
+def write_generated_schemas(rulebook: Rulebook, root: Path = SCHEMA_DIR) -> list[Path]:
+    """Write this rulebook's row schemas as committed files (a test keeps them current)."""
+    folder = generated_schema_dir(rulebook, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sheet in sheets_for(rulebook):
+        path = folder / f"{sheet.key}.schema.json"
+        path.write_text(json.dumps(sheet.schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def copy_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(schema)

@@ -1,0 +1,164 @@
+"""The workbook a township fills, generated from the rulebook's row schemas (xlsxwriter).
+
+Dropdowns, bounds and input messages come from the same JSON Schemas the validator uses.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .cells import column_letters
+from .rulebook import Rulebook
+from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
+from .xlsx import Formats, display_width, new_workbook
+
+TEMPLATE_ROWS = 2000  # rows prepared with validations in each data sheet
+OPTIONS_SHEET = "下拉选项"
+
+
+def template_file_name(rulebook: Rulebook) -> str:
+    return f"{rulebook.template_id}-{rulebook.version}.xlsx"
+
+
+def write_template(rulebook: Rulebook, folder: Path) -> Path:
+    """Write the fill-in template for this rulebook into folder; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / template_file_name(rulebook)
+    workbook = new_workbook(path, f"{rulebook.name} 填报模板")
+    formats = Formats(workbook)
+    sheets = sheets_for(rulebook)
+    _write_instructions(workbook, formats, rulebook, sheets)
+    lists: list[list[str]] = []
+    for sheet in sheets:
+        _write_data_sheet(workbook, formats, sheet, lists)
+    if lists:
+        _write_options(workbook, lists)
+    workbook.close()
+    return path
+
+
+def _write_instructions(workbook: Any, formats: Formats, rulebook: Rulebook, sheets: list[Sheet]) -> None:
+    ws = workbook.add_worksheet(INSTRUCTIONS_SHEET)
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 40)
+    ws.set_column(2, 3, 60)
+    ws.write_string(0, 0, f"{rulebook.name} 填报模板", formats.title)
+    meta = [("模板编号", rulebook.template_id), ("模板版本", rulebook.version)]
+    for i, (label, value) in enumerate(meta, 2):
+        ws.write_string(i, 0, label, formats.bold)
+        ws.write_string(i, 1, value, formats.text)
+    ws.write_string(4, 0, "填报乡镇", formats.bold)
+    ws.write_blank(4, 1, None, formats.input)
+    ws.data_validation(4, 1, 4, 1, {"validate": "length", "criteria": "between", "minimum": 1, "maximum": 30,
+                                    "input_title": "填报乡镇", "input_message": "填写本乡镇名称，如 城关镇。"})
+    ws.write_string(5, 0, "评定年度", formats.bold)
+    ws.write_blank(5, 1, None, formats.input)
+    ws.data_validation(5, 1, 5, 1, {"validate": "integer", "criteria": "between", "minimum": 2000, "maximum": 2100,
+                                    "input_title": "评定年度", "input_message": "四位年份，如 2026。"})
+    row = 7
+    for line in _general_notes(rulebook):
+        ws.write_string(row, 0, line, formats.text)
+        row += 1
+    row += 1
+    for j, h in enumerate(["工作表", "列", "必填", "填写要求"]):
+        ws.write_string(row, j, h, formats.header)
+    for sheet in sheets:
+        for f in sheet.fields:
+            row += 1
+            ws.write_string(row, 0, sheet.name, formats.text)
+            ws.write_string(row, 1, f.title, formats.text)
+            ws.write_string(row, 2, "是" if f.required else "", formats.text)
+            ws.write_string(row, 3, field_rule_text(f), formats.wrap)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    ws.activate()
+
+
+def _general_notes(rulebook: Rulebook) -> list[str]:
+    return [
+        "填写说明：",
+        "1. 黄色单元格填写填报乡镇和评定年度；不要修改模板编号和模板版本。",
+        "2. 各工作表第 1 行为列标题，请勿修改或删除；从第 2 行起每行填写一条记录，可以留空行。",
+        "3. 数字直接填写（如 85、1200.50），不要使用公式；日期写成 2026-03-01。",
+        "4. 百分比可写 92%、92 或 0.92，三者含义相同。",
+        "5. 支部编码在“支部信息”中登记一次，其他工作表用同一编码关联。",
+        f"6. 本模板依据：{rulebook.name}。填好后将本文件作为附件发送到县委组织部邮箱。",
+    ]
+
+
+def field_rule_text(f: Field) -> str:
+    """The rule for one column in words; the same schema feeds the cell's validation."""
+    spec = f.spec
+    parts = [spec.get("description", "")]
+    if "enum" in spec:
+        parts.append("可选：" + "、".join(str(o) for o in spec["enum"]))
+    if "minimum" in spec or "maximum" in spec:
+        parts.append(f"范围 {spec.get('minimum', '')}～{spec.get('maximum', '')}")
+    if f.type == "integer":
+        parts.append("整数")
+    return "；".join(p for p in parts if p)
+
+
+def _write_options(workbook: Any, lists: list[list[str]]) -> None:
+    """Dropdown lists too long for Excel's 255-character inline limit live on a hidden sheet."""
+    options = workbook.add_worksheet(OPTIONS_SHEET)
+    for col, texts in enumerate(lists):
+        for i, text in enumerate(texts):
+            options.write_string(i, col, text)
+    options.hide()
+    options.protect()
+
+
+def _write_data_sheet(workbook: Any, formats: Formats, sheet: Sheet, lists: list[list[str]]) -> None:
+    ws = workbook.add_worksheet(sheet.name)
+    tall = any(display_width(f.title) > 20 for f in sheet.fields)
+    ws.set_row(0, 48 if tall else 24)
+    for j, f in enumerate(sheet.fields):
+        ws.write_string(0, j, f.title, formats.header_required if f.required else formats.header)
+        width = min(24, max(10, display_width(f.title) // (3 if tall else 1) + 4))
+        ws.set_column(j, j, width, _column_format(formats, f))
+        ws.data_validation(1, j, TEMPLATE_ROWS, j, _validation(f, lists))
+    ws.freeze_panes(1, 2 if sheet.key == "scores" else 1)
+    ws.protect("", {"insert_rows": True, "delete_rows": True, "format_columns": True, "sort": True,
+                    "autofilter": True, "select_locked_cells": True, "select_unlocked_cells": True})
+
+
+def _column_format(formats: Formats, f: Field) -> Any:
+    if f.kind == "date":
+        return formats.input_date
+    if f.type in ("number", "integer"):
+        return formats.input_number
+    return formats.input_text
+
+
+def _validation(f: Field, lists: list[list[str]]) -> dict[str, Any]:
+    spec = f.spec
+    rule: dict[str, Any] = {"input_title": _clip(f.title.split("｜")[-1] if "｜" in f.title else f.title, 32),
+                            "input_message": _clip(field_rule_text(f), 255),
+                            "error_title": "输入有误", "error_message": _clip(field_rule_text(f), 255)}
+    if "enum" in spec:
+        rule.update(_list_source(spec["enum"], lists))
+    elif f.type in ("number", "integer"):
+        rule.update({"validate": "integer" if f.type == "integer" else "decimal", "criteria": "between",
+                     "minimum": spec.get("minimum", -1e9), "maximum": spec.get("maximum", 1e9)})
+    elif f.kind == "date":
+        import datetime as dt
+        rule.update({"validate": "date", "criteria": "between", "minimum": dt.date(1990, 1, 1),
+                     "maximum": dt.date(2100, 12, 31)})
+    elif "maxLength" in spec:
+        rule.update({"validate": "length", "criteria": "<=", "value": spec["maxLength"]})
+    else:
+        rule.update({"validate": "any"})
+    return rule
+
+
+def _list_source(choices: list[Any], lists: list[list[str]]) -> dict[str, Any]:
+    texts = [str(c) for c in choices]
+    if len(",".join(texts)) <= 200:
+        return {"validate": "list", "source": texts}
+    lists.append(texts)
+    letters = column_letters(len(lists) - 1)
+    return {"validate": "list", "source": f"='{OPTIONS_SHEET}'!${letters}$1:${letters}${len(texts)}"}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,351 @@
+"""Validate one township workbook: clean records, or every problem at its cell, in one pass.
+
+read (values) → find the template id → for each sheet of the rulebook: find it, find its header
+row, map columns by header text, normalise every cell, check each row against the sheet's JSON
+Schema → cross-sheet checks. Nothing here raises on bad data; all of it becomes Problems.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .cells import a1
+from .normalise import Change, clean_text, normalise
+from .problems import ERROR, Problem, has_errors, problem, sort_key
+from .read import RawSheet, RawWorkbook, open_workbook
+from .rulebook import Rulebook, shipped_rulebooks
+from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
+
+META_LABELS = {"template_id": "模板编号", "template_version": "模板版本", "township": "填报乡镇", "period": "评定年度"}
+HEADER_SEARCH_ROWS = 15
+
+
+@dataclass
+class Record:
+    sheet: str
+    row: int  # the row number the user sees (1-based)
+    values: dict[str, Any]
+    cells: dict[str, str]
+    formulas: frozenset[str] = frozenset()  # fields whose cell held a formula (value not trusted)
+
+    def cell(self, field_id: str) -> str:
+        return self.cells.get(field_id) or next(iter(self.cells.values()), f"A{self.row}")
+
+
+@dataclass
+class Submission:
+    file: str
+    path: Path
+    rulebook: Rulebook | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[tuple[str, str, Change]] = field(default_factory=list)  # (sheet, cell, change)
+    sha256: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.rulebook is not None and not has_errors(self.problems)
+
+    @property
+    def township(self) -> str:
+        return str(self.meta.get("township") or "")
+
+    @property
+    def template(self) -> str:
+        return str(self.meta.get("template_id") or "")
+
+
+def validate_files(paths: Iterable[Path], rulebook: Rulebook | None = None) -> list[Submission]:
+    return [validate_file(p, rulebook) for p in paths]
+
+
+def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str | None = None) -> Submission:
+    """Everything wrong with one submission; its records when it can be used."""
+    sub = Submission(file=shown_name or path.name, path=path, sha256=content_digest(path))
+    book, opened = open_workbook(path, sub.file)
+    sub.problems += opened
+    if book is None:
+        return sub
+    try:
+        _validate_book(sub, book, rulebook)
+    finally:
+        book.close()
+    sub.problems.sort(key=sort_key)
+    return sub
+
+
+def content_digest(path: Path) -> str:
+    """sha256 of the file's bytes; of its name when it cannot be read (it is still accounted for)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return hashlib.sha256(str(path).encode("utf-8", "replace")).hexdigest()
+
+
+def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) -> None:
+    meta_sheet = _find_sheet(sub, book, INSTRUCTIONS_SHEET)
+    if meta_sheet is None:
+        return
+    sub.meta = read_meta(book.sheet(meta_sheet))
+    sub.rulebook = _choose_rulebook(sub, forced)
+    if sub.rulebook is None:
+        return
+    _check_meta(sub)
+    for sheet in sheets_for(sub.rulebook):
+        name = _find_sheet(sub, book, sheet.name)
+        if name is not None:
+            sub.records[sheet.key] = _read_records(sub, book.sheet(name), sheet)
+        else:
+            sub.records[sheet.key] = []
+    cross_check(sub)
+
+
+# --- template id and meta ------------------------------------------------------------------
+
+def read_meta(raw: RawSheet) -> dict[str, Any]:
+    """Values written right of the labels 模板编号 / 模板版本 / 填报乡镇 / 评定年度."""
+    wanted = {label: key for key, label in META_LABELS.items()}
+    meta: dict[str, Any] = {}
+    for i, row in enumerate(raw.rows[:60]):
+        for j, value in enumerate(row):
+            label = clean_text(str(value)).rstrip(":：") if isinstance(value, str) else ""
+            if label in wanted:
+                found = next(((v, raw.address(i, k)) for k, v in enumerate(row[j + 1:], j + 1) if v not in ("", None)),
+                             (None, raw.address(i, j + 1)))
+                meta[wanted[label]] = _meta_value(found[0])
+                meta[wanted[label] + "_cell"] = found[1]
+    return meta
+
+
+def _meta_value(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return clean_text(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=1)
+def _shipped_by_template() -> dict[str, Rulebook]:
+    return {rb.template_id: rb for rb in shipped_rulebooks()}
+
+
+def _choose_rulebook(sub: Submission, forced: Rulebook | None) -> Rulebook | None:
+    template_id = sub.meta.get("template_id")
+    where = {"file": sub.file, "sheet": INSTRUCTIONS_SHEET, "cell": sub.meta.get("template_id_cell", "")}
+    if not template_id:
+        sub.problems.append(problem("TPL_001", **where))
+        return None
+    known = {forced.template_id: forced} if forced else _shipped_by_template()
+    rulebook = known.get(str(template_id))
+    if rulebook is None:
+        sub.problems.append(problem("TPL_002", value=template_id, field="模板编号", **where))
+        return None
+    version = str(sub.meta.get("template_version") or "")
+    if version != rulebook.version:
+        sub.problems.append(problem("TPL_003", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="模板版本",
+                                    cell=sub.meta.get("template_version_cell", ""), value=version,
+                                    expected=rulebook.version))
+        return None
+    return rulebook
+
+
+def _check_meta(sub: Submission) -> None:
+    if not sub.meta.get("township"):
+        sub.problems.append(problem("REF_011", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="填报乡镇",
+                                    cell=sub.meta.get("township_cell", "")))
+    period = str(sub.meta.get("period") or "")
+    if not (period.isdigit() and len(period) == 4 and 2000 <= int(period) <= 2100):
+        sub.problems.append(problem("TPL_009", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="评定年度",
+                                    cell=sub.meta.get("period_cell", ""), value=period))
+    else:
+        sub.meta["period"] = int(period)
+
+
+def _find_sheet(sub: Submission, book: RawWorkbook, wanted: str) -> str | None:
+    folded = {_fold(n): n for n in book.sheet_names}
+    if _fold(wanted) in folded:
+        return folded[_fold(wanted)]
+    near = difflib.get_close_matches(wanted, book.sheet_names, n=1, cutoff=0.4)
+    hint = f"文件中有“{near[0]}”，是否改了名？" if near else ""
+    sub.problems.append(problem("TPL_004", file=sub.file, sheet=wanted, hint=hint))
+    return None
+
+
+def _fold(text: str) -> str:
+    """Header and sheet names compare without spaces, width or a required-mark asterisk."""
+    return unicodedata.normalize("NFKC", clean_text(str(text))).replace(" ", "").lstrip("*").strip()
+
+
+# --- one sheet -----------------------------------------------------------------------------
+
+def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record]:
+    located = _locate_columns(sub, raw, sheet)
+    if located is None:
+        return []
+    header_row, columns = located
+    records = []
+    for i in range(header_row + 1, len(raw.rows)):
+        record = _read_row(sub, raw, sheet, i, columns)
+        if record is not None:
+            records.append(record)
+    validator = _validator(sheet)
+    for record in records:
+        sub.problems += schema_problems(sub.file, sheet, record, validator)
+    return records
+
+
+def _locate_columns(sub: Submission, raw: RawSheet, sheet: Sheet) -> tuple[int, dict[int, Field]] | None:
+    lookup = {_fold(alias): f for f in sheet.fields for alias in f.aliases}
+    best_row, best_hits = -1, 0
+    for i, row in enumerate(raw.rows[:HEADER_SEARCH_ROWS]):
+        hits = sum(1 for v in row if isinstance(v, str) and _fold(v) in lookup)
+        if hits > best_hits:
+            best_row, best_hits = i, hits
+    if best_row < 0:
+        sub.problems.append(problem("TPL_008", file=sub.file, sheet=raw.name))
+        return None
+    columns: dict[int, Field] = {}
+    first_seen: dict[str, str] = {}
+    unknown: list[tuple[int, str]] = []
+    for j, value in enumerate(raw.rows[best_row]):
+        if value in ("", None):
+            continue
+        f = lookup.get(_fold(str(value)))
+        if f is None:
+            unknown.append((j, str(value)))
+        elif f.id in first_seen:
+            sub.problems.append(problem("TPL_007", file=sub.file, sheet=raw.name, cell=raw.address(best_row, j),
+                                        field=f.title, detail=f"另见 {first_seen[f.id]}"))
+        else:
+            columns[j] = f
+            first_seen[f.id] = raw.address(best_row, j)
+    _report_missing_columns(sub, raw, sheet, best_row, set(first_seen), unknown)
+    return best_row, columns
+
+
+def _report_missing_columns(sub: Submission, raw: RawSheet, sheet: Sheet, header_row: int,
+                            present: set[str], unknown: list[tuple[int, str]]) -> None:
+    unknown_names = [name for _, name in unknown]
+    for f in sheet.fields:
+        if f.id in present or not f.required:
+            continue
+        near = difflib.get_close_matches(f.title, unknown_names, n=1, cutoff=0.4)
+        hint = f"“{near[0]}”是否就是这一列？" if near else ""
+        sub.problems.append(problem("TPL_005", file=sub.file, sheet=raw.name, field=f.title,
+                                    cell=raw.address(header_row, 0), hint=hint))
+    for j, name in unknown:
+        sub.problems.append(problem("TPL_006", file=sub.file, sheet=raw.name, cell=raw.address(header_row, j),
+                                    value=name))
+
+
+def _read_row(sub: Submission, raw: RawSheet, sheet: Sheet, i: int,
+              columns: dict[int, Field]) -> Record | None:
+    row = raw.rows[i]
+    values: dict[str, Any] = {}
+    cells: dict[str, str] = {}
+    formula_fields = []
+    for j, f in columns.items():
+        address = raw.address(i, j)
+        cells[f.id] = address
+        if address in raw.formulas:
+            formula_fields.append((f, address))
+            continue
+        value, change = normalise(row[j] if j < len(row) else "", f)
+        if value is None:
+            continue
+        values[f.id] = value
+        if change:
+            sub.changes.append((raw.name, address, change))
+    if not values and not formula_fields:
+        return None
+    for f, address in formula_fields:
+        sub.problems.append(problem("VAL_009", file=sub.file, sheet=raw.name, cell=address, field=f.title))
+    return Record(raw.name, raw.origin[0] + i + 1, values, cells, frozenset(f.id for f, _ in formula_fields))
+
+
+@lru_cache(maxsize=None)
+def _validator_for(schema_json: str) -> Draft202012Validator:
+    import json
+
+    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
+
+
+def _validator(sheet: Sheet) -> Draft202012Validator:
+    import json
+
+    return _validator_for(json.dumps(sheet.schema, sort_keys=True, ensure_ascii=False))
+
+
+def schema_problems(file: str, sheet: Sheet, record: Record, validator: Draft202012Validator) -> list[Problem]:
+    """The one adapter from jsonschema errors to Problems at sheet + A1 cell."""
+    titles = {f.id: f.title for f in sheet.fields}
+    found: list[Problem] = []
+    for error in validator.iter_errors(record.values):
+        if error.validator == "required":
+            for missing in error.validator_value:
+                if missing not in record.values and missing not in record.formulas and not any(p.field == titles[missing] and p.cell == record.cell(missing) for p in found):
+                    found.append(problem("VAL_001", file=file, sheet=record.sheet, cell=record.cell(missing),
+                                         field=titles[missing]))
+            continue
+        fid = str(error.absolute_path[0]) if error.absolute_path else ""
+        found.append(_problem_for_error(file, record, fid, titles.get(fid, fid), error))
+    found += _money_problems(file, sheet, record)
+    return found
+
+
+def _problem_for_error(file: str, record: Record, fid: str, title: str, error: Any) -> Problem:
+    where = {"file": file, "sheet": record.sheet, "cell": record.cell(fid), "field": title,
+             "value": _shown(error.instance)}
+    kind = error.validator
+    if kind == "type":
+        return problem("VAL_003" if error.validator_value == "integer" else "VAL_002", **where)
+    if kind in ("minimum", "exclusiveMinimum"):
+        return problem("VAL_004", limit=error.validator_value, **where)
+    if kind in ("maximum", "exclusiveMaximum"):
+        return problem("VAL_005", limit=error.validator_value, **where)
+    if kind == "enum":
+        options = "、".join(str(o) for o in error.validator_value)
+        return problem("VAL_006", limit=options[:200], **where)
+    if kind == "format":
+        return problem("VAL_007", **where)
+    if kind in ("pattern", "minLength", "maxLength"):
+        rule = {"pattern": "只能包含字母、数字、“-”和“_”，2-30 位", "minLength": f"至少 {error.validator_value} 个字",
+                "maxLength": f"最多 {error.validator_value} 个字"}[kind]
+        return problem("VAL_008", limit=rule, **where)
+    return problem("VAL_010", detail=error.message[:200], **where)
+
+
+def _money_problems(file: str, sheet: Sheet, record: Record) -> list[Problem]:
+    found = []
+    for f in sheet.fields:
+        value = record.values.get(f.id)
+        if f.kind == "money" and isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
+            found.append(problem("VAL_008", file=file, sheet=record.sheet, cell=record.cell(f.id), field=f.title,
+                                 value=value, limit="金额最多保留两位小数（到分）"))
+    return found
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+# --- across sheets -------------------------------------------------------------------------
+
+def cross_check(sub: Submission) -> None:
+    """Checks JSON Schema cannot express: references, uniqueness, counts across rows and sheets."""
+    from .crosscheck import cross_sheet_problems
+
+    sub.problems += cross_sheet_problems(sub)
+
+
+def error_count(problems: list[Problem]) -> int:
+    return sum(1 for p in problems if p.severity == ERROR)
