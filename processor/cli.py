@@ -31,8 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
 
     p = sub.add_parser("template", help="write the fill-in template of a rulebook")
-    p.add_argument("--rulebook", required=True, help="rulebook key or id (e.g. huojia-five-star, R1) or a .yaml path")
+    p.add_argument("--rulebook", help="rulebook key or id (e.g. huojia-five-star, R1) or a .yaml path")
     p.add_argument("--out", type=Path, default=Path("."), help="folder to write into (default: current)")
+    p.add_argument("--all", action="store_true",
+                   help="regenerate templates/ and schemas/generated/ for every shipped rulebook")
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("validate", help="check submissions and point at the cell of every problem")
@@ -41,15 +43,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--receipt", type=Path, metavar="DIR", help="write one receipt workbook (回执) per file into DIR")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("score", help="validate and score submissions; print each branch's rating and reasons")
+    p.add_argument("files", nargs="+", type=Path, help="township workbooks")
+    p.add_argument("--rulebook", help="rulebook to use (default: from each file's template id)")
+    p.add_argument("--json", action="store_true", help='print {"branches": [...]} as JSON')
+    p.set_defaults(func=cmd_score)
     return parser
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from .paths import SCHEMA_DIR, TEMPLATE_DIR
     from .rulebook import load_rulebook
-    from .template import write_template
+    from .template import build_shipped, write_template
 
-    path = write_template(load_rulebook(args.rulebook), args.out)
-    print(path)
+    if args.all:
+        for path in build_shipped(TEMPLATE_DIR, SCHEMA_DIR):
+            print(path)
+        return EXIT_OK
+    if not args.rulebook:
+        print("starbatch template: give --rulebook NAME or --all", file=sys.stderr)
+        return EXIT_FAILED
+    print(write_template(load_rulebook(args.rulebook), args.out))
     return EXIT_OK
 
 
@@ -68,6 +83,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
             path = write_receipt(s, args.receipt)
             print(f"回执: {path}", file=sys.stderr)
     return EXIT_PROBLEMS if any(has_errors(s.problems) or s.rulebook is None for s in subs) else EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .pipeline import score_files
+    from .report import dumps, score_json, score_text
+    from .rulebook import load_rulebook
+
+    report = score_files(args.files, load_rulebook(args.rulebook) if args.rulebook else None)
+    print(dumps(score_json(report)) if args.json else score_text(report))
+    return EXIT_PROBLEMS if report.rejected else EXIT_OK
 
 
 if __name__ == "__main__":

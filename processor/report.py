@@ -43,3 +43,32 @@ def _columns(headers: list[str], rows: list[list[str]]) -> list[str]:
         cells = [str(v) + " " * (widths[j] - display_width(str(v))) for j, v in enumerate(r[:-1])]
         out.append("   " + "  ".join(cells + [str(r[-1])]))
     return out
+
+
+def score_json(report) -> dict[str, Any]:
+    branches = [b.to_dict() for g in report.groups for b in g.county.branches]
+    return {"branches": branches,
+            "rejected": [{"file": s.file, "errors": count_by_severity(s.problems)["error"]} for s in report.rejected],
+            "problems": [{"file": p.file, **_problem_dict(p)} for g in report.groups for p in g.county.problems],
+            "county_notes": [r.sentence() for g in report.groups for r in g.county.notes]}
+
+
+def score_text(report) -> str:
+    from .score import rating_text
+
+    lines = []
+    for g in report.groups:
+        lines.append(f"# {g.rulebook.name}（{g.rulebook.template_id}）评定年度 {g.period}：{len(g.county.branches)} 个支部")
+        for b in g.county.branches:
+            qualified = "" if b.qualified is None else ("  合格" if b.qualified else "  不合格")
+            lines.append(f"\n{b.township} {b.branch_code} {b.name}：{rating_text(g.rulebook, b.rating, b.grade)}{qualified}"
+                         f"  （得分 {b.score}，{b.score_source}）")
+            lines += [f"   - {r.sentence()}" for r in b.reasons]
+        if g.county.notes:
+            lines.append("\n全县：")
+            lines += [f"   - {r.sentence()}" for r in g.county.notes]
+        for p in g.county.problems:
+            lines.append(f"   ! {p.code} {p.file} {p.sheet}{p.cell} {p.message}")
+    for s in report.rejected:
+        lines.append(f"\n未评分（报送有错误，见 starbatch validate）：{s.file}")
+    return "\n".join(lines)

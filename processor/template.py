@@ -162,3 +162,15 @@ def _list_source(choices: list[Any], lists: list[list[str]]) -> dict[str, Any]:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_shipped(template_dir: Path, schema_root: Path) -> list[Path]:
+    """Regenerate the committed templates and generated row schemas of every shipped rulebook."""
+    from .rulebook import shipped_rulebooks
+    from .sheets import write_generated_schemas
+
+    written = []
+    for rulebook in shipped_rulebooks():
+        written.append(write_template(rulebook, template_dir))
+        written += write_generated_schemas(rulebook, schema_root)
+    return written

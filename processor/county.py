@@ -1,0 +1,173 @@
+"""County-wide steps, after every branch is scored: grades, quotas, exclusions, floors, outcomes.
+
+Every rank is by score (or the step's figure) and then by branch code, so a tie is decided the
+same way every night and the branch's reasons say how it was decided.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .conditions import evaluate, number, show
+from .problems import Problem, problem
+from .rulebook import Rulebook
+from .score import BranchResult, Reason, figure, rating_text, source_text
+
+RATING_CHANGING = ("quota_max", "exclude_bottom")
+
+
+def apply_county_steps(rb: Rulebook, branches: list[BranchResult], notes: list[Reason],
+                       problems: list[Problem]) -> None:
+    if rb.data["rating"]["mode"] == "grades":
+        assign_grades(rb, branches)
+    steps = rb.data.get("county", [])
+    for i, step in enumerate(steps):
+        if step["type"] == "quota_max":
+            apply_quota(rb, branches, step, i, notes)
+        elif step["type"] == "exclude_bottom":
+            apply_exclusion(rb, branches, step, i, notes, problems)
+    for i, step in enumerate(steps):
+        if step["type"] == "floor_warning":
+            check_floor(rb, branches, step, i, notes, problems)
+
+
+def _rule(rb: Rulebook, i: int, step: dict[str, Any]) -> str:
+    return f"{rb.id}.county.{i}.{step['type']}"
+
+
+def by_score(branch: BranchResult) -> tuple:
+    return (-branch.score, branch.branch_code, branch.township)
+
+
+def assign_grades(rb: Rulebook, branches: list[BranchResult]) -> None:
+    """Forced distribution: rank by score, cut at the cumulative shares (rounded half up)."""
+    grades = rb.data["rating"]["grades"]
+    ranked = sorted(branches, key=by_score)
+    n = len(ranked)
+    cumulative, bounds = Decimal(0), []
+    for grade in grades:
+        cumulative += number(grade["share"])
+        bounds.append(int((cumulative * n / 100).quantize(Decimal(1), ROUND_HALF_UP)))
+    bounds[-1] = n
+    source = source_text(rb.data["rating"].get("grades_source") or rb.data["rating"].get("source"))
+    top = rb.data["rating"]["max"]
+    for rank, branch in enumerate(ranked, 1):
+        index = next(k for k, bound in enumerate(bounds) if rank <= bound)
+        branch.grade = grades[index]["name"]
+        branch.rating = top - index
+        shares = "、".join(f"{g['name']}{show(number(g['share']))}%" for g in grades)
+        branch.reasons.append(Reason(
+            f"综合得分 {show(branch.score)}，全县 {n} 个支部中排第 {rank} 名（同分按支部编码排序），"
+            f"按强制分布（{shares}）评为{branch.grade}", f"{rb.id}.rating.grades", source))
+
+
+def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
+                notes: list[Reason]) -> None:
+    """At most share% of all branches keep the rating; the rest drop one step, lowest score first."""
+    level, n = step["rating"], len(branches)
+    allowed = int((number(step["share"]) * n / 100).to_integral_value(ROUND_FLOOR))
+    holders = sorted((b for b in branches if b.rating == level), key=by_score)
+    rule, source = _rule(rb, i, step), source_text(step.get("source"))
+    label = rating_text(rb, level)
+    for rank, branch in enumerate(holders, 1):
+        head = f"{label}名额：全县 {n} 个支部的 {show(number(step['share']))}%，即 {allowed} 个；本支部得分 {show(branch.score)}，在 {len(holders)} 个{label}支部中排第 {rank}（同分按支部编码排序）"
+        if rank <= allowed:
+            branch.reasons.append(Reason(f"{head}，保留{label}", rule, source))
+        else:
+            branch.rating = level - 1
+            branch.reasons.append(Reason(f"{head}，超出名额，调整为{rating_text(rb, branch.rating)}", rule, source))
+    if len(holders) > allowed:
+        notes.append(Reason(f"{label}共 {len(holders)} 个，超过名额 {allowed} 个，{len(holders) - allowed} 个按得分调整为"
+                            f"{rating_text(rb, level - 1)}", rule, source))
+
+
+def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
+                    notes: list[Reason], problems: list[Problem]) -> None:
+    """The bottom `count` of the given branch types by `by` cannot be rated above `cap`."""
+    types = set(step.get("branch_types") or [])
+    pool = [b for b in branches if not types or b.branch_type in types]
+    ranked, unranked = [], []
+    for b in pool:
+        value = figure(rb, b, step["by"])
+        (ranked if value is not None else unranked).append((value, b))
+    ranked.sort(key=lambda vb: (vb[0], vb[1].branch_code, vb[1].township))
+    rule, source = _rule(rb, i, step), source_text(step.get("source"))
+    for rank, (value, branch) in enumerate(ranked[: step["count"]], 1):
+        before = branch.rating
+        branch.rating = min(branch.rating, step["cap"])
+        change = f"由{rating_text(rb, before)}调整为{rating_text(rb, branch.rating)}" if before != branch.rating else f"仍为{rating_text(rb, branch.rating)}"
+        branch.reasons.append(Reason(
+            f"{step.get('name', '排名靠后不得评为最高等级')}：目标考核得分 {show(value)}，在 {len(ranked)} 个同类支部中倒数第 {rank}，"
+            f"最高只能评为{rating_text(rb, step['cap'])}，{change}", rule, source))
+    for _, branch in unranked:
+        problems.append(problem("SCO_002", file=branch.file, sheet="支部信息", field="目标考核得分",
+                                detail=f"支部 {branch.branch_code} 未填写目标考核得分，无法参加倒数排名（{step.get('name', '')}）。"))
+
+
+def check_floor(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
+                notes: list[Reason], problems: list[Problem]) -> None:
+    """A guideline floor: at least share% at or below the rating. Reported, never enforced."""
+    level, n = step["rating"], len(branches)
+    count = sum(1 for b in branches if b.rating <= level)
+    share = number(step["share"])
+    met = n == 0 or Decimal(count) * 100 >= share * n
+    text = (f"{rating_text(rb, level)}及以下 {count} 个，占 {show(Decimal(count) * 100 / n if n else Decimal(0))}%，"
+            f"{'达到' if met else '低于'}指导比例 {show(share)}%")
+    notes.append(Reason(text, _rule(rb, i, step), source_text(step.get("source"))))
+    if not met:
+        problems.append(problem("SCO_002", detail=f"{text}（{step.get('name', '')}），请县级评审复核。"))
+
+
+def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
+    outcomes = rb.data["outcomes"]
+    for branch in branches:
+        fig = lambda name, b=branch: figure(rb, b, name)  # noqa: E731
+        if "qualified" in outcomes:
+            branch.qualified, texts = evaluate(outcomes["qualified"], fig)
+            branch.reasons.append(Reason(f"{'合格' if branch.qualified else '不合格'}：{'，'.join(texts)}",
+                                         f"{rb.id}.outcomes.qualified",
+                                         source_text(outcomes.get("qualified_source"))))
+        branch.lists = [entry["id"] for entry in outcomes["lists"] if evaluate(entry["when"], fig)[0]]
+        for entry in outcomes["lists"]:
+            if entry["id"] in branch.lists:
+                branch.reasons.append(Reason(f"列入{entry['name']}", f"{rb.id}.outcomes.{entry['id']}",
+                                             source_text(entry.get("source"))))
+        branch.reasons.append(Reason(f"评定结果：{rating_text(rb, branch.rating, branch.grade)}",
+                                     f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))))
+
+
+def township_summary(rb: Rulebook, branches: list[BranchResult]) -> dict[str, dict[str, Any]]:
+    """Per township: branches, rating distribution, qualification rate, assessment score and rank."""
+    top = rb.data["rating"]["max"]
+    step = next((s for s in rb.data.get("county", []) if s["type"] == "township_assessment"), None)
+    summary: dict[str, dict[str, Any]] = {}
+    for township in sorted({b.township for b in branches}):
+        own = [b for b in branches if b.township == township]
+        qualified = [b for b in own if b.qualified]
+        summary[township] = {
+            "branches": len(own),
+            "distribution": {r: sum(1 for b in own if b.rating == r) for r in range(top, -1, -1)},
+            "qualified": len(qualified),
+            "qualified_rate": (Decimal(len(qualified)) * 100 / len(own)).quantize(Decimal("0.01"), ROUND_HALF_UP),
+            "assessment": _assessment(step, own, top) if step else None,
+        }
+    _rank(summary)
+    return summary
+
+
+def _assessment(step: dict[str, Any], own: list[BranchResult], top: int) -> Decimal:
+    if step.get("formula") == "share_at_least":
+        hits = sum(1 for b in own if b.rating >= step.get("threshold", top))
+        value = Decimal(hits) * 100 / len(own)
+    else:
+        value = Decimal(sum(b.rating for b in own)) * 100 / (len(own) * top)
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _rank(summary: dict[str, dict[str, Any]]) -> None:
+    """Competition ranking (1, 2, 2, 4) by assessment score, highest first."""
+    scored = sorted((v["assessment"], t) for t, v in summary.items() if v["assessment"] is not None)
+    scored.sort(key=lambda st: (-st[0], st[1]))
+    for t in summary:
+        value = summary[t]["assessment"]
+        summary[t]["rank"] = None if value is None else 1 + sum(1 for v, _ in scored if v > value)

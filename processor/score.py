@@ -1,0 +1,475 @@
+"""Score every branch by its rulebook, with a reason for every star given or withheld.
+
+Per branch: unit scores from items (township-review score where given, else self-score) →
+bonuses and deductions → vetoes → raw rating (units earned, score bands, or county-wide grades) →
+whole-rating vetoes → adjustments (caps, demotions) in rulebook order. Then, over the whole county,
+the county steps (quotas, exclusions by rank, forced grades, floors, township assessment), and last
+the outcomes (qualified, lists). Results never depend on row or file order: branches are sorted by
+(township, branch code) and every tie is broken by branch code.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .conditions import evaluate, number, show
+from .problems import Problem, problem
+from .rulebook import Rulebook
+from .sheets import REVIEW, SELF, score_field_id
+from .validate import Record, Submission
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class Reason:
+    text: str
+    rule: str
+    source: str
+    cells: list[str] = field(default_factory=list)
+
+    def sentence(self) -> str:
+        where = f"；数据：{'、'.join(self.cells)}" if self.cells else ""
+        return f"{self.text}［{self.rule}；{self.source}{where}］"
+
+
+@dataclass
+class UnitResult:
+    id: str
+    name: str
+    base: Decimal
+    bonus: Decimal
+    deduction: Decimal
+    max: Decimal
+    vote_share: Decimal | None
+    earned: bool | None  # None: the unit is scored but not earned (bands, grades)
+    vetoes: list[str]
+    used_review: int
+    used_self: int
+    cells: list[str]
+
+    @property
+    def total(self) -> Decimal:
+        return self.base + self.bonus - self.deduction
+
+    @property
+    def share(self) -> Decimal:
+        return self.total * HUNDRED / self.max if self.max else ZERO
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.id, "name": self.name, "base": str(self.base), "bonus": str(self.bonus),
+                "deduction": str(self.deduction), "total": str(self.total), "max": str(self.max),
+                "share": str(self.share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
+                "vote_share": None if self.vote_share is None else str(self.vote_share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
+                "earned": self.earned, "vetoes": self.vetoes,
+                "score_source": {"乡镇评审": self.used_review, "自评": self.used_self}}
+
+
+@dataclass
+class BranchResult:
+    file: str
+    township: str
+    branch_code: str
+    name: str
+    village: str
+    branch_type: str
+    units: list[UnitResult]
+    score: Decimal
+    rating: int
+    rating_max: int
+    grade: str | None = None
+    qualified: bool | None = None
+    lists: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
+    event_rows: list[Record] = field(default_factory=list, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.township, self.branch_code)
+
+    @property
+    def score_source(self) -> str:
+        review = sum(u.used_review for u in self.units)
+        own = sum(u.used_self for u in self.units)
+        if review and own:
+            return f"乡镇评审分 {review} 项、自评分 {own} 项（无评审分时用自评分）"
+        return "乡镇评审分" if review else "自评分"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "township": self.township, "branch_code": self.branch_code, "name": self.name,
+                "village": self.village, "branch_type": self.branch_type, "rating": self.rating,
+                "rating_max": self.rating_max, "grade": self.grade, "qualified": self.qualified,
+                "score": str(self.score), "score_source": self.score_source, "lists": self.lists,
+                "reasons": [r.sentence() for r in self.reasons],
+                "reason_details": [{"text": r.text, "rule": r.rule, "source": r.source, "cells": r.cells}
+                                   for r in self.reasons],
+                "units": [u.to_dict() for u in self.units]}
+
+
+@dataclass
+class CountyResult:
+    branches: list[BranchResult]
+    problems: list[Problem]
+    notes: list[Reason]
+    townships: dict[str, dict[str, Any]]
+
+
+def source_text(source: dict[str, Any] | None) -> str:
+    if not source:
+        return "来源未注明"
+    if source.get("not_from_source"):
+        return f"非原文默认设置：{source['why']}"
+    return f"{source['seed']} 第{source['line']}行"
+
+
+# --- one branch ----------------------------------------------------------------------------
+
+@dataclass
+class BranchInput:
+    sub: Submission
+    branch: Record
+    scores: Record | None
+    events: list[Record]
+    vetoes: list[Record]
+    votes: list[Record]
+
+
+def branch_inputs(sub: Submission) -> list[BranchInput]:
+    def by_code(key: str) -> dict[str, list[Record]]:
+        grouped: dict[str, list[Record]] = {}
+        for r in sub.records.get(key, []):
+            grouped.setdefault(r.values.get("branch_code"), []).append(r)
+        return grouped
+
+    scores, events, vetoes, votes = by_code("scores"), by_code("events"), by_code("vetoes"), by_code("votes")
+    inputs = []
+    for branch in sub.records.get("branches", []):
+        code = branch.values.get("branch_code")
+        inputs.append(BranchInput(sub, branch, (scores.get(code) or [None])[0], events.get(code, []),
+                                  vetoes.get(code, []), votes.get(code, [])))
+    return inputs
+
+
+def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Problem]) -> BranchResult:
+    v = data.branch.values
+    facts = branch_facts(rb, period, data)
+    result = BranchResult(file=data.sub.file, township=v.get("township", data.sub.township),
+                          branch_code=v["branch_code"], name=v.get("branch_name", ""),
+                          village=v.get("village") or v.get("branch_name", ""), branch_type=v.get("branch_type", ""),
+                          units=[], score=ZERO, rating=0, rating_max=rb.data["rating"]["max"], facts=facts,
+                          event_rows=data.events)
+    for unit in rb.units:
+        if unit.get("applies_to") and result.branch_type not in unit["applies_to"]:
+            continue
+        result.units.append(_score_unit(rb, unit, data, facts, result, problems))
+    result.score = _branch_score(rb, data, result)
+    _raw_rating(rb, result)
+    _whole_rating_vetoes(rb, data, result)
+    _adjust(rb, result)
+    return result
+
+
+def branch_facts(rb: Rulebook, period: int, data: BranchInput) -> dict[str, Any]:
+    v = data.branch.values
+    facts: dict[str, Any] = {}
+    for name in ("member_count", "collective_income", "elderly_70_plus", "reserve_cadres", "target_assessment_score"):
+        if name in v:
+            facts[name] = number(v[name])
+    facts["secretary_is_head"] = Decimal(1 if v.get("secretary_is_head") == "是" else 0) if "secretary_is_head" in v else None
+    facts["reelection_postponed_approved"] = Decimal(1 if v.get("reelection_postponed_approved") == "是" else 0)
+    facts["reelection_overdue_days"] = _overdue_days(v.get("last_reelection"), rb.settings.get("reelection_term_years"), period)
+    return facts
+
+
+def _overdue_days(last: str | None, term_years: int | None, period: int) -> Decimal | None:
+    """Days past the end of the term at the end of the rating year; 0 when not overdue."""
+    if not last or not term_years:
+        return None
+    held = dt.date.fromisoformat(last)
+    try:
+        due = held.replace(year=held.year + term_years)
+    except ValueError:  # 29 February
+        due = held.replace(year=held.year + term_years, day=28)
+    return Decimal(max(0, (dt.date(period, 12, 31) - due).days))
+
+
+def _score_unit(rb: Rulebook, unit: dict[str, Any], data: BranchInput, facts: dict[str, Any],
+                result: BranchResult, problems: list[Problem]) -> UnitResult:
+    base, used_review, used_self, cells = _unit_base(rb, unit, data, problems)
+    bonus, deduction, event_cells = _event_points(rb, data.events, unit["id"])
+    ur = UnitResult(unit["id"], unit["name"], base, bonus, deduction, rb.unit_max(unit),
+                    _vote_share(rb, data.votes, unit["id"]), None, [], used_review, used_self, cells + event_cells)
+    ur.vetoes = _unit_vetoes(rb, unit["id"], data, facts)
+    if "earn" in unit:
+        ur.earned = _earn_unit(rb, unit, ur, result, data)
+    else:
+        result.reasons.append(Reason(
+            f"{unit['name']}：基础分 {show(ur.base)}，加分 {show(ur.bonus)}，扣分 {show(ur.deduction)}，得分 {show(ur.total)}",
+            f"{rb.id}.units.{unit['id']}", source_text(unit.get("source")), ur.cells))
+    return ur
+
+
+def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
+               problems: list[Problem]) -> tuple[Decimal, int, int, list[str]]:
+    """Sum of item scores; for each item the township-review score where given, else the self-score."""
+    base, used_review, used_self, cells = ZERO, 0, 0, []
+    if data.scores is None:
+        return base, 0, 0, cells
+    values = data.scores.values
+    gap_limit = number(rb.settings.get("review_gap_warning", 0))
+    for item in unit["items"]:
+        own = values.get(score_field_id(unit["id"], item["id"], SELF))
+        review = values.get(score_field_id(unit["id"], item["id"], REVIEW))
+        chosen, which = (review, REVIEW) if review is not None else (own, SELF)
+        if chosen is None:
+            continue
+        base += number(chosen)
+        used_review += which == REVIEW
+        used_self += which == SELF
+        cells.append(f"{data.scores.sheet}!{data.scores.cell(score_field_id(unit['id'], item['id'], which))}")
+        if own is not None and review is not None and gap_limit and abs(number(own) - number(review)) > gap_limit:
+            problems.append(problem("SCO_001", file=data.sub.file, sheet=data.scores.sheet,
+                                    cell=data.scores.cell(score_field_id(unit["id"], item["id"], REVIEW)),
+                                    field=f"{unit['name']}｜{item['name']}", value=show(number(own)),
+                                    limit=show(number(review)), detail=show(gap_limit)))
+    return base, used_review, used_self, cells
+
+
+def _event_points(rb: Rulebook, events: list[Record], unit_id: str | None) -> tuple[Decimal, Decimal, list[str]]:
+    bonus, deduction, cells = ZERO, ZERO, []
+    for event in rb.events:
+        if event.get("unit") != unit_id:
+            continue
+        rows = [r for r in events if r.values.get("event_kind") == event["name"]]
+        if not rows:
+            continue
+        points = event_total(event, rows)
+        cells += [f"{r.sheet}!{r.cell('event_kind')}" for r in rows]
+        if event["effect"] == "bonus":
+            bonus += points
+        else:
+            deduction += points
+    return bonus, deduction, cells
+
+
+def event_total(event: dict[str, Any], rows: list[Record]) -> Decimal:
+    """sum: points × count on every row; highest: the highest level's points, once."""
+    def row_points(r: Record) -> Decimal:
+        spec = event["points"]
+        if spec == "entered":
+            return number(r.values.get("points", 0))
+        if isinstance(spec, dict):
+            return number(spec.get(r.values.get("level"), 0))
+        return number(spec)
+
+    if event.get("combine") == "highest":
+        total = max(row_points(r) for r in rows)
+    else:
+        total = sum((row_points(r) * int(r.values.get("count", 1)) for r in rows), ZERO)
+    if "max_points" in event:
+        total = min(total, number(event["max_points"]))
+    return total
+
+
+def event_count(event_id: str, rb: Rulebook, events: list[Record]) -> Decimal:
+    event = next(e for e in rb.events if e["id"] == event_id)
+    return Decimal(sum(int(r.values.get("count", 1)) for r in events if r.values.get("event_kind") == event["name"]))
+
+
+def _vote_share(rb: Rulebook, votes: list[Record], target: str) -> Decimal | None:
+    if not rb.votes or target not in rb.votes["targets"]:
+        return None
+    name = rb.vote_target_name(target)
+    for r in votes:
+        if r.values.get("target") == name and r.values.get("participants"):
+            return Decimal(r.values["votes_yes"]) * HUNDRED / Decimal(r.values["participants"])
+    return None
+
+
+def _vote_row(rb: Rulebook, votes: list[Record], target: str) -> Record | None:
+    name = rb.vote_target_name(target)
+    return next((r for r in votes if r.values.get("target") == name), None)
+
+
+def _unit_vetoes(rb: Rulebook, unit_id: str, data: BranchInput, facts: dict[str, Any]) -> list[str]:
+    return [veto["id"] for veto in rb.vetoes
+            if veto["effect"] == "unit" and veto.get("unit") == unit_id and _veto_present(veto, data, facts)]
+
+
+def _veto_present(veto: dict[str, Any], data: BranchInput, facts: dict[str, Any]) -> bool:
+    if "when" in veto:
+        held, _ = evaluate(veto["when"], lambda f: facts.get(f.split(".", 1)[1]) if f.startswith("fact.") else None)
+        return held
+    return any(r.values.get("veto") == veto["name"] for r in data.vetoes)
+
+
+def _veto_cells(veto: dict[str, Any], data: BranchInput) -> list[str]:
+    if "when" in veto:
+        fact = veto["when"].get("figure", "").split(".", 1)[-1]
+        return [f"{data.branch.sheet}!{data.branch.cell(fact)}"]
+    return [f"{r.sheet}!{r.cell('veto')}" for r in data.vetoes if r.values.get("veto") == veto["name"]]
+
+
+def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: BranchResult,
+               data: BranchInput) -> bool:
+    def unit_figure(name: str) -> Decimal | None:
+        local = {"base": ur.base, "bonus": ur.bonus, "deduction": ur.deduction, "total": ur.total,
+                 "share": ur.share, "vote_share": ur.vote_share}
+        return local[name] if name in local else None
+
+    held, texts = evaluate(unit["earn"], unit_figure)
+    rule = f"{rb.id}.units.{unit['id']}.earn"
+    source = source_text(unit.get("earn_source") or unit.get("source"))
+    detail = "，".join(texts)
+    if ur.bonus or ur.deduction:
+        detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
+    vetoed = [v for v in rb.vetoes if v["id"] in ur.vetoes]
+    if vetoed:
+        names = "、".join(v["name"] for v in vetoed)
+        result.reasons.append(Reason(f"{unit['name']}：未得星。{detail}；存在一票否决事项：{names}", rule, source, ur.cells))
+        for veto in vetoed:
+            result.reasons.append(Reason(f"一票否决：{veto['name']}，取消{unit['name']}评选资格",
+                                         f"{rb.id}.vetoes.{veto['id']}", source_text(veto.get("source")),
+                                         _veto_cells(veto, data)))
+        return False
+    verdict = "得星" if held else "未得星"
+    result.reasons.append(Reason(f"{unit['name']}：{verdict}。{detail}", rule, source, ur.cells))
+    return held
+
+
+def _branch_score(rb: Rulebook, data: BranchInput, result: BranchResult) -> Decimal:
+    score = sum((u.total for u in result.units), ZERO)
+    bonus, deduction, cells = _event_points(rb, data.events, None)
+    if bonus or deduction:
+        result.reasons.append(Reason(f"加分 {show(bonus)}，扣分 {show(deduction)}",
+                                     f"{rb.id}.events", _event_sources(rb), cells))
+    score += bonus - deduction
+    result.figures_cache["vote_share"] = _vote_share(rb, data.votes, "overall")
+    result.figures_cache["turnout"] = _turnout(rb, data.votes)
+    for penalty in rb.data.get("penalties", []):
+        held, texts = evaluate(penalty["when"], lambda f: figure(rb, result, f))
+        if held:
+            points = number(penalty["points"])
+            score -= points
+            vote = _vote_row(rb, data.votes, "overall")
+            result.reasons.append(Reason(f"{penalty['name']}：{'，'.join(texts)}，扣 {show(points)} 分",
+                                         f"{rb.id}.penalties.{penalty['id']}", source_text(penalty.get("source")),
+                                         [f"{vote.sheet}!{vote.cell('votes_yes')}"] if vote else []))
+    return score
+
+
+def _event_sources(rb: Rulebook) -> str:
+    lines = sorted({source_text(e.get("source")) for e in rb.events if "unit" not in e})
+    return "；".join(lines)
+
+
+def _turnout(rb: Rulebook, votes: list[Record]) -> Decimal | None:
+    if not rb.votes or "overall" not in rb.votes["targets"]:
+        return None
+    row = _vote_row(rb, votes, "overall")
+    if row is None or not row.values.get("members"):
+        return None
+    return Decimal(row.values["participants"]) * HUNDRED / Decimal(row.values["members"])
+
+
+def figure(rb: Rulebook, result: BranchResult, name: str) -> Decimal | None:
+    """Branch-level figures for penalties, adjustments and outcomes."""
+    kind, _, ref = name.partition(".")
+    if name == "score":
+        return result.score
+    if name == "rating":
+        return Decimal(result.rating)
+    if name in ("vote_share", "turnout"):
+        return result.figures_cache.get(name)
+    if name == "reelection_overdue_days":
+        return result.facts.get("reelection_overdue_days")
+    if kind == "fact":
+        return result.facts.get(ref)
+    if kind in ("unit_earned", "unit_total"):
+        unit = next((u for u in result.units if u.id == ref), None)
+        if unit is None:
+            return None
+        return Decimal(1 if unit.earned else 0) if kind == "unit_earned" else unit.total
+    if kind == "event_count":
+        return event_count(ref, rb, result.event_rows)
+    return None
+
+
+def _raw_rating(rb: Rulebook, result: BranchResult) -> None:
+    mode = rb.data["rating"]["mode"]
+    rule, source = f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))
+    if mode == "count":
+        earned = [u.name for u in result.units if u.earned]
+        result.rating = len(earned)
+        listing = "、".join(earned) if earned else "无"
+        result.reasons.append(Reason(f"得星 {len(earned)} 颗：{listing}", rule, source))
+    elif mode == "bands":
+        result.rating = band_rating(rb, result.score)
+        result.reasons.append(Reason(f"综合得分 {show(result.score)}，按分档评为 {rating_text(rb, result.rating)}",
+                                     rule, source))
+    else:
+        result.rating = 0  # grades are given county-wide, after every branch is scored
+
+
+def band_rating(rb: Rulebook, score: Decimal) -> int:
+    """The first band (highest first) whose lower bound is at or below the score; lower bounds inclusive."""
+    for band in sorted(rb.data["rating"]["bands"], key=lambda b: number(b["min"]), reverse=True):
+        if score >= number(band["min"]):
+            return band["rating"]
+    return 0
+
+
+def rating_text(rb: Rulebook, rating: int, grade: str | None = None) -> str:
+    if grade:
+        return grade
+    if rating == 0:
+        return f"无{rb.data['rating']['label']}" if rb.data["rating"]["mode"] != "grades" else "未定等级"
+    return f"{rating}{rb.data['rating']['label']}"
+
+
+def _whole_rating_vetoes(rb: Rulebook, data: BranchInput, result: BranchResult) -> None:
+    for veto in rb.vetoes:
+        if veto["effect"] == "rating" and _veto_present(veto, data, result.facts):
+            result.rating = 0
+            result.reasons.append(Reason(f"一票否决：{veto['name']}，不评定星级", f"{rb.id}.vetoes.{veto['id']}",
+                                         source_text(veto.get("source")), _veto_cells(veto, data)))
+
+
+def _adjust(rb: Rulebook, result: BranchResult) -> None:
+    for adj in rb.data.get("adjustments", []):
+        held, texts = evaluate(adj["when"], lambda f: figure(rb, result, f))
+        if not held:
+            continue
+        before = result.rating
+        if adj["type"] == "cap":
+            result.rating = min(result.rating, adj["cap"])
+        elif adj["type"] == "demote":
+            result.rating = max(0, result.rating - adj.get("steps", 1))
+        else:
+            result.rating = 0
+        if before == result.rating:
+            continue  # a cap above the rating changes nothing and would only clutter the trail
+        change = f"由{rating_text(rb, before)}调整为{rating_text(rb, result.rating)}"
+        result.reasons.append(Reason(f"{adj['name']}：{'，'.join(texts)}，{change}",
+                                     f"{rb.id}.adjustments.{adj['id']}", source_text(adj.get("source"))))
+
+
+# --- the county ----------------------------------------------------------------------------
+
+def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyResult:
+    """Score every branch of every accepted submission, then apply the county-wide steps."""
+    problems: list[Problem] = []
+    inputs = sorted((bi for s in subs for bi in branch_inputs(s)),
+                    key=lambda bi: (bi.branch.values.get("township", bi.sub.township), bi.branch.values["branch_code"]))
+    branches = [score_branch(rb, period, bi, problems) for bi in inputs]
+    notes: list[Reason] = []
+    from .county import apply_county_steps, apply_outcomes, township_summary
+
+    apply_county_steps(rb, branches, notes, problems)
+    apply_outcomes(rb, branches)
+    return CountyResult(branches, problems, notes, township_summary(rb, branches))
