@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rulebook", help="rulebook to use (default: from each file's template id)")
     p.add_argument("--json", action="store_true", help='print {"branches": [...]} as JSON')
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("pay", help="validate, score and compute payments; write the finance workbook")
+    p.add_argument("files", nargs="+", type=Path, help="township workbooks")
+    p.add_argument("--out", type=Path, required=True, help="folder for the finance workbook")
+    p.add_argument("--rulebook", help="rulebook to use (default: from each file's template id)")
+    p.set_defaults(func=cmd_pay)
     return parser
 
 
@@ -92,6 +98,18 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     report = score_files(args.files, load_rulebook(args.rulebook) if args.rulebook else None)
     print(dumps(score_json(report)) if args.json else score_text(report))
+    return EXIT_PROBLEMS if report.rejected else EXIT_OK
+
+
+def cmd_pay(args: argparse.Namespace) -> int:
+    from .pipeline import pay_files
+    from .rulebook import load_rulebook
+
+    report, paid = pay_files(args.files, args.out, load_rulebook(args.rulebook) if args.rulebook else None)
+    for group in paid:
+        print(f"{group.workbook}: {len(group.payments.lines)} 行，合计 {group.payments.total():.2f} 元")
+    for s in report.rejected:
+        print(f"未计算（报送有错误，见 starbatch validate）：{s.file}", file=sys.stderr)
     return EXIT_PROBLEMS if report.rejected else EXIT_OK
 
 

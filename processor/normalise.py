@@ -74,8 +74,12 @@ def _by_kind(value: Any, field: Field) -> Any:
 def to_number(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)):
-        return Decimal(str(value)).normalize() if isinstance(value, float) else Decimal(value)
+    if isinstance(value, float):
+        number = Decimal(str(value))
+        # A whole float (150.0) is the integer: normalize() alone would show it as "1.5E+2".
+        return Decimal(int(number)) if number.is_finite() and number == number.to_integral_value() else number
+    if isinstance(value, int):
+        return Decimal(value)
     if isinstance(value, str):
         text = unicodedata.normalize("NFKC", value).replace(",", "").replace("¥", "").replace("￥", "").strip()
         text = _UNIT_SUFFIX.sub("", text).strip()

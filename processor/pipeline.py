@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rulebook import Rulebook
+from .pay import PayResult
 from .score import CountyResult, score_county
 from .validate import Submission, validate_files
 
@@ -42,3 +43,28 @@ def score_submissions(subs: list[Submission]) -> list[ScoredGroup]:
         rulebook = members[0].rulebook
         result.append(ScoredGroup(rulebook, period, score_county(rulebook, members, period)))
     return result
+
+
+@dataclass
+class PaidGroup:
+    scored: ScoredGroup
+    payments: "PayResult"
+    workbook: Path
+
+
+def pay_files(paths: list[Path], out_dir: Path, rulebook: Rulebook | None = None) -> tuple[ScoreReport, list[PaidGroup]]:
+    """Validate, score and pay; write one finance workbook per (rulebook, period) into out_dir."""
+    from .finance import write_finance_workbook
+    from .pay import compute_payments
+
+    report = score_files(paths, rulebook)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paid = []
+    for group in report.groups:
+        members = [s for s in report.submissions if s.accepted and s.rulebook.template_id == group.rulebook.template_id
+                   and s.meta["period"] == group.period]
+        payments = compute_payments(group.rulebook, members, group.county.branches)
+        path = out_dir / f"财务发放表_{group.rulebook.id}_{group.period}.xlsx"
+        write_finance_workbook(path, group.rulebook, group.period, payments, group.county.branches)
+        paid.append(PaidGroup(group, payments, path))
+    return report, paid

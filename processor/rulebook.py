@@ -155,6 +155,9 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     for i, target in enumerate((data.get("votes") or {}).get("targets", [])):
         if target != "overall" and target not in unit_ids:
             reasons.append(f"votes/targets/{i}: '{target}' is neither 'overall' nor a unit id")
+    for i, rule in enumerate((data.get("pay") or {}).get("rules", [])):
+        if "requires_unit" in rule and rule["requires_unit"] not in unit_ids:
+            reasons.append(f"pay/rules/{i}/requires_unit: '{rule['requires_unit']}' is not a unit id")
     for where, figure in _figures(data):
         kind, _, ref = figure.partition(".")
         if kind in ("unit_earned", "unit_total") and ref not in unit_ids:

@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import msoffcrypto
+from msoffcrypto.format.ooxml import OOXMLFile
 import openpyxl
 import pytest
 
@@ -52,7 +53,7 @@ def _missing(folder: Path, good: Path) -> Path:
 def _encrypted(folder: Path, good: Path) -> Path:
     path = folder / "加密.xlsx"
     with good.open("rb") as plain, path.open("wb") as out:
-        msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt("123456", out)
+        OOXMLFile(plain).encrypt("123456", out)
     return path
 
 

@@ -1,0 +1,211 @@
+"""Payments from ratings: performance pay, star rewards, county awards — exact to the fen.
+
+Money is Decimal from the cell read. THE rounding point: each payment line's amount is computed
+exactly and rounded half up to the fen once, in `fen()`, when the line is made. Every subtotal
+and total is the sum of rounded lines and is never rounded again. (Pro-rata lines, when a
+village's collective income cannot cover its rewards and the rulebook says `pro_rata`, are rounded
+down instead, so that they never add up to more than the income.)
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .conditions import number, show
+from .problems import Problem, problem
+from .rulebook import Rulebook
+from .score import BranchResult, source_text
+from .validate import Record, Submission
+
+FEN = Decimal("0.01")
+ZERO = Decimal(0)
+PAYER_TEXT = {"village_collective": "村集体经济收入", "county_budget": "县财政",
+              "township_budget": "乡镇财政", "unspecified": "未明确"}
+KIND_TEXT = {"performance": "绩效工资", "star_reward": "星级奖励", "village_award": "村级奖补"}
+
+
+def fen(amount: Decimal) -> Decimal:
+    """The one rounding point: half up to the fen."""
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class PaymentLine:
+    township: str
+    village: str
+    branch_code: str
+    branch_name: str
+    payee: str
+    role: str
+    kind: str  # the pay rule's type
+    rule_id: str
+    rule_name: str
+    payer: str
+    amount: Decimal
+    basis: str
+    source: str
+    notes: list[str] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    monthly_pay: Decimal | None = None
+    months: int | None = None
+    performance_base: Decimal | None = None
+    rate: Decimal | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"township": self.township, "village": self.village, "branch_code": self.branch_code,
+                "branch_name": self.branch_name, "payee": self.payee, "role": self.role, "kind": self.rule_id,
+                "kind_name": self.rule_name, "payer": self.payer, "payer_name": PAYER_TEXT[self.payer],
+                "amount": f"{self.amount:.2f}", "rule": f"{self.rule_id}（{self.source}）", "basis": self.basis,
+                "notes": self.notes}
+
+
+@dataclass
+class PayResult:
+    lines: list[PaymentLine]
+    problems: list[Problem]
+    cadres_seen: list[tuple[str, str, str]]  # (township, branch_code, name) of every cadre of every accepted file
+
+    def total(self, payer: str | None = None) -> Decimal:
+        return sum((l.amount for l in self.lines if payer is None or l.payer == payer), ZERO)
+
+
+def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[BranchResult]) -> PayResult:
+    """Every payment the rulebook defines, for every cadre and village of the scored branches."""
+    pay = rb.data.get("pay")
+    by_key = {b.key: b for b in branches}
+    lines: list[PaymentLine] = []
+    problems: list[Problem] = []
+    seen: list[tuple[str, str, str]] = []
+    if not pay:
+        return PayResult(lines, problems, seen)
+    for sub in sorted(subs, key=lambda s: (s.township, s.file)):
+        cadres = _cadres_by_branch(sub)
+        for branch in sorted((by_key[k] for k in by_key if k[0] == sub.township and k[1] in _codes(sub)),
+                             key=lambda b: b.branch_code):
+            members = cadres.get(branch.branch_code, [])
+            seen += [(branch.township, branch.branch_code, c.values.get("name", "")) for c in members]
+            branch_lines = _branch_lines(rb, pay, branch, members)
+            _cover_from_collective(rb, pay, branch, branch_lines, problems, sub)
+            lines += branch_lines
+    return PayResult(lines, problems, seen)
+
+
+def _codes(sub: Submission) -> set[str]:
+    return {r.values.get("branch_code") for r in sub.records.get("branches", [])}
+
+
+def _cadres_by_branch(sub: Submission) -> dict[str, list[Record]]:
+    grouped: dict[str, list[Record]] = defaultdict(list)
+    for r in sub.records.get("cadres", []):
+        grouped[r.values.get("branch_code")].append(r)
+    for members in grouped.values():
+        # Secretary first, then the order the township listed them.
+        members.sort(key=lambda r: (r.values.get("role") != "书记", r.row))
+    return grouped
+
+
+def _branch_lines(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
+    lines = []
+    for rule in pay["rules"]:
+        if rule["type"] == "performance":
+            lines += [performance_line(rb, rule, branch, c) for c in cadres]
+        elif rule["type"] == "star_reward":
+            lines += [l for c in cadres if (l := star_reward_line(rb, rule, branch, c)) is not None]
+        else:
+            line = village_award_line(rb, rule, branch)
+            if line is not None:
+                lines.append(line)
+    return lines
+
+
+def _line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
+          amount: Decimal, basis: str, **extra: Any) -> PaymentLine:
+    return PaymentLine(branch.township, branch.village, branch.branch_code, branch.name, payee, role,
+                       rule["type"], rule["id"], rule["name"], rule["payer"], fen(amount), basis,
+                       source_text(rule.get("source")), **extra)
+
+
+def performance_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine:
+    """share% of remuneration (monthly × months served), paid at the rate for the branch's rating."""
+    v = cadre.values
+    monthly, months = number(v["monthly_pay"]), int(v["months"])
+    share = number(rule["share"])
+    base = monthly * months * share / 100
+    rate = performance_rate(rule, branch.rating)
+    basis = (f"月报酬 {monthly:.2f} × {months} 个月 × {show(share)}% = 绩效基数 {show(base)}；"
+             f"{branch.rating}星发放 {show(rate)}%")
+    line = _line(rb, rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis,
+                 monthly_pay=monthly, months=months, performance_base=base, rate=rate,
+                 cells=[f"{cadre.sheet}!{cadre.cell('monthly_pay')}", f"{cadre.sheet}!{cadre.cell('months')}"])
+    if line.amount == 0:
+        line.notes.append("无星不发放绩效" if branch.rating == 0 and rate == 0 else
+                          "在岗 0 个月" if months == 0 else "发放比例为 0")
+    return line
+
+
+def performance_rate(rule: dict[str, Any], rating: int) -> Decimal:
+    eligible = [r for r in rule["rates"] if rating >= r["min_rating"]]
+    return number(max(eligible, key=lambda r: r["min_rating"])["percent"]) if eligible else ZERO
+
+
+def counted_stars(rule: dict[str, Any], rating: int) -> int:
+    return rating if rule.get("stars_counted", "all") == "all" else max(0, rating - 2)
+
+
+def star_reward_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine | None:
+    """Per counted star per month served: the secretary's rate or every other cadre's."""
+    if branch.rating < rule.get("min_rating", 0):
+        return None
+    v = cadre.values
+    is_secretary = v.get("role") == "书记"
+    per = number(rule["per_star_month"]["secretary" if is_secretary else "other"])
+    stars, months = counted_stars(rule, branch.rating), int(v["months"])
+    basis = f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × {months} 个月"
+    return _line(rb, rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
+                 cells=[f"{cadre.sheet}!{cadre.cell('months')}"])
+
+
+def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult) -> PaymentLine | None:
+    rating = branch.rating
+    if rating < rule.get("min_rating", 0) or rating > rule.get("max_rating", rating):
+        return None
+    if "requires_unit" in rule and not any(u.id == rule["requires_unit"] and u.earned for u in branch.units):
+        return None
+    if "amounts" in rule:
+        if str(rating) not in rule["amounts"]:
+            return None
+        amount = number(rule["amounts"][str(rating)])
+    else:
+        amount = number(rule["amount"])
+    basis = f"{rating}星：{show(amount)} 元"
+    if "per_fact" in rule:
+        count = branch.facts.get(rule["per_fact"]) or ZERO
+        basis = f"每人每年 {show(amount)} 元 × {show(count)} 人"
+        amount *= count
+    if "requires_unit" in rule:
+        basis += f"（已获{rb.unit_by_id[rule['requires_unit']]['name']}）"
+    return _line(rb, rule, branch, branch.village or branch.name, "村级", amount, basis)
+
+
+def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, lines: list[PaymentLine],
+                           problems: list[Problem], sub: Submission) -> None:
+    """Lines charged to the village collective must fit its income; say so on the lines when not."""
+    charged = [l for l in lines if l.payer == "village_collective" and l.amount > 0]
+    due = sum((l.amount for l in charged), ZERO)
+    income = branch.facts.get("collective_income")
+    if not charged or (income is not None and due <= income):
+        return
+    shown_income = "未填写" if income is None else f"{income:.2f}"
+    note = f"村集体经济收入 {shown_income} 元不足以支付应列支的 {due:.2f} 元"
+    if pay.get("shortfall") == "pro_rata" and income is not None and due > 0:
+        for l in charged:
+            l.amount = (l.amount * income / due).quantize(FEN, rounding=ROUND_DOWN)
+        note += f"，已按比例 {show((income * 100 / due).quantize(Decimal('0.01')))}% 发放"
+    else:
+        note += "，按设置足额列出，请乡镇核实资金来源"
+    for l in charged:
+        l.notes.append(note)
+    problems.append(problem("PAY_001", file=sub.file, sheet="支部信息", field="村集体经济收入（元）",
+                            value=shown_income, detail=f"支部 {branch.branch_code} {branch.name}：{note}。"))
