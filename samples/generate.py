@@ -163,7 +163,7 @@ def plan_reasons(rng: random.Random, target: int) -> dict[str, str]:
         if star in earned:
             reasons[star] = LIFTED if rng.random() < 0.15 else EARN
         else:
-            reasons[star] = rng.choices([LOW, SHORT, DEDUCTED, VETOED], [68, 20, 8, 2.5])[0]
+            reasons[star] = rng.choices([LOW, SHORT, DEDUCTED, VETOED], [68, 20, 8, 2])[0]
     if "party_building" not in earned and (len(earned) >= 3 and rng.random() < 0.5 or rng.random() < 0.05):
         reasons["party_building"] = NOT_ONE_SHOULDER
     return reasons
@@ -286,7 +286,7 @@ class CountyBuilder:
         if rng.random() < 0.9:
             reelection = dt.date(2026, rng.randint(1, 4), rng.randint(1, 28))
             postponed = None
-        else:  # still the 2021 committee: postponement approved, or (twice in the county) not
+        else:  # still the 2021 committee: postponement mostly approved, sometimes not
             reelection = dt.date(2021, rng.randint(1, 5), rng.randint(1, 28))
             postponed = "是" if rng.random() < 0.75 else "否"
         b.info = {

@@ -44,7 +44,7 @@ ONE_BAD_CELL = {
     "date_in_words": (("branches", 0, "last_reelection", "前年三月"), ("VAL_007", BRANCHES, "H2", "前年三月")),
     "date_that_does_not_exist": (("branches", 0, "last_reelection", "2026-02-30"),
                                  ("VAL_007", BRANCHES, "H2", "2026-02-30")),
-    "branch_code_with_space": (("branches", 0, "branch_code", "CG 001!"), ("VAL_008", BRANCHES, "B2", "CG 001!")),
+    "cadre_branch_code_pattern": (("cadres", 1, "branch_code", "CG_001!"), ("VAL_008", CADRES, "A3", "CG_001!")),
     "money_with_3_decimals": (("cadres", 0, "monthly_pay", 2400.125), ("VAL_008", CADRES, "D2", "2400.125")),
     "name_too_long": (("cadres", 2, "name", "张" * 31), ("VAL_008", CADRES, "B4", "张" * 31)),
 }
@@ -76,9 +76,19 @@ def _score_columns(sub) -> dict[str, str]:
 
 
 def test_several_bad_cells_in_one_row__each_reported_at_its_own_cell(r1_workbook, rows):
-    rows["cadres"][0].update(role="主任", monthly_pay="两千", months=-1)
+    rows["cadres"][1].update(role="主任", monthly_pay="两千", months=-1)
     sub = validate_file(r1_workbook(rows))
-    assert places(sub) == {("VAL_006", CADRES, "C2"), ("VAL_002", CADRES, "D2"), ("VAL_004", CADRES, "E2")}
+    assert places(sub) == {("VAL_006", CADRES, "C3"), ("VAL_002", CADRES, "D3"), ("VAL_004", CADRES, "E3")}
+
+
+def test_branch_code_breaking_the_pattern__reported_at_each_cell_it_is_written(r1_workbook, rows):
+    for key in ("branches", "scores", "events"):
+        rows[key][0]["branch_code"] = "CG 001!"
+    for cadre in rows["cadres"][:2]:
+        cadre["branch_code"] = "CG 001!"
+    sub = validate_file(r1_workbook(rows))
+    assert places(sub) == {("VAL_008", BRANCHES, "B2"), ("VAL_008", SCORES, "A2"), ("VAL_008", EVENTS, "A2"),
+                           ("VAL_008", CADRES, "A2"), ("VAL_008", CADRES, "A3")}
 
 
 # --- across sheets -----------------------------------------------------------------------------
