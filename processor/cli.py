@@ -55,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for the finance workbook")
     p.add_argument("--rulebook", help="rulebook to use (default: from each file's template id)")
     p.set_defaults(func=cmd_pay)
+
+    p = sub.add_parser("run", help="the nightly run: every submission in INBOX → consolidated workbooks in DIR")
+    p.add_argument("inbox", nargs="?", type=Path, help="inbox folder (.xlsx, .eml, Maildir, .zip; scanned recursively)")
+    p.add_argument("--out", type=Path, help="output folder DIR")
+    p.add_argument("--rulebook", help="rulebook key or id (default huojia-five-star)")
+    p.add_argument("--period", type=int, help="rating year (default: the current year)")
+    p.add_argument("--config", type=Path, help="TOML file with any of these options (command line wins)")
+    p.add_argument("--ledger", type=Path, help="ledger file (default DIR/ledger.sqlite)")
+    p.add_argument("--townships", help="comma-separated township list that must submit (default: last period's)")
+    p.add_argument("--notice-start", help="first day of the public notice, YYYY-MM-DD (default: day after the newest submission)")
+    p.add_argument("--seed", type=int, help="spot-check seed (default: derived from the accepted files)")
+    p.add_argument("--log-json", action="store_true", help="machine-readable logs (DIR/logs/starbatch.jsonl)")
+    p.set_defaults(func=cmd_run)
     return parser
 
 
@@ -111,6 +124,24 @@ def cmd_pay(args: argparse.Namespace) -> int:
     for s in report.rejected:
         print(f"未计算（报送有错误，见 starbatch validate）：{s.file}", file=sys.stderr)
     return EXIT_PROBLEMS if report.rejected else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run import RunError, nightly_run
+    from .runconfig import ConfigError, run_config
+
+    from loguru import logger
+
+    logger.remove()  # the log file in DIR/logs has everything; the terminal gets warnings and the summary
+    logger.add(sys.stderr, level="WARNING")
+    try:
+        config = run_config(args)
+        outcome = nightly_run(config)
+    except (RunError, ConfigError) as exc:
+        print(f"starbatch run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(outcome.summary)
+    return outcome.exit_code
 
 
 if __name__ == "__main__":

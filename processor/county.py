@@ -83,22 +83,32 @@ def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any]
 
 def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
                     notes: list[Reason], problems: list[Problem]) -> None:
-    """The bottom `count` of the given branch types by `by` cannot be rated above `cap`."""
+    """The bottom `count` of the given branch types by `by` cannot be rated above `cap`.
+
+    Ranked within each township: the seed's bottom places are of one town (“全镇目标考核后3位”,
+    002 line 179), so one township's villages never shield or sink another's.
+    """
     types = set(step.get("branch_types") or [])
     pool = [b for b in branches if not types or b.branch_type in types]
+    for township in sorted({b.township for b in pool}):
+        _exclude_bottom(rb, [b for b in pool if b.township == township], step, i, problems)
+
+
+def _exclude_bottom(rb: Rulebook, pool: list[BranchResult], step: dict[str, Any], i: int,
+                    problems: list[Problem]) -> None:
     ranked, unranked = [], []
     for b in pool:
         value = figure(rb, b, step["by"])
         (ranked if value is not None else unranked).append((value, b))
-    ranked.sort(key=lambda vb: (vb[0], vb[1].branch_code, vb[1].township))
+    ranked.sort(key=lambda vb: (vb[0], vb[1].branch_code))
     rule, source = _rule(rb, i, step), source_text(step.get("source"))
     for rank, (value, branch) in enumerate(ranked[: step["count"]], 1):
         before = branch.rating
         branch.rating = min(branch.rating, step["cap"])
         change = f"由{rating_text(rb, before)}调整为{rating_text(rb, branch.rating)}" if before != branch.rating else f"仍为{rating_text(rb, branch.rating)}"
         branch.reasons.append(Reason(
-            f"{step.get('name', '排名靠后不得评为最高等级')}：目标考核得分 {show(value)}，在 {len(ranked)} 个同类支部中倒数第 {rank}，"
-            f"最高只能评为{rating_text(rb, step['cap'])}，{change}", rule, source))
+            f"{step.get('name', '排名靠后不得评为最高等级')}：目标考核得分 {show(value)}，在{branch.township} {len(ranked)} 个同类支部中"
+            f"倒数第 {rank}（同分按支部编码排序），最高只能评为{rating_text(rb, step['cap'])}，{change}", rule, source))
     for _, branch in unranked:
         problems.append(problem("SCO_002", file=branch.file, sheet="支部信息", field="目标考核得分",
                                 detail=f"支部 {branch.branch_code} 未填写目标考核得分，无法参加倒数排名（{step.get('name', '')}）。"))

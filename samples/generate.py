@@ -163,7 +163,7 @@ def plan_reasons(rng: random.Random, target: int) -> dict[str, str]:
         if star in earned:
             reasons[star] = LIFTED if rng.random() < 0.15 else EARN
         else:
-            reasons[star] = rng.choices([LOW, SHORT, DEDUCTED, VETOED], [68, 20, 8, 2])[0]
+            reasons[star] = rng.choices([LOW, SHORT, DEDUCTED, VETOED], [68, 20, 8, 3])[0]
     if "party_building" not in earned and (len(earned) >= 3 and rng.random() < 0.5 or rng.random() < 0.05):
         reasons["party_building"] = NOT_ONE_SHOULDER
     return reasons
@@ -240,9 +240,12 @@ class CountyBuilder:
         self.units = {u["id"]: u for u in rulebook.units}
         self.villages_used: set[str] = set()
 
-    def township(self, t: Township, targets: list[int] | None = None) -> TownshipData:
+    def township(self, t: Township, targets: list[int] | None = None,
+                 roles: list[list[str]] | None = None) -> TownshipData:
         targets = targets or self.rng.choices(range(6), RATING_WEIGHTS[t.lean], k=t.branches)
-        branches = [self.branch(t, i, target) for i, target in enumerate(targets, 1)]
+        unreviewed = self.rng.sample(range(1, len(targets) + 1), round(len(targets) * t.review_missing))
+        branches = [self.branch(t, i, target, i not in unreviewed, roles[i - 1] if roles else None)
+                    for i, target in enumerate(targets, 1)]
         data = TownshipData(t, branches)
         for b in branches:
             check_design(b, self.rulebook)
@@ -260,16 +263,15 @@ class CountyBuilder:
                 self.villages_used.add(name)
                 return name, surname
 
-    def branch(self, t: Township, i: int, target: int) -> Branch:
+    def branch(self, t: Township, i: int, target: int, reviewed: bool, roles: list[str] | None) -> Branch:
         rng = self.rng
         village, surname = self.village()
         code = f"{COUNTY_CODE}-{t.code}-{i:03d}"
         b = Branch(code, f"{village}村党支部", f"{village}村", surname, target, plan_reasons(rng, target))
         self.info(t, b)
-        self.cadres(t, b)
+        self.cadres(t, b, roles or self.roles(b))
         step = Decimal("0.5") if t.half_points else Decimal(1)
         b.scores = {"branch_code": code, "branch_name": b.name}
-        reviewed = rng.random() >= t.review_missing
         for star in STARS:
             base, events = design_star(rng, b.reasons[star], step)
             self.score_star(t, b, star, base, step, reviewed)
@@ -300,13 +302,16 @@ class CountyBuilder:
             "target_assessment_score": None if rng.random() < 0.1 else number(Decimal(rng.randint(700, 985)) / 10),
         }
 
-    def cadres(self, t: Township, b: Branch) -> None:
+    def roles(self, b: Branch) -> list[str]:
         rng = self.rng
         roles = ["书记"]
         if b.info["secretary_is_head"] == "否":
             roles.append("村委会主任")
         roles += ["副书记"] * (rng.random() < 0.4) + ["村委会副主任"] * (rng.random() < 0.3)
-        roles += ["委员"] * rng.randint(2, 3) + ["其他"] * (rng.random() < 0.25)
+        return roles + ["委员"] * rng.randint(2, 3) + ["其他"] * (rng.random() < 0.25)
+
+    def cadres(self, t: Township, b: Branch, roles: list[str]) -> None:
+        rng = self.rng
         names: list[str] = []
         for role in roles:
             name = self.person(b.surname)
@@ -421,14 +426,31 @@ def build_county(rulebook: Rulebook) -> list[TownshipData]:
     builder = CountyBuilder(rulebook, random.Random(SEED))
     county = [builder.township(t) for t in TOWNSHIPS]
     gap_case(county[1])
+    check_variety([b for d in county for b in d.branches])
     return county
+
+
+def check_variety(branches: list[Branch]) -> None:
+    """Stop when a change to the generator leaves the county without the cases it exists to show."""
+    reasons = [r for b in branches for r in b.reasons.values()]
+    found = {f"{n}-star branches": sum(b.target == n for b in branches) for n in range(6)}
+    found |= {"vetoes": reasons.count(VETOED), "secretaries not village head": reasons.count(NOT_ONE_SHOULDER),
+              "stars lost to a deduction": reasons.count(DEDUCTED), "stars lifted by a bonus": reasons.count(LIFTED),
+              "capped at 2 stars": sum(b.target == 2 and b.reasons["party_building"] not in (EARN, LIFTED)
+                                       and sum(r in (EARN, LIFTED) for r in b.reasons.values()) > 2 for b in branches),
+              "rewards above income": sum(b.underfunded for b in branches),
+              "branches not reviewed": sum(not any(k.endswith(".review") for k in b.scores) for b in branches)}
+    few = {what: n for what, n in found.items() if n < 5}
+    if few:
+        raise AssertionError(f"the county lacks variety: {few}")
 
 
 def gap_case(data: TownshipData) -> None:
     """One self-assessment far above the township's review (a 10+ point gap warns, SCO_001)."""
     for b in data.branches:
-        if "industry.collective_income.review" in b.scores:
-            b.scores["industry.collective_income.self"] = min(35, b.scores["industry.collective_income.review"] + 12)
+        review = b.scores.get("industry.collective_income.review")
+        if review is not None and review <= 23:
+            b.scores["industry.collective_income.self"] = review + 12
             return
 
 
@@ -443,22 +465,31 @@ def intended_ratings(county: list[TownshipData], rulebook: Rulebook) -> dict[str
     for d in county:
         out[d.file_name] = [{
             "branch_code": b.code, "rating": b.target, "stars": [STAR_NAMES[s] for s in earned_stars(b, rulebook)],
-            "why_not": {STAR_NAMES[s]: r for s, r in b.reasons.items() if r not in (EARN, LIFTED)},
+            "why_not": {STAR_NAMES[s]: why_not(b, s) for s, r in b.reasons.items() if r not in (EARN, LIFTED)},
             "yearly_star_reward": str(star_reward(b)), "collective_income": str(b.info["collective_income"]),
             "reward_exceeds_income": b.underfunded,
         } for b in d.branches]
     return out
 
 
+def why_not(b: Branch, star: str) -> str:
+    reason = b.reasons[star]
+    if reason == VETOED:
+        return f"veto: {next(v['veto'] for v in b.vetoes if VETO_NOTES[v['veto']][0] == star)}"
+    return "veto: 未实现书记、主任“一肩挑”" if reason == NOT_ONE_SHOULDER else reason
+
+
 # --- the broken submissions ----------------------------------------------------------------------
 
 BASE_TOWNSHIP = Township(99, "小河乡", "XH", 4)
 BASE_TARGETS = [3, 2, 1, 4]
+BASE_ROLES = [["书记", "副书记", "委员", "委员", "委员"], ["书记", "村委会副主任", "委员", "委员", "委员"],
+              ["书记", "村委会副主任", "委员", "委员", "其他"], ["书记", "副书记", "委员", "委员", "委员", "其他"]]
 
 
 def base_township(rulebook: Rulebook) -> TownshipData:
     """A small valid township (4 branches, no vetoes) every broken file is a copy of."""
-    return CountyBuilder(rulebook, random.Random(SEED)).township(BASE_TOWNSHIP, BASE_TARGETS)
+    return CountyBuilder(rulebook, random.Random(SEED)).township(BASE_TOWNSHIP, BASE_TARGETS, BASE_ROLES)
 
 
 def write_base(rulebook: Rulebook, path: Path) -> Path:
@@ -576,6 +607,7 @@ def _check_base_layout(wb: Any) -> None:
     facts += [cadres[f"A{r}"].value == ("MC-XH-001" if r < 7 else "MC-XH-002") for r in range(2, 12)]
     facts += [cadres["C2"].value == "书记", cadres["C7"].value == "书记", cadres["A12"].value != "MC-XH-002"]
     facts += [cadres[f"C{r}"].value != "书记" for r in range(8, 12)]
+    facts += [branches[f"G{r}"].value == "是" for r in range(2, 6)]
     facts += [wb["否决事项"]["A2"].value is None, wb["加扣分事项"]["A2"].value is not None]
     if not all(facts):
         raise AssertionError("the base township's layout changed; update BROKEN and samples/README.md")

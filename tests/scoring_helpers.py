@@ -193,13 +193,15 @@ def the_reason(b: BranchResult, rule: str):
     return found[0]
 
 
-def assert_reason(b: BranchResult, rule: str, *fragments: str, source: str | None = None) -> None:
-    """One reason under `rule` whose text holds every fragment and whose source cites `source`."""
-    r = the_reason(b, rule)
-    for fragment in fragments:
-        assert fragment in r.text, f"{fragment!r} not in {r.text!r}"
+def assert_reason(b: BranchResult, rule: str, *fragments: str, source: str | None = None):
+    """A reason under `rule` whose text holds every fragment and whose source cites `source`; returned."""
+    under = reasons_by_rule(b, rule)
+    assert under, f"{b.branch_code}: no reason with rule {rule}: {reason_texts(b)}"
+    matching = [r for r in under if all(f in r.text for f in fragments)]
+    assert matching, f"{b.branch_code}: no {rule} reason holds {fragments}: {[r.text for r in under]}"
     if source is not None:
-        assert source in r.source, f"{source!r} not in {r.source!r}"
+        assert any(source in r.source for r in matching), f"{source!r} not in {[r.source for r in matching]}"
+    return matching[0]
 
 
 def unit(b: BranchResult, unit_id: str):

@@ -44,7 +44,6 @@ ONE_BAD_CELL = {
     "date_in_words": (("branches", 0, "last_reelection", "前年三月"), ("VAL_007", BRANCHES, "H2", "前年三月")),
     "date_that_does_not_exist": (("branches", 0, "last_reelection", "2026-02-30"),
                                  ("VAL_007", BRANCHES, "H2", "2026-02-30")),
-    "cadre_branch_code_pattern": (("cadres", 1, "branch_code", "CG_001!"), ("VAL_008", CADRES, "A3", "CG_001!")),
     "money_with_3_decimals": (("cadres", 0, "monthly_pay", 2400.125), ("VAL_008", CADRES, "D2", "2400.125")),
     "name_too_long": (("cadres", 2, "name", "张" * 31), ("VAL_008", CADRES, "B4", "张" * 31)),
 }

@@ -1,0 +1,247 @@
+"""Intake: everything in the inbox becomes a list of inputs, each a workbook's bytes with its provenance.
+
+INBOX is a folder, scanned recursively (a Maildir has cur/ and new/). It may hold workbooks, saved
+messages (.eml, or Maildir files) and .zip archives; messages carry attachments, archives carry
+members, and both may nest. Attachment and member names are kept only as display text: bytes are
+written to the work folder under generated names, never under a name that came from outside.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.utils
+import hashlib
+import io
+import os
+import zipfile
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path, PurePosixPath
+
+from .limits import LIMITS
+from .problems import Problem, problem
+
+WORKBOOK_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".ods"}
+MESSAGE_EXTENSIONS = {".eml"}
+ARCHIVE_EXTENSIONS = {".zip"}
+MAILDIR_PARTS = {"cur", "new"}
+MAX_NESTING = 3
+
+
+@dataclass
+class Input:
+    """One candidate submission: a workbook (or what should have been one) and where it came from."""
+    name: str                 # display name (attachment or file name), untrusted text
+    origin: str               # where it came from, for the ledger: path in the inbox, then message/archive
+    data: bytes
+    sender: str = ""
+    subject: str = ""
+    message_id: str = ""
+    date: dt.datetime | None = None   # message date, else file modification time
+    problems: list[Problem] = field(default_factory=list)  # set when intake already knows it is unusable
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def extension(self) -> str:
+        return PurePosixPath(self.name.replace("\\", "/")).suffix.lower()
+
+
+@dataclass
+class Intake:
+    inputs: list[Input]
+    ignored: list[str]   # files in the inbox that are not submissions (listed, never processed)
+
+
+def scan_inbox(inbox: Path) -> Intake:
+    """Every submission in the inbox, in a stable order (by relative path)."""
+    inputs: list[Input] = []
+    ignored: list[str] = []
+    for path in sorted(_walk(inbox, ignored), key=lambda p: p.relative_to(inbox).as_posix()):
+        rel = path.relative_to(inbox).as_posix()
+        kind = _kind_of(path)
+        if kind is None:
+            ignored.append(rel)
+            continue
+        try:
+            data = path.read_bytes()
+            mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)
+        except OSError as exc:
+            inputs.append(Input(path.name, rel, b"", problems=[problem("FILE_002", file=path.name, detail=str(exc)[:100])]))
+            continue
+        if len(data) > LIMITS.max_file_bytes:
+            inputs.append(Input(path.name, rel, b"", date=mtime,
+                                problems=[problem("FILE_007", file=path.name, detail=f"{len(data)} 字节")]))
+            continue
+        inputs += expand(path.name, rel, data, kind, date=mtime)
+    return Intake(inputs, ignored)
+
+
+def _walk(inbox: Path, ignored: list[str]):
+    """Regular files under inbox; symlinks are listed as ignored, never followed."""
+    for root, dirs, files in os.walk(inbox, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(root) / d).is_symlink())
+        for name in sorted(files):
+            path = Path(root) / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() or not path.is_file():
+                ignored.append(path.relative_to(inbox).as_posix() + "（符号链接或特殊文件，未读取）")
+                continue
+            yield path
+
+
+def _kind_of(path: Path) -> str | None:
+    ext = path.suffix.lower()
+    if ext in WORKBOOK_EXTENSIONS:
+        return "workbook"
+    if ext in MESSAGE_EXTENSIONS or path.parent.name in MAILDIR_PARTS:
+        return "message"
+    if ext in ARCHIVE_EXTENSIONS:
+        return "archive"
+    return None
+
+
+def expand(name: str, origin: str, data: bytes, kind: str, date: dt.datetime | None = None,
+           sender: str = "", subject: str = "", message_id: str = "", depth: int = 0) -> list[Input]:
+    """A file's bytes → the workbook inputs inside it (itself, a message's attachments, an archive's members)."""
+    if kind == "workbook":
+        return [Input(name, origin, data, sender, subject, message_id, date)]
+    if depth >= MAX_NESTING:
+        return [Input(name, origin, data, sender, subject, message_id, date,
+                      [problem("FILE_006", file=name, detail=f"嵌套超过 {MAX_NESTING} 层的附件或压缩包")])]
+    if kind == "message":
+        return _expand_message(name, origin, data, date, depth)
+    return _expand_archive(name, origin, data, date, sender, subject, message_id, depth)
+
+
+def _expand_message(name: str, origin: str, data: bytes, file_date: dt.datetime | None, depth: int) -> list[Input]:
+    try:
+        msg = email.message_from_bytes(data, policy=policy.default)
+        sender = _header(msg, "From")
+        subject = _header(msg, "Subject")
+        message_id = _header(msg, "Message-ID")
+        date = _message_date(msg) or file_date
+        attachments = list(_attachments(msg))
+    except Exception as exc:  # the email package raises many kinds on broken input
+        return [Input(name, origin, data, date=file_date,
+                      problems=[problem("MAIL_001", file=name, detail=str(exc)[:120])])]
+    found: list[Input] = []
+    for i, (filename, payload) in enumerate(attachments, 1):
+        kind = _kind_of_name(filename)
+        if kind is None:
+            continue
+        found += expand(filename, f"{origin}#附件{i}", payload, kind, date, sender, subject, message_id, depth + 1)
+    if not found:
+        listed = "、".join(f for f, _ in attachments) or "无附件"
+        found.append(Input(f"{name}（邮件）", origin, data, sender, subject, message_id, date,
+                           [problem("MAIL_002", file=name, detail=listed[:200])]))
+    return found
+
+
+def _header(msg: EmailMessage, key: str) -> str:
+    try:
+        value = msg.get(key)
+        return "" if value is None else _repair_text(str(value))
+    except Exception:  # undecodable header bytes: keep what can be read
+        raw = msg.get_all(key, failobj=[""])
+        return _repair_text(str(raw[0])) if raw else ""
+
+
+def _message_date(msg: EmailMessage) -> dt.datetime | None:
+    try:
+        value = msg.get("Date")
+        parsed = email.utils.parsedate_to_datetime(str(value)) if value else None
+    except Exception:
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed
+
+
+def _attachments(msg: EmailMessage):
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if not filename and part.get_content_disposition() != "attachment":
+            continue
+        payload = part.get_payload(decode=True) or b""
+        yield _repair_text(filename or "未命名附件"), payload
+
+
+def _repair_text(text: str) -> str:
+    """Header text in raw GBK/GB18030 bytes arrives as surrogate escapes; decode it as GB18030."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        raw = text.encode("utf-8", "surrogateescape")
+        return raw.decode("gb18030", errors="replace")
+    return text
+
+
+def _kind_of_name(filename: str) -> str | None:
+    ext = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if ext in WORKBOOK_EXTENSIONS:
+        return "workbook"
+    if ext in MESSAGE_EXTENSIONS:
+        return "message"
+    if ext in ARCHIVE_EXTENSIONS:
+        return "archive"
+    return None
+
+
+def _expand_archive(name: str, origin: str, data: bytes, date, sender, subject, message_id, depth) -> list[Input]:
+    def rejected(code: str, detail: str) -> list[Input]:
+        return [Input(name, origin, data, sender, subject, message_id, date, [problem(code, file=name, detail=detail)])]
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as exc:
+        return rejected("FILE_002", str(exc)[:100])
+    declared = sum(i.file_size for i in infos)
+    if len(infos) > LIMITS.max_zip_members or declared > LIMITS.max_unpacked_bytes:
+        return rejected("FILE_007", f"压缩包声明解压后 {declared} 字节、{len(infos)} 个文件")
+    found: list[Input] = []
+    for info in infos:
+        member = _member_name(info)
+        kind = _kind_of_name(member)
+        if kind is None:
+            continue
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > LIMITS.max_file_bytes or (info.file_size > 1_000_000 and ratio > LIMITS.max_zip_ratio):
+            found += [Input(member, f"{origin}!{member}", b"", sender, subject, message_id, date,
+                            [problem("FILE_007", file=member, detail=f"解压后 {info.file_size} 字节")])]
+            continue
+        try:
+            payload = _read_bounded(archive, info)
+        except (zipfile.BadZipFile, ValueError, RuntimeError, OSError) as exc:
+            found.append(Input(member, f"{origin}!{member}", b"", sender, subject, message_id, date,
+                               [problem("FILE_002", file=member, detail=str(exc)[:100])]))
+            continue
+        found += expand(member, f"{origin}!{member}", payload, kind, date, sender, subject, message_id, depth + 1)
+    if not found:
+        return rejected("MAIL_003", "、".join(_member_name(i) for i in infos)[:200] or "空压缩包")
+    return found
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """Zip member names without the UTF-8 flag are usually GBK from Chinese Windows."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("gb18030")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name.replace("\x00", "")
+
+
+def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """Inflate at most the limit, whatever the header claimed."""
+    with archive.open(info) as fh:
+        data = fh.read(LIMITS.max_file_bytes + 1)
+    if len(data) > LIMITS.max_file_bytes:
+        raise ValueError(f"解压后超过 {LIMITS.max_file_bytes} 字节")
+    return data

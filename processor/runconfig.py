@@ -1,0 +1,60 @@
+"""The nightly run's settings: command line over a small TOML file over defaults."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .run import RunConfig
+
+KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json"}
+
+
+class ConfigError(Exception):
+    """The settings cannot be used; the message says which and why."""
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    file = _read_file(args.config) if args.config else {}
+    base = args.config.parent if args.config else Path(".")
+
+    def pick(name: str, default: Any = None) -> Any:
+        value = getattr(args, name, None)
+        return value if value not in (None, False) else file.get(name, default)
+
+    def pick_path(name: str) -> Path | None:
+        if getattr(args, name, None) is not None:
+            return Path(getattr(args, name))
+        value = file.get(name)
+        return None if value is None else (Path(value) if Path(value).is_absolute() else base / value)
+
+    inbox, out = pick_path("inbox"), pick_path("out")
+    if not inbox or not out:
+        raise ConfigError("give INBOX and --out DIR (or inbox/out in --config)")
+    townships = pick("townships", [])
+    if isinstance(townships, str):
+        townships = [t.strip() for t in townships.replace("，", ",").split(",") if t.strip()]
+    notice = pick("notice_start")
+    try:
+        notice_date = dt.date.fromisoformat(str(notice)) if notice else None
+    except ValueError:
+        raise ConfigError(f"notice_start '{notice}' is not a date (YYYY-MM-DD)") from None
+    return RunConfig(
+        inbox=inbox, out=out, rulebook=str(pick("rulebook", "huojia-five-star")),
+        period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
+        townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
+        seed=pick("seed"), log_json=bool(pick("log_json", False)))
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {unknown}; allowed: {', '.join(sorted(KEYS))}")
+    return data
+
