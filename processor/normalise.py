@@ -50,6 +50,34 @@ def normalise(raw: Any, field: Field) -> tuple[Any, Change | None]:
     return value, _change(raw, value, field)
 
 
+def converter_for(field: Field):
+    """normalise() for one column, with a fast path for the cells Excel stores as numbers."""
+    kind = field.kind
+    enum = field.spec.get("enum") is not None and field.type == "string"
+    if kind in ("number", "money") and not enum:
+        def convert(raw: Any) -> tuple[Any, Change | None]:
+            if type(raw) is float:
+                return Decimal(repr(raw)), None
+            return normalise(raw, field)
+        return convert
+    if kind == "integer" and not enum:
+        def convert_int(raw: Any) -> tuple[Any, Change | None]:
+            if type(raw) is float:
+                return (int(raw), None) if raw.is_integer() else (Decimal(repr(raw)), None)
+            return normalise(raw, field)
+        return convert_int
+    if kind == "string" and not enum:
+        def convert_text(raw: Any) -> tuple[Any, Change | None]:
+            if type(raw) is str:
+                text = clean_text(raw)
+                if not text:
+                    return None, None
+                return text, (None if text == raw else Change(field.id, raw, text))
+            return normalise(raw, field)
+        return convert_text
+    return lambda raw: normalise(raw, field)
+
+
 def clean_text(text: str) -> str:
     """Trim and collapse every kind of space a spreadsheet hides in text."""
     return _SPACES.sub(" ", text).strip()

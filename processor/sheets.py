@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .fastcheck import compile_row
 from .paths import SCHEMA_DIR
 from .rulebook import Rulebook
 
@@ -27,18 +30,25 @@ SCORE_LABELS = {SELF: "自评", REVIEW: "乡镇评审"}
 class Field:
     id: str
     title: str
-    spec: dict[str, Any]
-    required: bool
+    spec: dict[str, Any] = field(hash=False, compare=False)
+    required: bool = False
+
+    @cached_property
+    def convert(self):
+        """This column's cell normaliser (see normalise.converter_for)."""
+        from .normalise import converter_for
+
+        return converter_for(self)
 
     @property
     def aliases(self) -> list[str]:
         return [self.title, *self.spec.get("x-aliases", [])]
 
-    @property
+    @cached_property
     def type(self) -> str:
         return self.spec.get("type", "string")
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """date, percent, money or the JSON type: tells the normaliser what to make of a cell."""
         return self.spec.get("x-kind", self.type)
@@ -48,13 +58,22 @@ class Field:
 class Sheet:
     key: str
     name: str
-    schema: dict[str, Any]
+    schema: dict[str, Any] = field(hash=False, compare=False)
 
-    @property
+    @cached_property
     def fields(self) -> list[Field]:
         required = set(self.schema.get("required", []))
         props = self.schema["properties"]
         return [Field(fid, props[fid]["title"], props[fid], fid in required) for fid in self.schema["x-order"]]
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema, format_checker=FormatChecker())
+
+    @cached_property
+    def row_ok(self):
+        """The compiled check for rows that are fine (None: every row goes to jsonschema)."""
+        return compile_row(self.schema)
 
 
 @lru_cache(maxsize=None)
@@ -66,8 +85,19 @@ def load_static(key: str) -> dict[str, Any]:
     return json.loads(_static_schema(key))
 
 
+_BUILT: dict[int, tuple[dict[str, Any], list[Sheet]]] = {}
+
+
 def sheets_for(rulebook: Rulebook) -> list[Sheet]:
-    """The data sheets of this rulebook's template, in template order."""
+    """The data sheets of this rulebook's template, in template order (built once per rulebook)."""
+    built = _BUILT.get(id(rulebook.data))
+    if built is None or built[0] is not rulebook.data:
+        built = (rulebook.data, _build_sheets(rulebook))
+        _BUILT[id(rulebook.data)] = built
+    return built[1]
+
+
+def _build_sheets(rulebook: Rulebook) -> list[Sheet]:
     sheets = [_branches(rulebook), _scores(rulebook)]
     if rulebook.events:
         sheets.append(_events(rulebook))

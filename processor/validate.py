@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
-from .cells import a1
+from .cells import column_letters
 from .normalise import Change, clean_text, normalise
 from .problems import ERROR, Problem, has_errors, problem, sort_key
 from .read import RawSheet, RawWorkbook, open_workbook
@@ -33,11 +33,16 @@ class Record:
     sheet: str
     row: int  # the row number the user sees (1-based)
     values: dict[str, Any]
-    cells: dict[str, str]
+    columns: dict[str, str]  # field id -> column letters, shared by every record of the sheet
     formulas: frozenset[str] = frozenset()  # fields whose cell held a formula (value not trusted)
 
+    @property
+    def cells(self) -> dict[str, str]:
+        return {fid: f"{letters}{self.row}" for fid, letters in self.columns.items()}
+
     def cell(self, field_id: str) -> str:
-        return self.cells.get(field_id) or next(iter(self.cells.values()), f"A{self.row}")
+        letters = self.columns.get(field_id) or next(iter(self.columns.values()), "A")
+        return f"{letters}{self.row}"
 
 
 @dataclass
@@ -191,24 +196,33 @@ def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record]:
     if located is None:
         return []
     header_row, columns = located
+    letters = {f.id: column_letters(raw.origin[1] + j) for j, f in columns.items()}
+    plan = [(j, f, f.convert) for j, f in columns.items()]
     records = []
     for i in range(header_row + 1, len(raw.rows)):
-        record = _read_row(sub, raw, sheet, i, columns)
+        record = _read_row(sub, raw, i, plan, letters)
         if record is not None:
             records.append(record)
-    validator = _validator(sheet)
+    row_ok = sheet.row_ok
+    money = [f for f in sheet.fields if f.kind == "money"]
     for record in records:
-        sub.problems += schema_problems(sub.file, sheet, record, validator)
+        if row_ok is None or not row_ok(record.values):
+            sub.problems += schema_problems(sub.file, sheet, record, sheet.validator)
+        if money:
+            sub.problems += _money_problems(sub.file, money, record)
     return records
 
 
 def _locate_columns(sub: Submission, raw: RawSheet, sheet: Sheet) -> tuple[int, dict[int, Field]] | None:
     lookup = {_fold(alias): f for f in sheet.fields for alias in f.aliases}
+    enough = max(1, sum(1 for f in sheet.fields if f.required))
     best_row, best_hits = -1, 0
     for i, row in enumerate(raw.rows[:HEADER_SEARCH_ROWS]):
         hits = sum(1 for v in row if isinstance(v, str) and _fold(v) in lookup)
         if hits > best_hits:
             best_row, best_hits = i, hits
+        if best_hits >= enough:
+            break  # the usual case: the header is the first row with every required column
     if best_row < 0:
         sub.problems.append(problem("TPL_008", file=sub.file, sheet=raw.name))
         return None
@@ -246,42 +260,31 @@ def _report_missing_columns(sub: Submission, raw: RawSheet, sheet: Sheet, header
                                     value=name))
 
 
-def _read_row(sub: Submission, raw: RawSheet, sheet: Sheet, i: int,
-              columns: dict[int, Field]) -> Record | None:
+def _read_row(sub: Submission, raw: RawSheet, i: int, plan: list, letters: dict[str, str]) -> Record | None:
     row = raw.rows[i]
+    width = len(row)
+    row_number = raw.origin[0] + i + 1
     values: dict[str, Any] = {}
-    cells: dict[str, str] = {}
     formula_fields = []
-    for j, f in columns.items():
-        address = raw.address(i, j)
-        cells[f.id] = address
-        if address in raw.formulas:
-            formula_fields.append((f, address))
+    for j, f, convert in plan:
+        cell = row[j] if j < width else ""
+        if cell == "" and not raw.formulas:
             continue
-        value, change = normalise(row[j] if j < len(row) else "", f)
+        if raw.formulas and f"{letters[f.id]}{row_number}" in raw.formulas:
+            formula_fields.append(f)
+            continue
+        value, change = convert(cell)
         if value is None:
             continue
         values[f.id] = value
         if change:
-            sub.changes.append((raw.name, address, change))
+            sub.changes.append((raw.name, f"{letters[f.id]}{row_number}", change))
     if not values and not formula_fields:
         return None
-    for f, address in formula_fields:
-        sub.problems.append(problem("VAL_009", file=sub.file, sheet=raw.name, cell=address, field=f.title))
-    return Record(raw.name, raw.origin[0] + i + 1, values, cells, frozenset(f.id for f, _ in formula_fields))
-
-
-@lru_cache(maxsize=None)
-def _validator_for(schema_json: str) -> Draft202012Validator:
-    import json
-
-    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
-
-
-def _validator(sheet: Sheet) -> Draft202012Validator:
-    import json
-
-    return _validator_for(json.dumps(sheet.schema, sort_keys=True, ensure_ascii=False))
+    for f in formula_fields:
+        sub.problems.append(problem("VAL_009", file=sub.file, sheet=raw.name, cell=f"{letters[f.id]}{row_number}",
+                                    field=f.title))
+    return Record(raw.name, row_number, values, letters, frozenset(f.id for f in formula_fields))
 
 
 def schema_problems(file: str, sheet: Sheet, record: Record, validator: Draft202012Validator) -> list[Problem]:
@@ -297,7 +300,6 @@ def schema_problems(file: str, sheet: Sheet, record: Record, validator: Draft202
             continue
         fid = str(error.absolute_path[0]) if error.absolute_path else ""
         found.append(_problem_for_error(file, record, fid, titles.get(fid, fid), error))
-    found += _money_problems(file, sheet, record)
     return found
 
 
@@ -323,9 +325,9 @@ def _problem_for_error(file: str, record: Record, fid: str, title: str, error: A
     return problem("VAL_010", detail=error.message[:200], **where)
 
 
-def _money_problems(file: str, sheet: Sheet, record: Record) -> list[Problem]:
+def _money_problems(file: str, money: list[Field], record: Record) -> list[Problem]:
     found = []
-    for f in sheet.fields:
+    for f in money:
         value = record.values.get(f.id)
         if f.kind == "money" and isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
             found.append(problem("VAL_008", file=file, sheet=record.sheet, cell=record.cell(f.id), field=f.title,
