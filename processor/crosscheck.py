@@ -13,18 +13,28 @@ if TYPE_CHECKING:
 
 
 def cross_sheet_problems(sub: "Submission") -> list[Problem]:
+    # A check that needs a sheet which could not be read would only repeat TPL_004/TPL_005 on every row.
+    unread = sub.unread_sheets
     found: list[Problem] = []
     branches = sub.records.get("branches", [])
     found += _unique_codes(sub, branches)
     found += _township_consistent(sub, branches)
     codes = {r.values["branch_code"]: r for r in branches if "branch_code" in r.values}
-    for key in ("scores", "events", "vetoes", "votes", "cadres"):
-        found += _known_branches(sub, sub.records.get(key, []), codes)
-    found += _scores_complete(sub, codes)
+    if "branches" not in unread:
+        for key in ("scores", "events", "vetoes", "votes", "cadres"):
+            found += _known_branches(sub, sub.records.get(key, []), codes)
+    if "scores" not in unread:
+        found += _scores_complete(sub, codes)
     found += _events_complete(sub)
     found += _votes_consistent(sub)
-    found += _one_secretary(sub, codes)
+    if "cadres" not in unread and not _column_missing(sub, "cadres", "role"):
+        found += _one_secretary(sub, codes)
     return found
+
+
+def _column_missing(sub: "Submission", key: str, field_id: str) -> bool:
+    records = sub.records.get(key, [])
+    return bool(records) and field_id not in records[0].columns
 
 
 def _where(sub: "Submission", record: "Record", field_id: str, title: str = "") -> dict:

@@ -55,6 +55,7 @@ class Submission:
     problems: list[Problem] = field(default_factory=list)
     changes: list[tuple[str, str, Change]] = field(default_factory=list)  # (sheet, cell, change)
     sha256: str = ""
+    unread_sheets: set[str] = field(default_factory=set)  # sheet keys missing or without a header row
 
     @property
     def accepted(self) -> bool:
@@ -107,10 +108,10 @@ def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) 
     _check_meta(sub)
     for sheet in sheets_for(sub.rulebook):
         name = _find_sheet(sub, book, sheet.name)
-        if name is not None:
-            sub.records[sheet.key] = _read_records(sub, book.sheet(name), sheet)
-        else:
-            sub.records[sheet.key] = []
+        records = _read_records(sub, book.sheet(name), sheet) if name is not None else None
+        sub.records[sheet.key] = records or []
+        if records is None:
+            sub.unread_sheets.add(sheet.key)
     cross_check(sub)
 
 
@@ -191,10 +192,10 @@ def _fold(text: str) -> str:
 
 # --- one sheet -----------------------------------------------------------------------------
 
-def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record]:
+def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record] | None:
     located = _locate_columns(sub, raw, sheet)
     if located is None:
-        return []
+        return None
     header_row, columns = located
     letters = {f.id: column_letters(raw.origin[1] + j) for j, f in columns.items()}
     plan = [(j, f, f.convert) for j, f in columns.items()]
@@ -294,6 +295,8 @@ def schema_problems(file: str, sheet: Sheet, record: Record, validator: Draft202
     for error in validator.iter_errors(record.values):
         if error.validator == "required":
             for missing in error.validator_value:
+                if missing not in record.columns:
+                    continue  # the whole column is missing: TPL_005 already says so, once
                 if missing not in record.values and missing not in record.formulas and not any(p.field == titles[missing] and p.cell == record.cell(missing) for p in found):
                     found.append(problem("VAL_001", file=file, sheet=record.sheet, cell=record.cell(missing),
                                          field=titles[missing]))

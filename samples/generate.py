@@ -149,6 +149,17 @@ class TownshipData:
 RATING_WEIGHTS = {-1: [14, 20, 32, 20, 10, 4], 0: [8, 14, 30, 26, 14, 8], 1: [4, 10, 26, 30, 18, 12]}
 
 
+def rating_mix(rng: random.Random, n: int, weights: list[int]) -> list[int]:
+    """n target ratings in the proportions of weights (largest remainder), in random order."""
+    exact = [n * w / sum(weights) for w in weights]
+    counts = [int(x) for x in exact]
+    for i in sorted(range(len(weights)), key=lambda i: counts[i] - exact[i])[:n - sum(counts)]:
+        counts[i] += 1
+    targets = [rating for rating, count in enumerate(counts) for _ in range(count)]
+    rng.shuffle(targets)
+    return targets
+
+
 def plan_reasons(rng: random.Random, target: int) -> dict[str, str]:
     """Which stars this branch earns and why the others are missed, for a target rating."""
     others = STARS[1:]
@@ -163,8 +174,8 @@ def plan_reasons(rng: random.Random, target: int) -> dict[str, str]:
         if star in earned:
             reasons[star] = LIFTED if rng.random() < 0.15 else EARN
         else:
-            reasons[star] = rng.choices([LOW, SHORT, DEDUCTED, VETOED], [68, 20, 8, 3])[0]
-    if "party_building" not in earned and (len(earned) >= 3 and rng.random() < 0.5 or rng.random() < 0.05):
+            reasons[star] = rng.choices([LOW, SHORT, DEDUCTED, VETOED], [68, 20, 8, 2.5])[0]
+    if "party_building" not in earned and (len(earned) >= 3 and rng.random() < 0.4 or rng.random() < 0.03):
         reasons["party_building"] = NOT_ONE_SHOULDER
     return reasons
 
@@ -240,12 +251,14 @@ class CountyBuilder:
         self.units = {u["id"]: u for u in rulebook.units}
         self.villages_used: set[str] = set()
 
-    def township(self, t: Township, targets: list[int] | None = None,
-                 roles: list[list[str]] | None = None) -> TownshipData:
-        targets = targets or self.rng.choices(range(6), RATING_WEIGHTS[t.lean], k=t.branches)
-        unreviewed = self.rng.sample(range(1, len(targets) + 1), round(len(targets) * t.review_missing))
-        branches = [self.branch(t, i, target, i not in unreviewed, roles[i - 1] if roles else None)
-                    for i, target in enumerate(targets, 1)]
+    def township(self, t: Township, plans: list[tuple[dict[str, str], list[str]]] | None = None) -> TownshipData:
+        """A township's branches; plans = [(reason per star, cadre roles)] fixes them instead of drawing them."""
+        if plans is None:
+            targets = rating_mix(self.rng, t.branches, RATING_WEIGHTS[t.lean])
+            plans = [(plan_reasons(self.rng, n), []) for n in targets]
+        unreviewed = self.rng.sample(range(1, len(plans) + 1), round(len(plans) * t.review_missing))
+        branches = [self.branch(t, i, reasons, i not in unreviewed, roles)
+                    for i, (reasons, roles) in enumerate(plans, 1)]
         data = TownshipData(t, branches)
         for b in branches:
             check_design(b, self.rulebook)
@@ -263,11 +276,12 @@ class CountyBuilder:
                 self.villages_used.add(name)
                 return name, surname
 
-    def branch(self, t: Township, i: int, target: int, reviewed: bool, roles: list[str] | None) -> Branch:
+    def branch(self, t: Township, i: int, reasons: dict[str, str], reviewed: bool, roles: list[str]) -> Branch:
         rng = self.rng
         village, surname = self.village()
         code = f"{COUNTY_CODE}-{t.code}-{i:03d}"
-        b = Branch(code, f"{village}村党支部", f"{village}村", surname, target, plan_reasons(rng, target))
+        target = rating_of([s for s in STARS if reasons[s] in (EARN, LIFTED)])
+        b = Branch(code, f"{village}村党支部", f"{village}村", surname, target, reasons)
         self.info(t, b)
         self.cadres(t, b, roles or self.roles(b))
         step = Decimal("0.5") if t.half_points else Decimal(1)
@@ -325,8 +339,12 @@ class CountyBuilder:
         rng = self.rng
         surname = village_surname if village_surname and rng.random() < 0.55 else rng.choice(SURNAMES)
         pool = FEMALE if rng.random() < 0.3 else MALE
-        given = rng.choice(pool) if rng.random() < 0.3 else rng.choice(pool) + rng.choice(pool)
-        return surname + given
+        if rng.random() < 0.3:
+            return surname + rng.choice(pool)
+        first, second = rng.choice(pool), rng.choice(pool)
+        while second == first and pool == MALE:  # 丽丽 is a name, 国国 hardly
+            second = rng.choice(pool)
+        return surname + first + second
 
     def pay(self, t: Township, role: str) -> int | float:
         rng = self.rng
@@ -482,14 +500,17 @@ def why_not(b: Branch, star: str) -> str:
 # --- the broken submissions ----------------------------------------------------------------------
 
 BASE_TOWNSHIP = Township(99, "小河乡", "XH", 4)
-BASE_TARGETS = [3, 2, 1, 4]
-BASE_ROLES = [["书记", "副书记", "委员", "委员", "委员"], ["书记", "村委会副主任", "委员", "委员", "委员"],
-              ["书记", "村委会副主任", "委员", "委员", "其他"], ["书记", "副书记", "委员", "委员", "委员", "其他"]]
+BASE_PLANS = [  # 3, 2, 1 and 4 stars; events in the first two branches, no veto anywhere
+    (dict(zip(STARS, [EARN, EARN, LOW, SHORT, LIFTED])), ["书记", "副书记", "委员", "委员", "委员"]),
+    (dict(zip(STARS, [LOW, LIFTED, EARN, DEDUCTED, LOW])), ["书记", "村委会副主任", "委员", "委员", "委员"]),
+    (dict(zip(STARS, [SHORT, LOW, EARN, LOW, LOW])), ["书记", "村委会副主任", "委员", "委员", "其他"]),
+    (dict(zip(STARS, [EARN, EARN, EARN, LOW, EARN])), ["书记", "副书记", "委员", "委员", "委员", "其他"]),
+]
 
 
 def base_township(rulebook: Rulebook) -> TownshipData:
     """A small valid township (4 branches, no vetoes) every broken file is a copy of."""
-    return CountyBuilder(rulebook, random.Random(SEED)).township(BASE_TOWNSHIP, BASE_TARGETS, BASE_ROLES)
+    return CountyBuilder(rulebook, random.Random(SEED)).township(BASE_TOWNSHIP, BASE_PLANS)
 
 
 def write_base(rulebook: Rulebook, path: Path) -> Path:
@@ -510,8 +531,13 @@ class Broken:
 
 
 def _set(sheet: str, cell: str, value: Any) -> Edit:
+    return _set_cells(sheet, {cell: value})
+
+
+def _set_cells(sheet: str, values: dict[str, Any]) -> Edit:
     def edit(wb: Any) -> None:
-        wb[sheet][cell] = value
+        for cell, value in values.items():
+            wb[sheet][cell] = value
     return edit
 
 
@@ -520,8 +546,7 @@ def _copy_row(sheet: str, source: int, target: int, changes: dict[str, Any] | No
         ws = wb[sheet]
         for col in range(1, ws.max_column + 1):
             ws.cell(row=target, column=col, value=ws.cell(row=source, column=col).value)
-        for cell, value in (changes or {}).items():
-            ws[cell] = value
+        _set_cells(sheet, changes or {})(wb)
     return edit
 
 
@@ -577,7 +602,7 @@ BROKEN = [
     Broken("REF_013-event-without-points.xlsx", "加扣分事项 D2 (分值) left empty",
            [("REF_013", "加扣分事项", "D2")], _set("加扣分事项", "D2", None)),
     Broken("REF_014-item-not-scored.xlsx", "评分 C4 and D4 (书记能力 自评 and 乡镇评审) both empty",
-           [("REF_014", "评分", "C4")], lambda wb: (_set("评分", "C4", None)(wb), _set("评分", "D4", None)(wb))),
+           [("REF_014", "评分", "C4")], _set_cells("评分", {"C4": None, "D4": None})),
     Broken("VAL_001-required-cell-empty.xlsx", "村干部 B9 (姓名) left empty", [("VAL_001", "村干部", "B9")],
            _set("村干部", "B9", None)),
     Broken("VAL_002-text-in-number.xlsx", "支部信息 J3 (村集体经济收入) written as 约12万",

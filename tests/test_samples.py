@@ -94,6 +94,13 @@ def test_broken__each_file__reports_exactly_its_designed_errors(path: Path) -> N
     assert expected and _errors(validate_file(path)) == expected
 
 
+def test_broken__readme_table__lists_every_file_with_its_code_and_cell() -> None:
+    readme = (SAMPLES_DIR / "README.md").read_text(encoding="utf-8").split("## Broken submissions")[1]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in readme.splitlines() if line.startswith("| `")]
+    table = {r[0].strip("`"): [{"code": r[-3], "sheet": r[-2], "cell": r[-1]}] for r in rows}
+    assert table == EXPECTED
+
+
 def test_broken__base_township__is_valid(tmp_path: Path) -> None:
     generate = _generator()
     sub = validate_file(generate.write_base(generate.load_rulebook("R1"), tmp_path / "base.xlsx"))
