@@ -14,6 +14,7 @@ class Limits:
     max_zip_ratio: int = 200                       # inflated / packed, checked before inflating
     max_zip_members: int = 2000
     max_rows: int = 20_000                         # rows read per sheet
+    max_columns: int = 1_000                       # columns of data per sheet
     max_sheets: int = 50
     max_cell_chars: int = 32_767                   # Excel's own cell limit
 

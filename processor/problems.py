@@ -25,6 +25,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "FILE_006": (ERROR, "文件类型 {detail} 不受支持。请用模板填写并保存为 .xlsx。"),
     "FILE_007": (ERROR, "文件超过大小限制（{detail}）。请删除无关内容后重新报送。"),
     "FILE_008": (ERROR, "找不到该文件。请检查文件名和路径。"),
+    "FILE_009": (ERROR, "文件含有不允许的 XML 声明（DOCTYPE/ENTITY，位于 {detail}），可能是恶意文件，未读取。请用模板重新填写后报送。"),
+    "FILE_010": (ERROR, "工作表过大：{detail}。请删除多余的行列（或把内容复制到新的模板中）后重新报送。"),
+    "FILE_011": (ERROR, "工作簿的工作表过多（{detail}）。请使用模板，不要添加工作表。"),
     # --- mail and archives (MAIL_) -------------------------------------------
     "MAIL_001": (ERROR, "邮件无法解析（{detail}）。请重新发送邮件，把填好的工作簿作为附件。"),
     "MAIL_002": (ERROR, "邮件中没有 Excel 工作簿附件（附件：{detail}）。请把填好的模板作为附件重新发送。"),
@@ -57,6 +60,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "VAL_008": (ERROR, "“{field}”的值“{value}”格式不正确：{limit}。"),
     "VAL_009": (ERROR, "“{field}”是公式。请复制后“选择性粘贴→数值”，不要使用公式。"),
     "VAL_010": (ERROR, "“{field}”的值“{value}”不符合要求：{detail}"),
+    "VAL_012": (ERROR, "“{field}”内容过长（{value}，上限 {limit}）。请只填写要求的内容。"),
     "VAL_011": (ERROR, "“{field}”为 {value}，得分只能是 0 或满分 {limit}（达成得分，不达成不得分）。"),
     # --- cross-sheet (REF_) --------------------------------------------------
     "REF_001": (ERROR, "支部编码“{value}”在“支部信息”中不存在。请先在“支部信息”中登记该支部，或改正编码。"),

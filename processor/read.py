@@ -15,6 +15,7 @@ from typing import Any
 import python_calamine
 
 from .cells import a1
+from .guard import inspect_package
 from .limits import LIMITS
 from .problems import Problem, problem
 
@@ -33,6 +34,15 @@ class RawSheet:
         return a1(self.origin[0] + i, self.origin[1] + j)
 
 
+class UnreadableSheet(Exception):
+    """A sheet of a workbook that opened cannot be read: its part of the zip or its XML is broken."""
+
+    def __init__(self, sheet: str, detail: str) -> None:
+        super().__init__(detail)
+        self.sheet = sheet
+        self.detail = detail
+
+
 @dataclass
 class RawWorkbook:
     path: Path
@@ -42,10 +52,14 @@ class RawWorkbook:
     _formula_xml: dict[str, str] = field(repr=False, default_factory=dict)
 
     def sheet(self, name: str) -> RawSheet:
-        raw = self._book.get_sheet_by_name(name)
-        rows = raw.to_python(skip_empty_area=True, nrows=LIMITS.max_rows + 1)
-        start = raw.start or (0, 0)
-        return RawSheet(name, rows, (start[0], start[1]), self._formula_cells(name))
+        """The sheet's values; UnreadableSheet when its part of the file is broken (the caller reports it)."""
+        try:
+            raw = self._book.get_sheet_by_name(name)
+            rows = raw.to_python(skip_empty_area=True, nrows=LIMITS.max_rows + 1)
+            start = raw.start or (0, 0)
+            return RawSheet(name, rows, (start[0], start[1]), self._formula_cells(name))
+        except Exception as exc:  # calamine, zipfile and zlib raise unrelated types for a corrupt part
+            raise UnreadableSheet(name, _short(exc)) from exc
 
     def _formula_cells(self, name: str) -> frozenset[str]:
         xml_path = self._formula_xml.get(name)
@@ -114,9 +128,9 @@ def _sniff_zip(path: Path, name: str) -> tuple[str | None, list[Problem]]:
             mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return None, [problem("FILE_002", file=name, detail=_short(exc))]
-    limit = _zip_limit_problem(infos, name)
-    if limit:
-        return None, [limit]
+    unsafe = inspect_package(path, name)
+    if unsafe:
+        return None, unsafe
     if b"opendocument.spreadsheet" in mimetype:
         return "ods", []
     if "xl/workbook.xml" not in names:
@@ -124,19 +138,6 @@ def _sniff_zip(path: Path, name: str) -> tuple[str | None, list[Problem]]:
     if "xl/vbaProject.bin" in names:
         return "xlsm", [problem("FILE_005", file=name)]
     return "xlsx", []
-
-
-def _zip_limit_problem(infos: list[zipfile.ZipInfo], name: str) -> Problem | None:
-    """Check declared sizes before anything is inflated (a zip bomb states its size honestly or not at all)."""
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if len(infos) > LIMITS.max_zip_members:
-        return problem("FILE_007", file=name, detail=f"压缩包含 {len(infos)} 个部件")
-    if total > LIMITS.max_unpacked_bytes:
-        return problem("FILE_007", file=name, detail=f"解压后 {total} 字节 > {LIMITS.max_unpacked_bytes}")
-    if total / packed > LIMITS.max_zip_ratio and total > 10_000_000:
-        return problem("FILE_007", file=name, detail=f"压缩比 {total // packed}:1 异常")
-    return None
 
 
 _REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"|<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')

@@ -18,9 +18,10 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator
 
 from .cells import column_letters
+from .limits import LIMITS
 from .normalise import Change, clean_text, normalise
 from .problems import ERROR, Problem, has_errors, problem, sort_key
-from .read import RawSheet, RawWorkbook, open_workbook
+from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
 
@@ -83,6 +84,8 @@ def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str 
         return sub
     try:
         _validate_book(sub, book, rulebook)
+    except UnreadableSheet as exc:
+        sub.problems.append(problem("FILE_002", file=sub.file, sheet=exc.sheet, detail=exc.detail))
     finally:
         book.close()
     sub.problems.sort(key=sort_key)
@@ -273,6 +276,10 @@ def _read_row(sub: Submission, raw: RawSheet, i: int, plan: list, letters: dict[
             continue
         if raw.formulas and f"{letters[f.id]}{row_number}" in raw.formulas:
             formula_fields.append(f)
+            continue
+        if type(cell) is str and len(cell) > LIMITS.max_cell_chars:
+            sub.problems.append(problem("VAL_012", file=sub.file, sheet=raw.name, cell=f"{letters[f.id]}{row_number}",
+                                        field=f.title, value=f"{len(cell)} 个字符", limit=LIMITS.max_cell_chars))
             continue
         value, change = convert(cell)
         if value is None:
