@@ -44,10 +44,16 @@ class Check:
 
 
 def cadre_rows(result: PayResult) -> list[CadreRow]:
-    """One row per cadre: the performance line, and the star-reward line of the same cadre if any."""
-    rewards = {(l.township, l.branch_code, l.payee, l.role): l for l in result.lines if l.kind == "star_reward"}
-    return [CadreRow(l, rewards.get((l.township, l.branch_code, l.payee, l.role)))
-            for l in result.lines if l.kind == "performance"]
+    """One row per cadre: the performance line, and the star-reward line of the same cadre if any.
+
+    The same cadre is the same 村干部 row (its 在岗月数 cell, the last cell both lines cite): two
+    cadres of one branch may share a name and a role.
+    """
+    def cadre(l: PaymentLine) -> tuple:
+        return (l.township, l.branch_code, l.payee, l.role, l.cells[-1] if l.cells else None)
+
+    rewards = {cadre(l): l for l in result.lines if l.kind == "star_reward"}
+    return [CadreRow(l, rewards.get(cadre(l))) for l in result.lines if l.kind == "performance"]
 
 
 def award_lines(result: PayResult) -> list[PaymentLine]:
@@ -114,6 +120,11 @@ def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayRes
     _check_sheet(workbook, formats, found, rows)
     for ws in workbook.worksheets():
         ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "autofilter": True, "sort": True})
+        # Printed, a row must keep the payee and the amounts on one page: A4 landscape, one page wide.
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
     workbook.close()
     return path
 
@@ -163,11 +174,15 @@ def _table_with_total(ws, formats: Formats, headers: list[str], table: list[list
             write_value(ws, i, j, value, formats, col_formats.get(j))
     last = len(table) + 1
     ws.write_string(last, 0, "合计", formats.bold)
+    totals: list[Any] = ["合计"] + [""] * (len(headers) - 1)
     for j in total_cols:
-        ws.write_number(last, j, float(sum((row[j] for row in table), ZERO)), formats.yuan_bold)
+        totals[j] = sum((row[j] for row in table), ZERO)
+        ws.write_number(last, j, float(totals[j]), formats.yuan_bold)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(table), 1), len(headers) - 1)
-    fit_columns(ws, headers, table, cap=50)
+    # The total row is the widest number of its column: size the columns for it too (first, so
+    # fit_columns' look at the first rows includes it), or the total shows as ###.
+    fit_columns(ws, headers, [totals] + table, cap=50)
 
 
 def _award_sheet(workbook, formats: Formats, awards: list[PaymentLine], by_key: dict, rb: Rulebook) -> None:
@@ -237,4 +252,4 @@ def _check_sheet(workbook, formats: Formats, found: list[Check], rows: list[Cadr
     total = sum((r.total for r in rows), ZERO)
     ws.write_string(row, 0, "Excel 复算：干部明细“合计”列之和", formats.bold)
     ws.write_formula(row, 2, f"=SUM('{CADRE_SHEET}'!L2:L{last})", formats.yuan, float(total))
-    fit_columns(ws, headers, [[c.name, "不通过", "", "", c.note] for c in found])
+    fit_columns(ws, headers, [[c.name, "不通过", c.left, c.right, c.note] for c in found] + [["", "", total, "", ""]])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.message
 import email.utils
 import hashlib
 import io
@@ -83,7 +84,9 @@ def scan_inbox(inbox: Path) -> Intake:
 def _walk(inbox: Path, ignored: list[str]):
     """Regular files under inbox; symlinks are listed as ignored, never followed."""
     for root, dirs, files in os.walk(inbox, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(root) / d).is_symlink())
+        links = sorted(d for d in dirs if (Path(root) / d).is_symlink())
+        ignored += [(Path(root) / d).relative_to(inbox).as_posix() + "（符号链接，未读取）" for d in links]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
         for name in sorted(files):
             path = Path(root) / name
             if name.startswith("."):
@@ -143,6 +146,9 @@ def _expand_message(name: str, origin: str, data: bytes, file_date: dt.datetime 
 
 
 def _header(msg: EmailMessage, key: str) -> str:
+    raw = _raw_header(msg, key)
+    if raw is not None:
+        return raw
     try:
         value = msg.get(key)
         return "" if value is None else _repair_text(str(value))
@@ -166,7 +172,7 @@ def _attachments(msg: EmailMessage):
     for part in msg.walk():
         if part.is_multipart():
             continue
-        filename = part.get_filename()
+        filename = _filename(part)
         if not filename and part.get_content_disposition() != "attachment":
             continue
         payload = part.get_payload(decode=True) or b""
@@ -174,11 +180,41 @@ def _attachments(msg: EmailMessage):
 
 
 def _repair_text(text: str) -> str:
-    """Header text in raw GBK/GB18030 bytes arrives as surrogate escapes; decode it as GB18030."""
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    """Header text in raw 8-bit bytes arrives as surrogate escapes; decode it as UTF-8, else GB18030."""
+    if _has_raw_bytes(text):
         raw = text.encode("utf-8", "surrogateescape")
-        return raw.decode("gb18030", errors="replace")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("gb18030", errors="replace")
     return text
+
+
+def _has_raw_bytes(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _raw_header(part: EmailMessage, key: str) -> str | None:
+    """A header sent as raw 8-bit bytes (not MIME-encoded), repaired; None when it was plain ASCII.
+
+    The parsed header (policy.default) would have decoded such bytes as UTF-8 with replacement
+    characters, so GBK text must be taken from the raw value.
+    """
+    for name, value in part.raw_items():
+        if name.lower() == key.lower() and _has_raw_bytes(value):
+            return " ".join(_repair_text(value).split())
+    return None
+
+
+def _filename(part: EmailMessage) -> str | None:
+    """The attachment's name; from the raw header when its bytes were sent unencoded (GBK)."""
+    if _raw_header(part, "Content-Disposition") is None and _raw_header(part, "Content-Type") is None:
+        return part.get_filename()
+    legacy = email.message.Message()  # compat32: parameters of an already-decoded header
+    for name, value in part.raw_items():
+        if name.lower() in ("content-disposition", "content-type"):
+            legacy[name] = " ".join(_repair_text(value).split())
+    return legacy.get_filename()
 
 
 def _kind_of_name(filename: str) -> str | None:

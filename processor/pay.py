@@ -8,7 +8,6 @@ down instead, so that they never add up to more than the income.)
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -72,38 +71,24 @@ class PayResult:
 
 
 def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[BranchResult]) -> PayResult:
-    """Every payment the rulebook defines, for every cadre and village of the scored branches."""
+    """Every payment the rulebook defines, for every cadre and village of the scored branches of subs.
+
+    The cadres come with each branch (BranchResult.cadres), so this needs no workbook data.
+    """
     pay = rb.data.get("pay")
-    by_key = {b.key: b for b in branches}
     lines: list[PaymentLine] = []
     problems: list[Problem] = []
     seen: list[tuple[str, str, str]] = []
     if not pay:
         return PayResult(lines, problems, seen)
-    for sub in sorted(subs, key=lambda s: (s.township, s.file)):
-        cadres = _cadres_by_branch(sub)
-        for branch in sorted((by_key[k] for k in by_key if k[0] == sub.township and k[1] in _codes(sub)),
-                             key=lambda b: b.branch_code):
-            members = cadres.get(branch.branch_code, [])
-            seen += [(branch.township, branch.branch_code, c.values.get("name", "")) for c in members]
-            branch_lines = _branch_lines(rb, pay, branch, members)
-            _cover_from_collective(rb, pay, branch, branch_lines, problems, sub)
-            lines += branch_lines
+    files = {s.file for s in subs}
+    for branch in sorted((b for b in branches if b.file in files), key=lambda b: (b.township, b.branch_code)):
+        members = sorted(branch.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))
+        seen += [(branch.township, branch.branch_code, c.values.get("name", "")) for c in members]
+        branch_lines = _branch_lines(rb, pay, branch, members)
+        _cover_from_collective(rb, pay, branch, branch_lines, problems)
+        lines += branch_lines
     return PayResult(lines, problems, seen)
-
-
-def _codes(sub: Submission) -> set[str]:
-    return {r.values.get("branch_code") for r in sub.records.get("branches", [])}
-
-
-def _cadres_by_branch(sub: Submission) -> dict[str, list[Record]]:
-    grouped: dict[str, list[Record]] = defaultdict(list)
-    for r in sub.records.get("cadres", []):
-        grouped[r.values.get("branch_code")].append(r)
-    for members in grouped.values():
-        # Secretary first, then the order the township listed them.
-        members.sort(key=lambda r: (r.values.get("role") != "书记", r.row))
-    return grouped
 
 
 def _branch_lines(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
@@ -190,7 +175,7 @@ def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult)
 
 
 def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, lines: list[PaymentLine],
-                           problems: list[Problem], sub: Submission) -> None:
+                           problems: list[Problem]) -> None:
     """Lines charged to the village collective must fit its income; say so on the lines when not."""
     charged = [l for l in lines if l.payer == "village_collective" and l.amount > 0]
     due = sum((l.amount for l in charged), ZERO)
@@ -207,5 +192,5 @@ def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResu
         note += "，按设置足额列出，请乡镇核实资金来源"
     for l in charged:
         l.notes.append(note)
-    problems.append(problem("PAY_001", file=sub.file, sheet="支部信息", field="村集体经济收入（元）",
+    problems.append(problem("PAY_001", file=branch.file, sheet="支部信息", field="村集体经济收入（元）",
                             value=shown_income, detail=f"支部 {branch.branch_code} {branch.name}：{note}。"))

@@ -136,3 +136,9 @@ def sort_key(p: Problem) -> tuple:
 
     row, col = split_a1(p.cell) if p.cell else (0, 0)
     return (p.file, p.sheet, row, col, p.code, p.field)
+
+
+def catalogue_markdown() -> str:
+    """The README's table of problem codes (tests/test_readme.py keeps the README in step)."""
+    rows = [f"| `{code}` | {severity} | {template} |" for code, (severity, template) in CATALOGUE.items()]
+    return "\n".join(["| code | severity | message template |", "|---|---|---|", *rows])

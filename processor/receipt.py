@@ -10,12 +10,20 @@ from .xlsx import Formats, fit_columns, new_workbook, write_value
 
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "提示", "info": "说明"}
 _UNSAFE = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff_-]+")
+_LINK_UNSAFE = re.compile(r"[\x00-\x1f\x7f:]")
 
 
 def safe_stem(name: str, limit: int = 40) -> str:
     """A file-name-safe stem from untrusted text: no separators, dots, NULs or control characters."""
     stem = _UNSAFE.sub("_", Path(name.replace("\\", "/").split("/")[-1]).stem).strip("_")
     return stem[:limit] or "submission"
+
+
+def link_target(name: str) -> str:
+    """The submission's own file name, so a link opens it beside the receipt: no folder, drive or control
+    character of untrusted text can turn it into a link elsewhere."""
+    base = _LINK_UNSAFE.sub("_", name.replace("\\", "/").split("/")[-1])
+    return base.replace("#", "%23") or "submission.xlsx"
 
 
 def receipt_name(sub: Submission, digest: str) -> str:
@@ -75,7 +83,7 @@ def _problems(workbook, formats: Formats, sub: Submission) -> None:
             for i, p in enumerate(sub.problems, 1)]
     for j, h in enumerate(headers):
         ws.write_string(0, j, h, formats.header)
-    target = safe_stem(sub.file) + Path(sub.file).suffix.lower()[:6]
+    target = link_target(sub.file)
     for i, row in enumerate(rows, 1):
         p = sub.problems[i - 1]
         for j, value in enumerate(row):

@@ -156,11 +156,13 @@ def _safe_extension(item: Input) -> str:
 def _account(accounted: list[Accounted]) -> None:
     """Each input ends in exactly one state. Duplicates first (same bytes), then the newest per township wins."""
     first_of_hash: dict[str, Accounted] = {}
+    last_of_hash: dict[str, Accounted] = {}  # a workbook sent again is as new as its latest copy
     for a in sorted(accounted, key=_age_key):
         if a.input.data and a.input.sha256 in first_of_hash:
             a.state = "duplicate"
             a.note = first_of_hash[a.input.sha256].input.name
             a.sub.problems.append(problem("RUN_002", file=a.input.name, detail=a.note))
+            last_of_hash[a.input.sha256] = a
         else:
             first_of_hash.setdefault(a.input.sha256, a)
     by_township: dict[str, list[Accounted]] = {}
@@ -168,12 +170,13 @@ def _account(accounted: list[Accounted]) -> None:
         if not a.state and a.sub.township and a.sub.rulebook is not None:
             by_township.setdefault(a.sub.township, []).append(a)
     for group in by_township.values():
-        newest = max(group, key=_age_key)
+        newest = max(group, key=lambda a: _age_key(last_of_hash.get(a.input.sha256, a)))
+        sent = last_of_hash.get(newest.input.sha256, newest).input
         for a in group:
             if a is not newest:
                 a.state = "superseded"
-                a.note = newest.input.name
-                a.sub.problems.append(problem("RUN_001", file=a.input.name, detail=f"{newest.input.name}，{_shown_date(newest.input.date)}"))
+                a.note = sent.name
+                a.sub.problems.append(problem("RUN_001", file=a.input.name, detail=f"{sent.name}，{_shown_date(sent.date)}"))
     for a in accounted:
         if not a.state:
             a.state = "accepted" if a.sub.accepted else "rejected"
@@ -301,7 +304,10 @@ def _write_results_json(path: Path, config: RunConfig, rb: Rulebook, accounted, 
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
     }
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # One line per top-level key keeps it readable; compact inside uses the C encoder (indent is ~10× slower).
+    text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
+                               for k, v in data.items()) + "\n}\n"
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -22,7 +22,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
 
     def pick(name: str, default: Any = None) -> Any:
         value = getattr(args, name, None)
-        return value if value not in (None, False) else file.get(name, default)
+        return value if value is not None and value is not False else file.get(name, default)  # --seed 0 counts
 
     def pick_path(name: str) -> Path | None:
         if getattr(args, name, None) is not None:

@@ -87,6 +87,7 @@ class BranchResult:
     facts: dict[str, Any] = field(default_factory=dict)
     figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
     event_rows: list[Record] = field(default_factory=list, repr=False)
+    cadres: list[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
 
     @property
     def key(self) -> tuple[str, str]:
@@ -123,7 +124,9 @@ def source_text(source: dict[str, Any] | None) -> str:
     if not source:
         return "来源未注明"
     if source.get("not_from_source"):
-        return f"非原文默认设置：{source['why']}"
+        # A setting that reads a seed line still cites it, so every reason names its line.
+        where = f"（参照 {source['seed']} 第{source['line']}行）" if source.get("seed") and source.get("line") else ""
+        return f"非原文默认设置：{source['why']}{where}"
     return f"{source['seed']} 第{source['line']}行"
 
 
@@ -137,21 +140,24 @@ class BranchInput:
     events: list[Record]
     vetoes: list[Record]
     votes: list[Record]
+    cadres: list[Record]
 
 
 def branch_inputs(sub: Submission) -> list[BranchInput]:
     def by_code(key: str) -> dict[str, list[Record]]:
         grouped: dict[str, list[Record]] = {}
-        for r in sub.records.get(key, []):
+        # In sheet order, whatever order the records come in: cells in reasons never depend on it.
+        for r in sorted(sub.records.get(key, []), key=lambda r: r.row):
             grouped.setdefault(r.values.get("branch_code"), []).append(r)
         return grouped
 
     scores, events, vetoes, votes = by_code("scores"), by_code("events"), by_code("vetoes"), by_code("votes")
+    cadres = by_code("cadres")
     inputs = []
     for branch in sub.records.get("branches", []):
         code = branch.values.get("branch_code")
         inputs.append(BranchInput(sub, branch, (scores.get(code) or [None])[0], events.get(code, []),
-                                  vetoes.get(code, []), votes.get(code, [])))
+                                  vetoes.get(code, []), votes.get(code, []), cadres.get(code, [])))
     return inputs
 
 
@@ -162,7 +168,7 @@ def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Pr
                           branch_code=v["branch_code"], name=v.get("branch_name", ""),
                           village=v.get("village") or v.get("branch_name", ""), branch_type=v.get("branch_type", ""),
                           units=[], score=ZERO, rating=0, rating_max=rb.data["rating"]["max"], facts=facts,
-                          event_rows=data.events)
+                          event_rows=data.events, cadres=data.cadres)
     for unit in rb.units:
         if unit.get("applies_to") and result.branch_type not in unit["applies_to"]:
             continue
@@ -461,15 +467,30 @@ def _adjust(rb: Rulebook, result: BranchResult) -> None:
 
 # --- the county ----------------------------------------------------------------------------
 
-def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyResult:
-    """Score every branch of every accepted submission, then apply the county-wide steps."""
+def score_submission(rb: Rulebook, sub: Submission, period: int) -> tuple[list[BranchResult], list[Problem]]:
+    """Branch-level scoring of one accepted submission (independent of every other file)."""
     problems: list[Problem] = []
-    inputs = sorted((bi for s in subs for bi in branch_inputs(s)),
-                    key=lambda bi: (bi.branch.values.get("township", bi.sub.township), bi.branch.values["branch_code"]))
-    branches = [score_branch(rb, period, bi, problems) for bi in inputs]
-    notes: list[Reason] = []
+    branches = [score_branch(rb, period, bi, problems) for bi in branch_inputs(sub)]
+    return branches, problems
+
+
+def finish_county(rb: Rulebook, branches: list[BranchResult], problems: list[Problem]) -> CountyResult:
+    """The county-wide steps and the outcomes, over every branch of the county, in a fixed order."""
     from .county import apply_county_steps, apply_outcomes, township_summary
 
-    apply_county_steps(rb, branches, notes, problems)
-    apply_outcomes(rb, branches)
-    return CountyResult(branches, problems, notes, township_summary(rb, branches))
+    ordered = sorted(branches, key=lambda b: (b.township, b.branch_code))
+    notes: list[Reason] = []
+    apply_county_steps(rb, ordered, notes, problems)
+    apply_outcomes(rb, ordered)
+    return CountyResult(ordered, problems, notes, township_summary(rb, ordered))
+
+
+def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyResult:
+    """Score every branch of every accepted submission, then apply the county-wide steps."""
+    branches: list[BranchResult] = []
+    problems: list[Problem] = []
+    for sub in sorted(subs, key=lambda s: (s.township, s.file)):
+        scored, found = score_submission(rb, sub, period)
+        branches += scored
+        problems += found
+    return finish_county(rb, branches, problems)

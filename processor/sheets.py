@@ -68,12 +68,24 @@ class Sheet:
 
     @cached_property
     def validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.schema, format_checker=FormatChecker())
+        return Draft202012Validator(exact_limits(self.schema), format_checker=FormatChecker())
 
     @cached_property
     def row_ok(self):
         """The compiled check for rows that are fine (None: every row goes to jsonschema)."""
-        return compile_row(self.schema)
+        return compile_row(exact_limits(self.schema))
+
+
+def exact_limits(node: Any) -> Any:
+    """The schema with its decimal numbers as Decimal, as cell values are: the float 6.67 is a little
+    below 6.67, so Decimal('6.67') would exceed “maximum: 6.67” and miss “enum: [0, 6.67]”."""
+    if isinstance(node, float):
+        return Decimal(str(node))
+    if isinstance(node, dict):
+        return {k: exact_limits(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [exact_limits(v) for v in node]
+    return node
 
 
 @lru_cache(maxsize=None)

@@ -30,19 +30,34 @@ class CalendarMissing(Exception):
                 f"calendars/{self.year}.yaml（holidays 与 workdays 两个日期列表）后重新运行。")
 
 
+class CalendarInvalid(CalendarMissing):
+    """The supplied calendars/YEAR.yaml cannot be read: as good as missing, and the message says why."""
+
+    def __init__(self, year: int, detail: str) -> None:
+        super().__init__(year)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return (f"calendars/{self.year}.yaml 无法读取（{self.detail}）：请按国务院办公厅通知改正"
+                f"（holidays 与 workdays 两个日期列表，日期写作 YYYY-MM-DD）后重新运行。")
+
+
 @lru_cache(maxsize=None)
 def supplied_year(year: int, folder: Path = CALENDAR_DIR) -> tuple[frozenset, frozenset] | None:
     path = folder / f"{year}.yaml"
     if not path.is_file():
         return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    holidays = frozenset(dt.date.fromisoformat(str(d)) for d in data.get("holidays", []))
-    workdays = frozenset(dt.date.fromisoformat(str(d)) for d in data.get("workdays", []))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        holidays = frozenset(dt.date.fromisoformat(str(d)) for d in data.get("holidays") or [])
+        workdays = frozenset(dt.date.fromisoformat(str(d)) for d in data.get("workdays") or [])
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+        raise CalendarInvalid(year, str(exc)[:100]) from None
     return holidays, workdays
 
 
 def is_working_day(day: dt.date) -> bool:
-    supplied = supplied_year(day.year)
+    supplied = supplied_year(day.year, CALENDAR_DIR)  # the folder as it is now, not as it was at import
     if supplied is not None:
         holidays, workdays = supplied
         if day in workdays:
