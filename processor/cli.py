@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--notice-start", help="first day of the public notice, YYYY-MM-DD (default: day after the newest submission)")
     p.add_argument("--seed", type=int, help="spot-check seed (default: derived from the accepted files)")
     p.add_argument("--log-json", action="store_true", help="machine-readable logs (DIR/logs/starbatch.jsonl)")
+    p.add_argument("--workers", type=int, help="validate and score workbooks in N parallel processes (default 1)")
     p.set_defaults(func=cmd_run)
     return parser
 

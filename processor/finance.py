@@ -216,12 +216,17 @@ def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, 
 def _township_sheet(workbook, formats: Formats, result: PayResult, rows: list[CadreRow]) -> None:
     ws = workbook.add_worksheet("乡镇小计")
     headers = ["乡镇", "支部数", "干部人数", "绩效工资", "星级奖励", "村级奖补", "合计"]
+    by_township: dict[str, list[PaymentLine]] = defaultdict(list)
+    for l in result.lines:
+        by_township[l.township].append(l)
+    cadres: dict[str, int] = defaultdict(int)
+    for r in rows:
+        cadres[r.performance.township] += 1
     table = []
-    for township in sorted({l.township for l in result.lines}):
-        lines = [l for l in result.lines if l.township == township]
+    for township in sorted(by_township):
+        lines = by_township[township]
         kind = lambda k: sum((l.amount for l in lines if l.kind == k), ZERO)  # noqa: E731
-        table.append([township, len({l.branch_code for l in lines}),
-                      sum(1 for r in rows if r.performance.township == township),
+        table.append([township, len({l.branch_code for l in lines}), cadres[township],
                       kind("performance"), kind("star_reward"), kind("village_award"),
                       sum((l.amount for l in lines), ZERO)])
     _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(3, 7)}, [3, 4, 5, 6])

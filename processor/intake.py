@@ -41,10 +41,13 @@ class Input:
     message_id: str = ""
     date: dt.datetime | None = None   # message date, else file modification time
     problems: list[Problem] = field(default_factory=list)  # set when intake already knows it is unusable
+    sha256: str = field(init=False, default="")
+    size: int = field(init=False, default=0)
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    def __post_init__(self) -> None:
+        # Hashed once: the bytes are released as soon as they are written to the work folder.
+        self.sha256 = hashlib.sha256(self.data).hexdigest()
+        self.size = len(self.data)
 
     @property
     def extension(self) -> str:

@@ -56,8 +56,8 @@ def converter_for(field: Field):
     enum = field.spec.get("enum") is not None and field.type == "string"
     if kind in ("number", "money") and not enum:
         def convert(raw: Any) -> tuple[Any, Change | None]:
-            if type(raw) is float:
-                return Decimal(repr(raw)), None
+            if type(raw) is float:  # a whole float is its integer: 150.0 shows as "150", like to_number
+                return (Decimal(int(raw)) if raw.is_integer() else Decimal(repr(raw))), None
             return normalise(raw, field)
         return convert
     if kind == "integer" and not enum:

@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from .pay import compute_payments
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .receipt import write_receipt
 from .rulebook import Rulebook, load_rulebook
-from .score import rating_text, score_county
+from .score import BranchResult, finish_county, rating_text, score_submission
 from .validate import Submission, validate_file
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_FAILED = 0, 1, 2
@@ -58,6 +59,7 @@ class RunConfig:
     seed: int | None = None
     log_json: bool = False
     progress: bool | None = None  # None: only on a terminal
+    workers: int = 1
 
     @property
     def ledger_path(self) -> Path:
@@ -68,6 +70,7 @@ class RunConfig:
 class Accounted:
     input: Input
     sub: Submission
+    branches: list = field(default_factory=list)  # scored branches (when the file validated)
     state: str = ""
     note: str = ""
     receipt: str = ""
@@ -81,6 +84,20 @@ class RunOutcome:
     outputs: list[Path]
     seed: int
     summary: str
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
+
+
+class Stopwatch:
+    """Wall time per pipeline stage (intake, validate, score, pay, consolidate, write)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self._last
+        self._last = now
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -106,18 +123,23 @@ def _run_locked(config: RunConfig) -> RunOutcome:
     staging = config.out / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "work").mkdir(parents=True)
+    watch = Stopwatch()
     try:
         intake = scan_inbox(config.inbox)
         logger.info("intake: {} inputs, {} ignored files", len(intake.inputs), len(intake.ignored))
+        watch.lap("intake")
         accounted = _validate_all(config, rulebook, intake.inputs, staging / "work")
+        watch.lap("read+validate+score branches")
         _account(accounted)
         expected = config.townships or previous_townships(config.ledger_path, rulebook.template_id, config.period)
         current = {a.sub.township: a.state for a in accounted if a.state in ("accepted", "rejected") and a.sub.township}
         missing = sorted(t for t in expected if t not in current)
-        outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging)
+        outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging, watch)
         _commit(staging, config.out, outcome.outputs)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
         _record(config, rulebook, started, accounted, outcome)
+        watch.lap("write")
+        outcome.timings = watch.timings
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)
         return outcome
     finally:
@@ -127,23 +149,60 @@ def _run_locked(config: RunConfig) -> RunOutcome:
 # --- validate and account ------------------------------------------------------------------
 
 def _validate_all(config: RunConfig, rulebook: Rulebook, inputs: list[Input], work: Path) -> list[Accounted]:
-    accounted = []
-    show = _progress(config, len(inputs))
-    for n, item in enumerate(inputs, 1):
-        accounted.append(Accounted(item, validate_input(item, rulebook, config.period, work, n)))
+    """Validate (and score, branch by branch) every input; in parallel processes with --workers N."""
+    jobs = [_job(item, work, n) for n, item in enumerate(inputs, 1)]
+    show = _progress(config, len(jobs))
+    if config.workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(config.workers, initializer=_worker_init, initargs=(rulebook, config.period)) as pool:
+            results = list(_shown(pool.map(_worker_process, jobs, chunksize=4), show))
+    else:
+        _worker_init(rulebook, config.period)
+        results = list(_shown(map(_worker_process, jobs), show))
+    return [Accounted(item, sub, branches=branches) for item, (sub, branches) in zip(inputs, results)]
+
+
+def _shown(results, show):
+    for n, result in enumerate(results, 1):
         show(n)
-    return accounted
+        yield result
 
 
-def validate_input(item: Input, rulebook: Rulebook, period: int, work: Path, n: int) -> Submission:
-    """Validate one input's bytes, written under a generated name (the attachment name is only shown)."""
+def _job(item: Input, work: Path, n: int) -> tuple[str, str, str, list[Problem]]:
+    """Write the input's bytes under a generated name and release them; the name from outside is only shown."""
     if item.problems:
-        return Submission(file=item.name, path=Path(item.name), problems=list(item.problems), sha256=item.sha256)
+        return ("", item.name, item.sha256, list(item.problems))
     path = work / f"input-{n:05d}{_safe_extension(item)}"
     path.write_bytes(item.data)
-    sub = validate_file(path, rulebook, shown_name=item.name)
+    item.data = b""
+    return (str(path), item.name, item.sha256, [])
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(rulebook: Rulebook, period: int) -> None:
+    _WORKER["rulebook"], _WORKER["period"] = rulebook, period
+
+
+def _worker_process(job: tuple[str, str, str, list[Problem]]):
+    """One file: validate, then score its branches. Returns only what the county needs, not its cells."""
+    path, name, digest, known = job
+    rulebook, period = _WORKER["rulebook"], _WORKER["period"]
+    if known:
+        return Submission(file=name, path=Path(name), problems=known, sha256=digest), []
+    sub = validate_submission(Path(path), name, rulebook, period)
+    branches: list[BranchResult] = []
+    if sub.accepted:
+        branches, found = score_submission(rulebook, sub, period)
+        sub.problems += found
+    sub.records = {}
+    return sub, branches
+
+
+def validate_submission(path: Path, name: str, rulebook: Rulebook, period: int) -> Submission:
+    sub = validate_file(path, rulebook, shown_name=name)
     if sub.rulebook is not None and sub.meta.get("period") not in (None, period) and isinstance(sub.meta.get("period"), int):
-        sub.problems.append(problem("TPL_011", file=item.name, sheet="填报说明", field="评定年度",
+        sub.problems.append(problem("TPL_011", file=name, sheet="填报说明", field="评定年度",
                                     cell=sub.meta.get("period_cell", ""), value=sub.meta["period"], expected=period))
     return sub
 
@@ -158,7 +217,7 @@ def _account(accounted: list[Accounted]) -> None:
     first_of_hash: dict[str, Accounted] = {}
     last_of_hash: dict[str, Accounted] = {}  # a workbook sent again is as new as its latest copy
     for a in sorted(accounted, key=_age_key):
-        if a.input.data and a.input.sha256 in first_of_hash:
+        if a.input.size and a.input.sha256 in first_of_hash:
             a.state = "duplicate"
             a.note = first_of_hash[a.input.sha256].input.name
             a.sub.problems.append(problem("RUN_002", file=a.input.name, detail=a.note))
@@ -195,10 +254,13 @@ def _shown_date(date: dt.datetime | None) -> str:
 # --- produce the outputs -------------------------------------------------------------------
 
 def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], current: dict[str, str],
-             missing: list[str], expected: list[str], ignored: list[str], staging: Path) -> RunOutcome:
+             missing: list[str], expected: list[str], ignored: list[str], staging: Path,
+             watch: Stopwatch) -> RunOutcome:
     accepted = [a.sub for a in accounted if a.state == "accepted"]
-    county = score_county(rulebook, accepted, config.period)
+    county = finish_county(rulebook, [b for a in accounted if a.state == "accepted" for b in a.branches], [])
+    watch.lap("score county")
     payments = compute_payments(rulebook, accepted, county.branches)
+    watch.lap("pay")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
     notice = notice_dates(config.notice_start or default_notice_start(accounted),
@@ -208,25 +270,30 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     counts["missing"] = len(missing)
     counts["branches"] = len(county.branches)
     outputs: list[Path] = []
-    _fault_point()
+    watch.lap("consolidate")
     receipts = staging / RECEIPTS
     for a in accounted:
         if a.state != "duplicate":
             a.receipt = write_receipt(a.sub, receipts).name
             outputs.append(receipts / a.receipt)
             _fault_point(first_output=True)
+    watch.lap("write receipts")
     changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
     problems = _all_problems(accounted, county.problems + payments.problems, missing, notice)
     townships = sorted(set(expected) | {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")})
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
                                 townships, current, notice, spot, changes, targets_table(rulebook, county.branches))
+    watch.lap("consolidate")
     result_name = f"评定结果汇总_{rulebook.id}_{config.period}.xlsx"
     outputs.append(write_consolidated(staging / result_name, consolidated))
+    watch.lap("write consolidated workbook")
     finance_name = f"财务发放表_{rulebook.id}_{config.period}.xlsx"
     outputs.append(write_finance_workbook(staging / finance_name, rulebook, config.period, payments,
                                           county.branches, config.county))
+    watch.lap("write finance workbook")
     outputs.append(_write_results_json(staging / RESULTS_JSON, config, rulebook, accounted, county, payments,
                                        problems, missing, counts, seed, spot, notice))
+    watch.lap("write results.json")
     exit_code = EXIT_OK if counts["rejected"] == 0 and not missing and not any(
         a.state == "rejected" for a in accounted) else EXIT_PROBLEMS
     summary = one_screen_summary(config, rulebook, counts, missing, accounted, payments.total(), seed, ignored)

@@ -9,7 +9,8 @@ from typing import Any
 
 from .run import RunConfig
 
-KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json"}
+KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json",
+        "workers"}
 
 
 class ConfigError(Exception):
@@ -45,7 +46,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         inbox=inbox, out=out, rulebook=str(pick("rulebook", "huojia-five-star")),
         period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
-        seed=pick("seed"), log_json=bool(pick("log_json", False)))
+        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=int(pick("workers", 1)))
 
 
 def _read_file(path: Path) -> dict[str, Any]:
