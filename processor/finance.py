@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .pay import FEN, PAYER_TEXT, PayResult, PaymentLine
+from .pay import FEN, PAYER_TEXT, PayResult, PaymentLine, fen
 from .rulebook import Rulebook
 from .score import BranchResult, rating_text
 from .xlsx import Formats, fit_columns, new_workbook, write_value
@@ -129,6 +129,14 @@ def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayRes
     return path
 
 
+def _shortfall_text(result: PayResult) -> str:
+    short = sorted({(l.township, l.branch_name) for l in result.lines if l.payer == "village_collective" and l.notes})
+    if not short:
+        return "无"
+    names = "、".join(f"{t}{b}" for t, b in short[:20]) + ("等" if len(short) > 20 else "")
+    return f"{len(short)} 个村的星级奖励超过村集体经济收入或收入未填写：{names}。见“村级小计”和各付款行“依据”，发放前请乡镇核实资金来源。"
+
+
 def _cover(workbook, formats: Formats, rb: Rulebook, period: int, result: PayResult, found: list[Check],
            county: str) -> None:
     ws = workbook.add_worksheet("说明")
@@ -137,6 +145,7 @@ def _cover(workbook, formats: Formats, rb: Rulebook, period: int, result: PayRes
         ("评定年度", str(period)), ("县（市、区）", county or "—"), ("规则", f"{rb.name}（{rb.template_id}）"),
         ("付款行数", len(result.lines)), ("总计（元）", result.total()),
         ("核对结果", "全部通过" if passed else "有不通过项，请勿据此发放，见“核对”表"),
+        ("村集体收入不足", _shortfall_text(result)),
         ("舍入规则", "每一付款行按 Decimal 精确计算后，在生成该行时四舍五入到分（一次）；所有小计、合计均为已舍入行的直接相加，不再舍入。"),
         ("资金来源", "村集体经济收入 = 从村集体经济收入列支；县财政；未明确 = 原文未规定由谁支付，请按本县规定处理。"),
     ]
@@ -159,7 +168,7 @@ def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow]) -> None:
         sources = f"绩效：{PAYER_TEXT[p.payer]}" + (f"；奖励：{PAYER_TEXT[w.payer]}" if w else "")
         basis = "；".join([p.basis] + ([w.basis] if w else []) + p.notes + (w.notes if w else []))
         table.append([p.township, p.village, p.branch_name, p.payee, p.role, p.monthly_pay, p.months,
-                      p.performance_base.quantize(FEN), f"{p.rate.normalize():f}%", p.amount,
+                      fen(p.performance_base), f"{p.rate.normalize():f}%", p.amount,
                       w.amount if w else ZERO, r.total, sources, basis])
     money = {5: formats.yuan, 7: formats.yuan, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan, 6: formats.integer}
     _table_with_total(ws, formats, CADRE_HEADERS, table, money, [9, 10, 11])
@@ -206,7 +215,8 @@ def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, 
         kind = lambda k: sum((l.amount for l in lines if l.kind == k), ZERO)  # noqa: E731
         collective = sum((l.amount for l in lines if l.payer == "village_collective"), ZERO)
         income = branch.facts.get("collective_income")
-        enough = "—" if not collective else ("是" if income is not None and collective <= income else "否，见付款行说明")
+        flagged = any(l.notes for l in lines if l.payer == "village_collective")
+        enough = "—" if not collective else ("否，见付款行说明" if flagged else "是")
         table.append([branch.township, branch.village, branch.name, rating_text(rb, branch.rating),
                       kind("performance"), kind("star_reward"), kind("village_award"),
                       sum((l.amount for l in lines), ZERO), collective, income, enough])

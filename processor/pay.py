@@ -183,7 +183,8 @@ def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResu
     if not charged or (income is not None and due <= income):
         return
     shown_income = "未填写" if income is None else f"{income:.2f}"
-    note = f"村集体经济收入 {shown_income} 元不足以支付应列支的 {due:.2f} 元"
+    note = (f"村集体经济收入未填写，无法确认能否支付应列支的 {due:.2f} 元" if income is None
+            else f"村集体经济收入 {shown_income} 元不足以支付应列支的 {due:.2f} 元")
     if pay.get("shortfall") == "pro_rata" and income is not None and due > 0:
         for l in charged:
             l.amount = (l.amount * income / due).quantize(FEN, rounding=ROUND_DOWN)

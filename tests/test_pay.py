@@ -283,7 +283,7 @@ def test_shortfall__income_not_filled__flagged(tmp_path: Path) -> None:
     paid = pay(tmp_path, [Branch("NI", stars(3), three_cadres(), None)])
     (flag,) = paid.result.problems
     assert (flag.code, flag.value) == ("PAY_001", "未填写")
-    assert all("不足以支付应列支的 22200.00 元" in l.notes[0] for l in paid.lines("NI", "star_reward"))
+    assert all("未填写，无法确认能否支付应列支的 22200.00 元" in l.notes[0] for l in paid.lines("NI", "star_reward"))
 
 
 def test_shortfall__pro_rata__lines_scaled_down_never_above_income(tmp_path: Path) -> None:
