@@ -6,6 +6,7 @@ which by its `op`; this module never guesses.
 from __future__ import annotations
 
 import operator
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -24,7 +25,15 @@ FIGURE_LABELS = {
 
 
 def number(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    if type(value) is Decimal:
+        return value
+    return _as_decimal(value)
+
+
+@lru_cache(maxsize=4096)
+def _as_decimal(value: Any) -> Decimal:
+    # Rulebook constants (75, 85, "0.5") are converted once, not on every branch.
+    return Decimal(str(value))
 
 
 def show(value: Decimal | None, figure: str = "") -> str:

@@ -71,11 +71,14 @@ class Rulebook:
     def unit_by_id(self) -> dict[str, dict[str, Any]]:
         return {u["id"]: u for u in self.units}
 
+    @cached_property
+    def _unit_maxima(self) -> dict[str, Decimal]:
+        return {u["id"]: (Decimal(str(u["max"])) if "max" in u
+                          else sum((Decimal(str(i["max"])) for i in u["items"]), Decimal(0))) for u in self.units}
+
     def unit_max(self, unit: dict[str, Any]) -> Decimal:
         """The unit's nominal maximum: its `max` setting, else the sum of its items."""
-        if "max" in unit:
-            return Decimal(str(unit["max"]))
-        return sum((Decimal(str(i["max"])) for i in unit["items"]), Decimal(0))
+        return self._unit_maxima[unit["id"]]
 
     def vote_target_name(self, target: str) -> str:
         return "整体" if target == "overall" else self.unit_by_id[target]["name"]

@@ -10,6 +10,7 @@ the outcomes (qualified, lists). Results never depend on row or file order: bran
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -220,29 +221,38 @@ def _score_unit(rb: Rulebook, unit: dict[str, Any], data: BranchInput, facts: di
     return ur
 
 
+@lru_cache(maxsize=64)
+def _item_fields(unit_id: str, item_ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(self field, review field) per item, built once per unit rather than per branch."""
+    return tuple((score_field_id(unit_id, i, SELF), score_field_id(unit_id, i, REVIEW)) for i in item_ids)
+
+
 def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
                problems: list[Problem]) -> tuple[Decimal, int, int, list[str]]:
     """Sum of item scores; for each item the township-review score where given, else the self-score."""
     base, used_review, used_self, cells = ZERO, 0, 0, []
-    if data.scores is None:
+    scores = data.scores
+    if scores is None:
         return base, 0, 0, cells
-    values = data.scores.values
+    values = scores.values
+    prefix = f"{scores.sheet}!"
     gap_limit = number(rb.settings.get("review_gap_warning", 0))
-    for item in unit["items"]:
-        own = values.get(score_field_id(unit["id"], item["id"], SELF))
-        review = values.get(score_field_id(unit["id"], item["id"], REVIEW))
-        chosen, which = (review, REVIEW) if review is not None else (own, SELF)
-        if chosen is None:
-            continue
-        base += number(chosen)
-        used_review += which == REVIEW
-        used_self += which == SELF
-        cells.append(f"{data.scores.sheet}!{data.scores.cell(score_field_id(unit['id'], item['id'], which))}")
-        if own is not None and review is not None and gap_limit and abs(number(own) - number(review)) > gap_limit:
-            problems.append(problem("SCO_001", file=data.sub.file, sheet=data.scores.sheet,
-                                    cell=data.scores.cell(score_field_id(unit["id"], item["id"], REVIEW)),
-                                    field=f"{unit['name']}｜{item['name']}", value=show(number(own)),
-                                    limit=show(number(review)), detail=show(gap_limit)))
+    fields = _item_fields(unit["id"], tuple(item["id"] for item in unit["items"]))
+    for item, (self_id, review_id) in zip(unit["items"], fields):
+        own = values.get(self_id)
+        review = values.get(review_id)
+        if review is not None:
+            base += review
+            used_review += 1
+            cells.append(prefix + scores.cell(review_id))
+            if own is not None and gap_limit and abs(own - review) > gap_limit:
+                problems.append(problem("SCO_001", file=data.sub.file, sheet=scores.sheet, cell=scores.cell(review_id),
+                                        field=f"{unit['name']}｜{item['name']}", value=show(number(own)),
+                                        limit=show(number(review)), detail=show(gap_limit)))
+        elif own is not None:
+            base += own
+            used_self += 1
+            cells.append(prefix + scores.cell(self_id))
     return base, used_review, used_self, cells
 
 
