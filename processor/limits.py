@@ -16,7 +16,7 @@ class Limits:
     max_rows: int = 20_000                         # rows read per sheet
     max_columns: int = 1_000                       # columns of data per sheet
     max_sheets: int = 50
-    max_cell_chars: int = 32_767                   # Excel's own cell limit
+    max_cell_chars: int = 32_767                   # Excel's cell limit; a cell that reaches it is refused
 
 
 LIMITS = Limits()

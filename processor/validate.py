@@ -277,9 +277,10 @@ def _read_row(sub: Submission, raw: RawSheet, i: int, plan: list, letters: dict[
         if raw.formulas and f"{letters[f.id]}{row_number}" in raw.formulas:
             formula_fields.append(f)
             continue
-        if type(cell) is str and len(cell) > LIMITS.max_cell_chars:
+        if type(cell) is str and len(cell) >= LIMITS.max_cell_chars:
+            # calamine stops at Excel's 32,767-character cell limit, so reaching it means "too long".
             sub.problems.append(problem("VAL_012", file=sub.file, sheet=raw.name, cell=f"{letters[f.id]}{row_number}",
-                                        field=f.title, value=f"{len(cell)} 个字符", limit=LIMITS.max_cell_chars))
+                                        field=f.title, value=f"{len(cell)} 个字符以上", limit=LIMITS.max_cell_chars - 1))
             continue
         value, change = convert(cell)
         if value is None:
@@ -339,10 +340,16 @@ def _money_problems(file: str, money: list[Field], record: Record) -> list[Probl
     found = []
     for f in money:
         value = record.values.get(f.id)
-        if f.kind == "money" and isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
+        if f.kind == "money" and isinstance(value, Decimal) and _beyond_cents(value):
             found.append(problem("VAL_008", file=file, sheet=record.sheet, cell=record.cell(f.id), field=f.title,
                                  value=value, limit="金额最多保留两位小数（到分）"))
     return found
+
+
+def _beyond_cents(value: Decimal) -> bool:
+    """More than two decimals in use. (quantize would raise for a number wider than the context.)"""
+    exponent = value.normalize().as_tuple().exponent
+    return isinstance(exponent, int) and exponent < -2
 
 
 def _shown(value: Any) -> str:
