@@ -272,11 +272,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     outputs: list[Path] = []
     watch.lap("consolidate")
     receipts = staging / RECEIPTS
-    for a in accounted:
-        if a.state != "duplicate":
-            a.receipt = write_receipt(a.sub, receipts).name
-            outputs.append(receipts / a.receipt)
-            _fault_point(first_output=True)
+    outputs += _write_receipts([a for a in accounted if a.state != "duplicate"], receipts, config.workers)
     watch.lap("write receipts")
     changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
     problems = _all_problems(accounted, county.problems + payments.problems, missing, notice)
@@ -284,13 +280,15 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
                                 townships, current, notice, spot, changes, targets_table(rulebook, county.branches))
     watch.lap("consolidate")
+    finance_path = staging / f"财务发放表_{rulebook.id}_{config.period}.xlsx"
+    finance = _in_background(config.workers > 1, write_finance_workbook, finance_path, rulebook, config.period,
+                             payments, county.branches, config.county)
     result_name = f"评定结果汇总_{rulebook.id}_{config.period}.xlsx"
     outputs.append(write_consolidated(staging / result_name, consolidated))
     watch.lap("write consolidated workbook")
-    finance_name = f"财务发放表_{rulebook.id}_{config.period}.xlsx"
-    outputs.append(write_finance_workbook(staging / finance_name, rulebook, config.period, payments,
-                                          county.branches, config.county))
-    watch.lap("write finance workbook")
+    finance()
+    outputs.append(finance_path)
+    watch.lap("write finance workbook (after the consolidated one, in parallel with --workers > 1)")
     outputs.append(_write_results_json(staging / RESULTS_JSON, config, rulebook, accounted, county, payments,
                                        problems, missing, counts, seed, spot, notice))
     watch.lap("write results.json")
@@ -298,6 +296,47 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         a.state == "rejected" for a in accounted) else EXIT_PROBLEMS
     summary = one_screen_summary(config, rulebook, counts, missing, accounted, payments.total(), seed, ignored)
     return RunOutcome(exit_code, counts, missing, outputs, seed, summary)
+
+
+def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> list[Path]:
+    """One receipt per input (duplicates excepted), in parallel processes with --workers > 1."""
+    if workers > 1 and len(accounted) > 1:
+        folder.mkdir(parents=True, exist_ok=True)
+        import multiprocessing
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            names = list(pool.map(_receipt_job, [(a.sub, folder) for a in accounted], chunksize=8))
+    else:
+        names = []
+        for a in accounted:
+            names.append(write_receipt(a.sub, folder).name)
+            _fault_point(first_output=True)
+    for a, name in zip(accounted, names):
+        a.receipt = name
+    return [folder / name for name in names]
+
+
+def _receipt_job(job: tuple[Submission, Path]) -> str:
+    return write_receipt(*job).name
+
+
+def _in_background(parallel: bool, function, *args):
+    """Run function(*args) in a forked child (no pickling: it sees this process's memory) and return a
+    join() that raises RunError if the child failed; without `parallel`, run it here and now."""
+    if not parallel or not hasattr(os, "fork"):
+        function(*args)
+        return lambda: None
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=function, args=args, daemon=True)
+    child.start()
+
+    def join() -> None:
+        child.join()
+        if child.exitcode != 0:
+            raise RunError(f"writing {getattr(args[0], 'name', args[0])} failed (exit {child.exitcode}); see the log")
+
+    return join
 
 
 def derived_seed(accepted: list[Submission]) -> int:
