@@ -1,0 +1,259 @@
+"""Operating `starbatch run` night after night: reruns, crashes, two runs at once, the ledger across
+years, the spot-check seed and the TOML settings file."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from processor.paths import ROOT
+from processor.run import LOCK_NAME, _alive
+from run_helpers import (LISTED, PERIOD, branch_code, build_county_inbox, consolidated_path, ledger_runs, loose_inbox,
+                         output_files, results, run_args, run_cli, table, workbook_bytes, write)
+
+SMALL = {"城关镇": [5, 3, 2], "河口镇": [4, 1, 0], "柳林镇": [2, 2, 1]}
+
+
+def small_candidates() -> list[tuple[str, str]]:
+    return sorted((t, branch_code(t, n)) for t, ratings in SMALL.items() for n, r in enumerate(ratings, 1) if r in (1, 2))
+
+
+# --- rerun -------------------------------------------------------------------------------------
+
+def test_rerun__same_inbox_twice__byte_identical_outputs(tmp_path):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    build_county_inbox(inbox)
+    args = run_args(inbox, out, "--townships", ",".join(LISTED), "--notice-start", "2026-09-28")
+    first_code, *_ = run_cli(*args)
+    first = output_files(out)
+    second_code, *_ = run_cli(*args)
+    assert first_code == second_code == 1
+    assert sorted(first) == sorted(output_files(out))
+    assert {"results.json", consolidated_path(out).name, f"财务发放表_R1_{PERIOD}.xlsx"} <= set(first)
+    assert sum(1 for name in first if name.startswith("receipts/")) == 7
+    for name, data in output_files(out).items():
+        assert data == first[name], f"{name} differs on the second run"
+    assert len(ledger_runs(out)) == 2
+
+
+def test_rerun__into_a_fresh_folder__byte_identical_outputs(tmp_path):
+    inbox = loose_inbox(tmp_path / "inbox", SMALL)
+    run_cli(*run_args(inbox, tmp_path / "a"))
+    run_cli(*run_args(inbox, tmp_path / "b"))
+    assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
+
+
+# --- interruption ------------------------------------------------------------------------------
+
+def test_interrupted_run__outputs_untouched__stale_lock_taken_over(tmp_path):
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+    code, *_ = run_cli(*run_args(inbox, out))
+    assert code == 0
+    before = output_files(out)
+    # The crashing run would write different outputs (one more township, another seed) had it got that far.
+    extra = write(inbox / "04-石桥乡.xlsx", workbook_bytes("石桥乡", [1, 2, 3]))
+    crashing = subprocess.Popen([sys.executable, "-m", "processor.cli", *run_args(inbox, out, "--seed", "7")],
+                                cwd=ROOT, env={**os.environ, "STARBATCH_CRASH_AFTER_FIRST_OUTPUT": "1"},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    crashing.communicate(timeout=120)
+    assert crashing.returncode == -signal.SIGKILL
+    assert output_files(out) == before
+    holder = json.loads((out / LOCK_NAME).read_text(encoding="utf-8"))
+    assert holder["pid"] == crashing.pid and not _alive(crashing.pid)
+    assert (out / f".staging-{crashing.pid}").is_dir()  # its half-written outputs stayed out of DIR
+
+    extra.unlink()
+    code, _, stderr = run_cli(*run_args(inbox, out))
+    assert code == 0
+    assert "stale lock" in stderr
+    assert output_files(out) == before
+    assert not (out / LOCK_NAME).exists() and not list(out.glob(".staging-*"))
+
+
+# --- two runs at once --------------------------------------------------------------------------
+
+def test_concurrent_run__lock_held_by_a_live_process__exit_2_naming_it(tmp_path):
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+    out.mkdir()
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        (out / LOCK_NAME).write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(),
+                                                  "started": "2026-01-20T01:00:00+00:00"}), encoding="utf-8")
+        code, stdout, stderr = run_cli(*run_args(inbox, out))
+        assert code == 2 and stdout == ""
+        assert f"pid {sleeper.pid}" in stderr and socket.gethostname() in stderr
+        assert output_files(out) == {} and (out / LOCK_NAME).exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    code, *_ = run_cli(*run_args(inbox, out))
+    assert code == 0 and not (out / LOCK_NAME).exists()
+
+
+SLOW_RUN = """
+import pathlib, sys, time
+import processor.run as run
+gate, argv = pathlib.Path(sys.argv[1]), sys.argv[2:]
+scan = run.scan_inbox
+def held_at_the_gate(inbox):
+    deadline = time.monotonic() + 60
+    while not gate.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return scan(inbox)
+run.scan_inbox = held_at_the_gate
+from processor.cli import main
+sys.exit(main(argv))
+"""
+
+
+def lock_holder(out: Path) -> dict:
+    try:
+        return json.loads((out / LOCK_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def test_concurrent_run__second_run_while_first_is_running__exit_2(tmp_path):
+    inbox, out, gate = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out", tmp_path / "go"
+    first = subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(gate), *run_args(inbox, out)], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not lock_holder(out) and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.02)
+        assert lock_holder(out).get("pid") == first.pid, "the first run never took the lock"
+        code, _, stderr = run_cli(*run_args(inbox, out))
+        assert code == 2
+        assert "another run holds" in stderr and f"pid {first.pid}" in stderr
+        gate.touch()
+        stdout, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, stderr
+    assert "inputs 3 = accepted 3" in stdout
+    assert not (out / LOCK_NAME).exists() and (out / "results.json").is_file()
+    assert len(ledger_runs(out)) == 1
+
+
+# --- ledger: promotions and demotions ----------------------------------------------------------
+
+def test_ledger__2025_then_2026_with_changed_ratings__晋星_and_减星(tmp_path):
+    out = tmp_path / "out"
+    inbox_2025 = loose_inbox(tmp_path / "2025", {"城关镇": [3, 3, 2], "河口镇": [4, 1, 0]}, period=2025)
+    code, *_ = run_cli("run", str(inbox_2025), "--out", str(out), "--period", "2025")
+    assert code == 0
+    inbox_2026 = loose_inbox(tmp_path / "2026", {"城关镇": [5, 3, 1], "河口镇": [4, 2, 0]})
+    code, *_ = run_cli(*run_args(inbox_2026, out))
+    assert code == 0
+    changes = {(r["乡镇"], r["支部编码"]): r for r in table(consolidated_path(out), "升降星", "乡镇")}
+    assert {k: r["变化"] for k, r in changes.items()} == {
+        ("城关镇", "CG-001"): "晋星", ("城关镇", "CG-003"): "减星", ("河口镇", "HK-002"): "晋星"}
+    assert (changes[("城关镇", "CG-001")]["上期"], changes[("城关镇", "CG-001")]["本期"]) != (None, None)
+    assert [r["period"] for r in ledger_runs(out)] == [2025, 2026]
+
+
+def test_ledger__no_townships_given__last_periods_townships_are_expected(tmp_path):
+    out = tmp_path / "out"
+    run_cli("run", str(loose_inbox(tmp_path / "2025", {"城关镇": [3, 3, 2], "河口镇": [4, 1, 0]}, period=2025)),
+            "--out", str(out), "--period", "2025")
+    code, stdout, _ = run_cli(*run_args(loose_inbox(tmp_path / "2026", {"城关镇": [5, 3, 1]}), out))
+    assert code == 1
+    assert results(out)["missing"] == ["河口镇"] and "河口镇" in stdout
+
+
+def test_ledger__first_period__升降星_says_there_is_nothing_to_compare(tmp_path):
+    out = tmp_path / "out"
+    run_cli(*run_args(loose_inbox(tmp_path / "inbox", SMALL), out))
+    rows = [r for r in table(consolidated_path(out), "升降星", "乡镇")]
+    assert rows == [{"乡镇": "无上期结果可比较，或星级无变化。", "支部编码": None, "支部名称": None, "上期": None,
+                     "本期": None, "变化": None, "审批": None}]
+
+
+# --- spot check seed ---------------------------------------------------------------------------
+
+def drawn(out: Path) -> list[tuple[str, str]]:
+    return [(d["township"], d["branch_code"]) for d in results(out)["spot_check"]["drawn"]]
+
+
+def test_spot_check__derived_seed__same_inputs_same_sample(tmp_path):
+    inbox = loose_inbox(tmp_path / "inbox", SMALL)
+    _, stdout, _ = run_cli(*run_args(inbox, tmp_path / "a"))
+    run_cli(*run_args(inbox, tmp_path / "b"))
+    seed = results(tmp_path / "a")["seed"]
+    assert f"spot-check seed {seed}" in stdout
+    assert results(tmp_path / "b")["seed"] == seed and drawn(tmp_path / "a") == drawn(tmp_path / "b")
+    candidates = small_candidates()
+    count = math.ceil(len(candidates) * 20 / 100)
+    assert (len(candidates), count) == (5, 1)
+    assert drawn(tmp_path / "a") == sorted(random.Random(seed).sample(candidates, count))
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_spot_check__seed_option__overrides_and_reproduces(tmp_path, seed):
+    inbox = loose_inbox(tmp_path / "inbox", SMALL)
+    _, stdout, _ = run_cli(*run_args(inbox, tmp_path / "a", "--seed", str(seed)))
+    run_cli(*run_args(inbox, tmp_path / "b", "--seed", str(seed)))
+    assert results(tmp_path / "a")["seed"] == results(tmp_path / "a")["spot_check"]["seed"] == seed
+    assert f"spot-check seed {seed}" in stdout
+    assert drawn(tmp_path / "a") == drawn(tmp_path / "b") == sorted(random.Random(seed).sample(small_candidates(), 1))
+    assert ledger_runs(tmp_path / "a")[0]["seed"] == str(seed)
+
+
+def test_spot_check__another_seed__another_sample(tmp_path):
+    inbox = loose_inbox(tmp_path / "inbox", SMALL)
+    run_cli(*run_args(inbox, tmp_path / "derived"))
+    derived = drawn(tmp_path / "derived")
+    other = next(s for s in range(1, 100) if sorted(random.Random(s).sample(small_candidates(), 1)) != derived)
+    run_cli(*run_args(inbox, tmp_path / "other", "--seed", str(other)))
+    assert drawn(tmp_path / "other") != derived
+
+
+# --- settings file -----------------------------------------------------------------------------
+
+def test_config_toml__inbox_out_period_townships(tmp_path):
+    loose_inbox(tmp_path / "inbox", SMALL)
+    config = tmp_path / "starbatch.toml"
+    config.write_text('inbox = "inbox"\nout = "out"\nperiod = 2026\n'
+                      'townships = ["城关镇", "河口镇", "柳林镇", "杨庄镇"]\n', encoding="utf-8")
+    code, stdout, stderr = run_cli("run", "--config", str(config))
+    assert code == 1, stderr
+    assert results(tmp_path / "out")["missing"] == ["杨庄镇"]
+    assert results(tmp_path / "out")["period"] == 2026
+    assert "inputs 3 = accepted 3" in stdout
+
+
+def test_config_toml__command_line_wins(tmp_path):
+    loose_inbox(tmp_path / "inbox", SMALL)
+    config = tmp_path / "starbatch.toml"
+    config.write_text('inbox = "inbox"\nout = "out"\nperiod = 2026\ntownships = ["杨庄镇"]\nseed = 5\n',
+                      encoding="utf-8")
+    code, *_ = run_cli("run", "--config", str(config), "--townships", "城关镇,河口镇,柳林镇", "--seed", "9")
+    assert code == 0
+    assert results(tmp_path / "out")["seed"] == 9
+
+
+def test_config_toml__unknown_key__exit_2_with_the_allowed_keys(tmp_path):
+    config = tmp_path / "starbatch.toml"
+    config.write_text('inbox = "inbox"\nout = "out"\nperoid = 2026\n', encoding="utf-8")
+    code, stdout, stderr = run_cli("run", "--config", str(config))
+    assert code == 2 and stdout == ""
+    assert "peroid" in stderr
+    for key in ("inbox", "out", "period", "townships", "rulebook", "seed", "notice_start"):
+        assert key in stderr.split("allowed:")[1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_run__no_inbox_given__exit_2(tmp_path):
+    code, _, stderr = run_cli("run", "--out", str(tmp_path / "out"))
+    assert code == 2 and "INBOX" in stderr
