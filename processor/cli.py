@@ -23,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     except RulebookError as exc:
         print(f"starbatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # output piped into `head`: nothing left to tell
+        return EXIT_FAILED
+    except Exception as exc:  # a bug, not bad input: one line here; `run` keeps the traceback in DIR/logs
+        print(f"starbatch: internal error ({type(exc).__name__}: {exc}); nothing was changed in the output folder. "
+              "Please report it with the log.", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="spot-check seed (default: derived from the accepted files)")
     p.add_argument("--log-json", action="store_true", help="machine-readable logs (DIR/logs/starbatch.jsonl)")
     p.add_argument("--workers", type=int, help="validate and score workbooks in N parallel processes (default 1)")
+    from .mail import add_options as add_mail_options
+
+    add_mail_options(p)  # --imap, --reply, --smtp, …
     p.set_defaults(func=cmd_run)
     return parser
 
@@ -134,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from loguru import logger
 
     logger.remove()  # the log file in DIR/logs has everything; the terminal gets warnings and the summary
-    logger.add(sys.stderr, level="WARNING")
+    logger.add(sys.stderr, level="WARNING", filter=lambda record: record["exception"] is None)
     try:
         config = run_config(args)
         outcome = nightly_run(config)

@@ -27,6 +27,7 @@ from loguru import logger
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox
+from .mail import start_mail
 from .ledger import previous_results, previous_townships, record_run
 from .pay import compute_payments
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
@@ -48,7 +49,7 @@ class RunError(Exception):
 
 @dataclass
 class RunConfig:
-    inbox: Path
+    inbox: Path | None  # optional with mail.imap (then only DIR/mail/<period> is scanned)
     out: Path
     rulebook: str
     period: int
@@ -60,6 +61,7 @@ class RunConfig:
     log_json: bool = False
     progress: bool | None = None  # None: only on a terminal
     workers: int = 1
+    mail: Any = None  # processor.mail.MailConfig: --imap fetch, --reply/--smtp replies
 
     @property
     def ledger_path(self) -> Path:
@@ -109,13 +111,18 @@ def nightly_run(config: RunConfig) -> RunOutcome:
         sink = _start_logging(config)
         try:
             return _run_locked(config)
+        except RunError:
+            raise
+        except Exception:
+            logger.exception("run failed; the previous outputs in {} are untouched", config.out)
+            raise
         finally:
             logger.remove(sink)
 
 
 def _run_locked(config: RunConfig) -> RunOutcome:
     started = _now()
-    if not config.inbox.is_dir():
+    if config.inbox is not None and not config.inbox.is_dir():
         raise RunError(f"inbox {config.inbox} is not a folder")
     rulebook = load_rulebook(config.rulebook)
     logger.info("run started: inbox={} rulebook={} period={}", config.inbox, rulebook.template_id, config.period)
@@ -125,7 +132,8 @@ def _run_locked(config: RunConfig) -> RunOutcome:
     (staging / "work").mkdir(parents=True)
     watch = Stopwatch()
     try:
-        intake = scan_inbox(config.inbox)
+        mail = start_mail(config)  # IMAP → DIR/mail/<period>; RunError (exit 2) before intake when it cannot
+        intake = mail.scan()  # INBOX and DIR/mail/<period>
         logger.info("intake: {} inputs, {} ignored files", len(intake.inputs), len(intake.ignored))
         watch.lap("intake")
         accounted = _validate_all(config, rulebook, intake.inputs, staging / "work")
@@ -138,6 +146,7 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         _commit(staging, config.out, outcome.outputs)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
         _record(config, rulebook, started, accounted, outcome)
+        mail.finish(accounted, outcome)  # after the commit: move the fetched messages, send the replies
         watch.lap("write")
         outcome.timings = watch.timings
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)
@@ -236,9 +245,25 @@ def _account(accounted: list[Accounted]) -> None:
                 a.state = "superseded"
                 a.note = sent.name
                 a.sub.problems.append(problem("RUN_001", file=a.input.name, detail=f"{sent.name}，{_shown_date(sent.date)}"))
+    _supersede_unreadable_by_sender(accounted)
     for a in accounted:
         if not a.state:
             a.state = "accepted" if a.sub.accepted else "rejected"
+
+
+def _supersede_unreadable_by_sender(accounted: list[Accounted]) -> None:
+    """A submission whose township could not be read is replaced by a newer one from the same sender,
+    so a broken first send does not stay rejected every night after the township resent it."""
+    for a in accounted:
+        if a.state or a.sub.township or not a.input.sender:
+            continue
+        newer = [b for b in accounted if b is not a and b.input.sender == a.input.sender
+                 and b.state != "duplicate" and _age_key(b) > _age_key(a)]
+        if newer:
+            latest = max(newer, key=_age_key)
+            a.state, a.note = "superseded", latest.input.name
+            a.sub.problems.append(problem("RUN_001", file=a.input.name,
+                                          detail=f"{latest.input.name}，{_shown_date(latest.input.date)}，同一发件人"))
 
 
 def _age_key(a: Accounted) -> tuple:
@@ -290,11 +315,13 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     outputs.append(finance_path)
     watch.lap("write finance workbook (after the consolidated one, in parallel with --workers > 1)")
     outputs.append(_write_results_json(staging / RESULTS_JSON, config, rulebook, accounted, county, payments,
-                                       problems, missing, counts, seed, spot, notice))
+                                       problems, missing, counts, seed, spot, notice, ignored))
     watch.lap("write results.json")
     exit_code = EXIT_OK if counts["rejected"] == 0 and not missing and not any(
         a.state == "rejected" for a in accounted) else EXIT_PROBLEMS
     summary = one_screen_summary(config, rulebook, counts, missing, accounted, payments.total(), seed, ignored)
+    if notice.get("error"):
+        summary += f"\nWARNING public notice dates not set: {notice['error']}"
     return RunOutcome(exit_code, counts, missing, outputs, seed, summary)
 
 
@@ -393,7 +420,7 @@ def _input_row(a: Accounted) -> InputRow:
 
 
 def _write_results_json(path: Path, config: RunConfig, rb: Rulebook, accounted, county, payments, problems,
-                        missing, counts, seed, spot, notice) -> Path:
+                        missing, counts, seed, spot, notice, ignored) -> Path:
     data = {
         "rulebook": rb.template_id, "period": config.period, "seed": seed,
         "inputs": [{"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
@@ -401,6 +428,7 @@ def _write_results_json(path: Path, config: RunConfig, rb: Rulebook, accounted, 
                     "subject": a.input.subject, "date": _shown_date(a.input.date), "receipt": a.receipt,
                     **{k: v for k, v in count_by_severity(a.sub.problems).items() if k != "info"}} for a in accounted],
         "missing": missing,
+        "ignored": ignored,
         "branches": [b.to_dict() for b in county.branches],
         "payments": [l.to_dict() for l in payments.lines],
         "problems": [{"township": t, "state": s, **p.to_dict()} for t, s, p in problems],
@@ -452,7 +480,8 @@ def _commit(staging: Path, out: Path, outputs: list[Path]) -> None:
 
 
 def _record(config: RunConfig, rb: Rulebook, started: str, accounted: list[Accounted], outcome: RunOutcome) -> None:
-    run = {"started": started, "finished": _now(), "inbox": str(config.inbox), "rulebook": rb.template_id,
+    source = config.inbox or (config.mail.imap.shown if config.mail and config.mail.imap else "")
+    run = {"started": started, "finished": _now(), "inbox": str(source), "rulebook": rb.template_id,
            "period": config.period, "seed": outcome.seed, "exit_code": outcome.exit_code, "counts": outcome.counts}
     inputs = [{"sha256": a.input.sha256, "file": a.input.name, "origin": a.input.origin, "sender": a.input.sender,
                "subject": a.input.subject, "message_id": a.input.message_id, "date": _shown_date(a.input.date),
@@ -481,7 +510,10 @@ class RunLock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = self._holder()
-                if holder and _alive(holder.get("pid", -1)) and holder.get("host") == socket.gethostname():
+                if holder.get("host") not in (None, socket.gethostname()):
+                    raise RunError(f"{self.path} is held by pid {holder.get('pid')} on another host, {holder.get('host')} "
+                                   f"(started {holder.get('started')}); if that run is dead, delete the lock file")
+                if holder and _alive(holder.get("pid", -1)):
                     raise RunError(f"another run holds {self.path}: pid {holder.get('pid')} on {holder.get('host')}, "
                                    f"started {holder.get('started')}") from None
                 logger.warning("taking over a stale lock {}", holder)
