@@ -168,9 +168,10 @@ def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow]) -> None:
         sources = f"绩效：{PAYER_TEXT[p.payer]}" + (f"；奖励：{PAYER_TEXT[w.payer]}" if w else "")
         basis = "；".join([p.basis] + ([w.basis] if w else []) + p.notes + (w.notes if w else []))
         table.append([p.township, p.village, p.branch_name, p.payee, p.role, p.monthly_pay, p.months,
-                      fen(p.performance_base), f"{p.rate.normalize():f}%", p.amount,
+                      fen(p.performance_base), p.rate / 100, p.amount,
                       w.amount if w else ZERO, r.total, sources, basis])
-    money = {5: formats.yuan, 7: formats.yuan, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan, 6: formats.integer}
+    money = {5: formats.yuan, 7: formats.yuan, 8: formats.percent, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan,
+             6: formats.integer}
     _table_with_total(ws, formats, CADRE_HEADERS, table, money, [9, 10, 11])
 
 

@@ -54,6 +54,7 @@ class Formats:
         self.yuan = workbook.add_format({**base, "num_format": YUAN_FORMAT})
         self.yuan_bold = workbook.add_format({**base, "num_format": YUAN_FORMAT, "bold": True, "top": 1})
         self.integer = workbook.add_format({**base, "num_format": "0"})
+        self.percent = workbook.add_format({**base, "num_format": "0%"})
         self.decimal = workbook.add_format({**base, "num_format": "0.##"})
         self.link = workbook.add_format({**base, "font_color": "blue", "underline": 1})
         self.ok = workbook.add_format({**base, "font_color": "#006100", "bg_color": "#C6EFCE"})
