@@ -12,6 +12,7 @@ because that is what a cell formatted as % stores.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -56,13 +57,13 @@ def converter_for(field: Field):
     enum = field.spec.get("enum") is not None and field.type == "string"
     if kind in ("number", "money") and not enum:
         def convert(raw: Any) -> tuple[Any, Change | None]:
-            if type(raw) is float:  # a whole float is its integer: 150.0 shows as "150", like to_number
+            if type(raw) is float and math.isfinite(raw):  # a whole float is its integer: 150.0 shows as "150"
                 return (Decimal(int(raw)) if raw.is_integer() else Decimal(repr(raw))), None
             return normalise(raw, field)
         return convert
     if kind == "integer" and not enum:
         def convert_int(raw: Any) -> tuple[Any, Change | None]:
-            if type(raw) is float:
+            if type(raw) is float and math.isfinite(raw):
                 return (int(raw), None) if raw.is_integer() else (Decimal(repr(raw)), None)
             return normalise(raw, field)
         return convert_int
@@ -103,6 +104,8 @@ def to_number(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return _shown(value)  # NaN or infinity is no number: the schema reports it as text
         number = Decimal(str(value))
         # A whole float (150.0) is the integer: normalize() alone would show it as "1.5E+2".
         return Decimal(int(number)) if number.is_finite() and number == number.to_integral_value() else number
@@ -112,9 +115,10 @@ def to_number(value: Any) -> Any:
         text = unicodedata.normalize("NFKC", value).replace(",", "").replace("¥", "").replace("￥", "").strip()
         text = _UNIT_SUFFIX.sub("", text).strip()
         try:
-            return Decimal(text)
+            number = Decimal(text)
         except InvalidOperation:
             return value
+        return number if number.is_finite() else value  # "NaN", "Infinity" are text, not numbers
     return value
 
 
@@ -136,8 +140,10 @@ def to_date_text(value: Any) -> Any:
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
-        return (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:
+            return (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat()
+        return _shown(value)  # no day: the schema reports it as a bad date, not as a bad number
     if isinstance(value, str):
         text = unicodedata.normalize("NFKC", value).strip()
         match = _DATE_TEXT.match(text) or _DATE_COMPACT.match(text)

@@ -132,7 +132,11 @@ def _describe_schema_error(error: Any, schema: dict[str, Any]) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         return f"{where}: {error.message}; allowed keys: {', '.join(allowed)}"
     if error.validator == "oneOf" and error.context:
-        best = min(error.context, key=lambda e: len(list(e.absolute_path)) * -1)
+        # The deepest alternative's error is the specific one (op '=>' rather than "not valid under any").
+        best = max(error.context, key=lambda e: len(list(e.absolute_path)))
+        if best.validator == "oneOf" and best.context:  # conditions nest: go down to the cause
+            return _describe_schema_error(best, schema)
+        where = "/".join(str(p) for p in best.absolute_path) or where
         if best.validator == "additionalProperties":
             allowed = sorted(best.schema.get("properties", {}))
             return f"{where}: {best.message}; allowed keys: {', '.join(allowed)}"

@@ -10,6 +10,7 @@ import datetime as dt
 import shutil
 import subprocess
 import uuid
+from functools import lru_cache
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -29,7 +30,9 @@ SOFFICE = shutil.which("soffice")
 BRANCHES, SCORES, EVENTS, VETOES, CADRES, INSTRUCTIONS = "支部信息", "评分", "加扣分事项", "否决事项", "村干部", "填报说明"
 
 
+@lru_cache(maxsize=1)
 def r1() -> Rulebook:
+    """The shipped R1 rulebook, loaded once (tests only read it)."""
     return load_rulebook("R1")
 
 

@@ -10,10 +10,13 @@ Layout of the R1 template (row 2 = branch CG-001, row 3 = CG-002):
 """
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
+from processor.read import sheet_xml_paths
 from processor.validate import validate_file
-from support import BRANCHES, CADRES, EVENTS, SCORES, VETOES, places
+from support import BRANCHES, CADRES, EVENTS, SCORES, VETOES, places, r1, rezip, score_row
 
 ABILITY_SELF = "party_building.secretary_ability.self"
 ABILITY_REVIEW = "party_building.secretary_ability.review"
@@ -42,6 +45,9 @@ ONE_BAD_CELL = {
     "role_not_an_option": (("cadres", 1, "role", "会计"), ("VAL_006", CADRES, "C3", "会计")),
     "event_kind_not_an_option": (("events", 0, "event_kind", "其他加分"), ("VAL_006", EVENTS, "B2", "其他加分")),
     "date_in_words": (("branches", 0, "last_reelection", "前年三月"), ("VAL_007", BRANCHES, "H2", "前年三月")),
+    "date_as_a_number_that_is_no_day": (("branches", 0, "last_reelection", -1), ("VAL_007", BRANCHES, "H2", "-1")),
+    "nan_typed_as_money": (("cadres", 0, "monthly_pay", "NaN"), ("VAL_002", CADRES, "D2", "NaN")),
+    "infinity_typed_as_score": (("scores", 0, ABILITY_SELF, "Infinity"), ("VAL_002", SCORES, "C2", "Infinity")),
     "date_that_does_not_exist": (("branches", 0, "last_reelection", "2026-02-30"),
                                  ("VAL_007", BRANCHES, "H2", "2026-02-30")),
     "money_with_3_decimals": (("cadres", 0, "monthly_pay", 2400.125), ("VAL_008", CADRES, "D2", "2400.125")),
@@ -90,6 +96,28 @@ def test_branch_code_breaking_the_pattern__reported_at_each_cell_it_is_written(r
                            ("VAL_008", CADRES, "A2"), ("VAL_008", CADRES, "A3")}
 
 
+@pytest.mark.parametrize("stored", [b"NaN", b"inf", b"-inf", b"1e400"])
+def test_number_cell_holding_nan_or_infinity__reported_at_its_cell(tmp_path, r1_workbook, stored):
+    """What a broken exporter may write into <v>: never a number to compute with, never a crash."""
+    path = r1_workbook()
+    entry = sheet_xml_paths(path)[CADRES]
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(entry)
+    assert xml.count(b"<v>2400</v>") == 1 and xml.count(b"<v>12</v>") == 3
+    xml = xml.replace(b"<v>2400</v>", b"<v>" + stored + b"</v>").replace(b"<v>12</v>", b"<v>" + stored + b"</v>", 1)
+    sub = validate_file(rezip(path, tmp_path / "nan.xlsx", replace={entry: xml}))
+    assert {(p.code, p.sheet, p.cell) for p in sub.problems if p.code in ("VAL_002", "VAL_003")} == \
+        {("VAL_002", CADRES, "D2"), ("VAL_003", CADRES, "E2")}
+    assert not sub.accepted
+
+
+def test_absurdly_large_money_and_count__reported_at_their_cells(r1_workbook, rows):
+    rows["branches"][1]["collective_income"] = -5.75e96
+    rows["cadres"][1]["months"] = 1e300
+    sub = validate_file(r1_workbook(rows))
+    assert places(sub) == {("VAL_004", BRANCHES, "J3"), ("VAL_005", CADRES, "E3")}
+
+
 # --- across sheets -----------------------------------------------------------------------------
 
 def test_cadre_of_unknown_branch__reported_at_its_code_cell(r1_workbook, rows):
@@ -98,7 +126,6 @@ def test_cadre_of_unknown_branch__reported_at_its_code_cell(r1_workbook, rows):
 
 
 def test_score_row_of_unknown_branch__reported_at_its_code_cell(r1_workbook, rows):
-    from support import score_row, r1
     rows["scores"].append(score_row(r1(), "CG-003"))
     assert _only(validate_file(r1_workbook(rows))) == ("REF_001", SCORES, "A4", "CG-003")
 

@@ -14,7 +14,9 @@ import pytest
 
 from processor.cli import main
 from processor.paths import ROOT
-from support import BRANCHES, CADRES, edit_workbook
+from processor.receipt import write_receipt
+from processor.validate import validate_file
+from support import BRANCHES, CADRES, edit_workbook, rezip
 
 PROBLEM_KEYS = {"severity", "code", "sheet", "cell", "field", "value", "message"}
 INJECTION = '=HYPERLINK("http://x","y")'
@@ -55,7 +57,6 @@ def test_validate_json__errors__exit_1_and_each_problem_with_its_place(capsys, r
 
 
 def test_validate_json__warnings_only__exit_0(capsys, tmp_path, valid_r1_file):
-    from support import rezip
     xlsm = rezip(valid_r1_file, tmp_path / "城关镇.xlsm", extra={"xl/vbaProject.bin": b"macro"})
     code, out, _ = _run(capsys, "validate", "--json", str(xlsm))
     assert code == 0
@@ -184,3 +185,19 @@ def test_every_command__has_help(capsys, argv):
         main(argv)
     assert done.value.code == 0
     assert "usage" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("shown, opened", [
+    ("城关镇#2.xlsx", "城关镇#2.xlsx"),
+    ("..\\..\\Windows\\城关镇.xlsx", "城关镇.xlsx"),
+    ("\\\\server\\share\\城关镇.xlsx", "城关镇.xlsx"),
+    ("C:城关镇.xlsx", "C_城关镇.xlsx"),
+    ("http://x/城关镇.xlsx", "城关镇.xlsx"),
+])
+def test_receipt_link__opens_only_a_file_beside_the_receipt(tmp_path, r1_workbook, rows, shown, opened):
+    rows["cadres"][1]["months"] = 13
+    sub = validate_file(r1_workbook(rows), shown_name=shown)
+    ws = openpyxl.load_workbook(write_receipt(sub, tmp_path / "out"))["问题清单"]
+    link = ws.cell(2, 5).hyperlink
+    assert unquote(link.target) == opened
+    assert link.location == f"'{CADRES}'!E3"

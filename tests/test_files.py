@@ -10,6 +10,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 import openpyxl
 import pytest
 
+from processor.read import sheet_xml_paths
 from processor.validate import validate_file, validate_files
 from support import (BRANCHES, CADRES, INSTRUCTIONS, comparable, edit_workbook, errors, places, rezip,
                      soffice_convert)
@@ -196,3 +197,71 @@ def test_file_is_identified_by_its_content_not_its_name(tmp_path, valid_r1_file)
     renamed.write_bytes(io.BytesIO(valid_r1_file.read_bytes()).getvalue())
     sub = validate_file(renamed)
     assert sub.accepted and sub.problems == []
+
+
+def _damage_entry(src: Path, dst: Path, entry: str, where: str) -> Path:
+    """Damage one part of the zip, leaving its directory intact (a broken download or a bad disk).
+
+    where="data": flip bytes in the middle of its compressed data;
+    where="header": spoil the part's name in its local header, which only some readers check.
+    """
+    blob = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as zf:
+        info = zf.getinfo(entry)
+    name_at = info.header_offset + 30
+    if where == "header":
+        blob[name_at] ^= 0x5A
+    else:
+        start = name_at + len(info.filename.encode()) + len(info.extra)
+        for i in range(start + 10, start + info.compress_size - 10, 7):
+            blob[i] ^= 0x5A
+    dst.write_bytes(bytes(blob))
+    return dst
+
+
+@pytest.mark.parametrize("where", ["data", "header"])
+def test_workbook_with_a_damaged_sheet_part__file_problem__batch_goes_on(tmp_path, valid_r1_file, where):
+    entry = sheet_xml_paths(valid_r1_file)[BRANCHES]
+    damaged = _damage_entry(valid_r1_file, tmp_path / "坏表.xlsx", entry, where)
+    result, after = validate_files([damaged, valid_r1_file])
+    assert [p.code for p in result.problems if p.severity == "error"] == ["FILE_002"]
+    assert {p.sheet for p in result.problems} <= {"", BRANCHES}
+    assert not result.accepted
+    assert after.accepted
+
+
+def test_sheet_with_broken_xml__file_problem_names_the_sheet__batch_goes_on(tmp_path, valid_r1_file):
+    entry = sheet_xml_paths(valid_r1_file)[CADRES]
+    with zipfile.ZipFile(valid_r1_file) as zf:
+        xml = zf.read(entry)
+    broken = rezip(valid_r1_file, tmp_path / "坏XML.xlsx", replace={entry: xml[: len(xml) // 2]})
+    result, after = validate_files([broken, valid_r1_file])
+    assert ("FILE_002", CADRES, "") in places(result)
+    assert not result.accepted
+    assert after.accepted
+
+
+def test_one_batch_of_every_kind_of_bad_file__each_reported__every_good_file_still_read(tmp_path, soffice,
+                                                                                       r1_workbook, valid_r1_file):
+    bad = {code_and_case: make(tmp_path, valid_r1_file) for code_and_case, (make, _) in BAD_FILES.items()}
+    expected = {name: code for name, (_, code) in BAD_FILES.items()}
+    bad["legacy_xls"] = soffice_convert(valid_r1_file, "xls", tmp_path / "xls")
+    expected["legacy_xls"] = "FILE_004"
+    bad["xlsm"] = rezip(valid_r1_file, tmp_path / "宏.xlsm", extra={"xl/vbaProject.bin": b"macro"})
+    expected["xlsm"] = "FILE_005"
+    for case, cell, value, code in [("unknown_template", "B3", "R9-made-up", "TPL_002"),
+                                    ("old_version", "B4", "2025.1", "TPL_003")]:
+        bad[case] = edit_workbook(valid_r1_file, lambda wb, c=cell, v=value: setattr(wb[INSTRUCTIONS][c], "value", v),
+                                  out=tmp_path / f"{case}.xlsx")
+        expected[case] = code
+    bad["renamed_sheet"] = edit_workbook(valid_r1_file, lambda wb: setattr(wb[CADRES], "title", "村干部名单"),
+                                         out=tmp_path / "renamed_sheet.xlsx")
+    expected["renamed_sheet"] = "TPL_004"
+    batch = []
+    for path in bad.values():
+        batch += [path, valid_r1_file]
+    results = validate_files(batch)
+    for case, sub in zip(bad, results[0::2]):
+        assert expected[case] in {p.code for p in sub.problems}, case
+    for good in results[1::2]:
+        assert good.accepted and good.problems == [] and len(good.records["cadres"]) == 3

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import openpyxl
+import pytest
 
 from processor.validate import validate_file
 from support import BRANCHES, CADRES, SCORES, comparable, edit_workbook, places, soffice_convert
@@ -54,7 +56,7 @@ def test_blank_rows_in_the_middle__skipped__rows_keep_their_numbers(r1_workbook,
 # --- columns found by their header text ----------------------------------------------------------
 
 def test_reordered_columns_with_an_extra_one__read_by_header__extra_column_warned(r1_workbook, rows):
-    rows["cadres"][1]["months"] = 13  # 职务... order below puts 在岗月数 in column B
+    rows["cadres"][1]["months"] = 13  # 村干部!E3 in the template; the new order puts 在岗月数 in column A
     original = validate_file(r1_workbook(rows))
 
     def reorder(wb: openpyxl.Workbook) -> None:
@@ -91,6 +93,8 @@ def test_number_stored_as_text__read_as_number(r1_workbook, rows):
     assert sub.problems == []
     assert sub.records["branches"][0].values["member_count"] == 35
     assert str(sub.records["cadres"][0].values["monthly_pay"]) == "2400.50"
+    # The clerk sees "35" and we read 35: nothing to tell them, so nothing is listed under 已自动更正.
+    assert (BRANCHES, "F2") not in _changes(sub) and (CADRES, "D2") not in _changes(sub)
 
 
 def test_full_width_digits__read_and_recorded(r1_workbook, rows):
@@ -103,9 +107,12 @@ def test_full_width_digits__read_and_recorded(r1_workbook, rows):
 
 def test_score_with_unit_85fen__read_and_recorded(r1_workbook, rows):
     rows["scores"][0][SECRETARY_ABILITY_SELF] = "18分"
+    rows["branches"][0]["target_assessment_score"] = "85分"
     rows["cadres"][0]["monthly_pay"] = "2,400元"
     sub = validate_file(r1_workbook(rows))
     assert sub.problems == []
+    assert sub.records["branches"][0].values["target_assessment_score"] == 85
+    assert _changes(sub)[(BRANCHES, "M2")] == ("target_assessment_score", "85分", "85")
     assert sub.records["scores"][0].values[SECRETARY_ABILITY_SELF] == 18
     assert _changes(sub)[(SCORES, "C2")] == (SECRETARY_ABILITY_SELF, "18分", "18")
     assert _changes(sub)[(CADRES, "D2")] == ("monthly_pay", "2,400元", "2400")
@@ -181,7 +188,6 @@ def test_formula_in_required_cell__only_the_formula_reported(r1_workbook, rows):
 def test_formula_with_cached_value_after_libreoffice__still_not_trusted(tmp_path, soffice, r1_workbook, rows):
     rows["scores"][1][SECRETARY_ABILITY_SELF] = "=10+5"
     resaved = soffice_convert(r1_workbook(rows), "xlsx", tmp_path / "lo")
-    import zipfile
     with zipfile.ZipFile(resaved) as zf:
         xml = b"".join(zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
     assert b"<f" in xml and b"<v>15</v>" in xml  # the cached value is there: it must still not be used
@@ -189,3 +195,12 @@ def test_formula_with_cached_value_after_libreoffice__still_not_trusted(tmp_path
     assert places(sub) == {("VAL_009", SCORES, "C3")}
     assert SECRETARY_ABILITY_SELF not in sub.records["scores"][1].values
     assert comparable(sub) == comparable(validate_file(r1_workbook(rows, name="原件.xlsx")))
+
+
+@pytest.mark.xfail(strict=True, reason="read.py finds formulas only in .xlsx/.xlsm sheet XML; in .ods and .xls "
+                                      "calamine hands over the cached value and the formula is not seen")
+@pytest.mark.parametrize("fmt", ["ods", "xls"])
+def test_formula_in_ods_or_xls__still_not_trusted(tmp_path, soffice, r1_workbook, rows, fmt):
+    rows["scores"][1][SECRETARY_ABILITY_SELF] = "=10+5"
+    sub = validate_file(soffice_convert(r1_workbook(rows), fmt, tmp_path / fmt))
+    assert ("VAL_009", SCORES, "C3") in places(sub)

@@ -74,8 +74,6 @@ def test_bad_operator_in_a_veto__refused_with_its_path(tmp_path):
     assert "vetoes/0/when" in message and "'=>'" in message
 
 
-@pytest.mark.xfail(strict=True, reason="rulebook._describe_schema_error stops at the outer oneOf of a nested "
-                                      "condition: it names units/0/earn, not units/0/earn/all/0/op")
 def test_bad_operator_inside_a_combined_condition__refused_with_its_path(tmp_path):
     message = _refusal(tmp_path, lambda d: d["units"][0]["earn"]["all"][0].update(op="=>"))
     assert "units/0/earn/all/0/op" in message and "'=>'" in message
