@@ -101,6 +101,7 @@ def _distribution_chart(workbook, ws, n: int, level_names: list[str]) -> None:
     chart.set_title({"name": "各乡镇星级分布", "name_font": {"name": "等线"}})
     chart.set_x_axis({"num_font": {"name": "等线"}})
     chart.set_y_axis({"name": "支部数", "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 820, "height": 380})
     ws.insert_chart(n + 3, 0, chart)
 

@@ -301,7 +301,9 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     watch.lap("write receipts")
     changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
     problems = _all_problems(accounted, county.problems + payments.problems, missing, notice)
-    townships = sorted(set(expected) | {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")})
+    # The county's own order of townships when it gave one (config or last period), then any others.
+    seen = {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")}
+    townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
                                 townships, current, notice, spot, changes, targets_table(rulebook, county.branches))
     watch.lap("consolidate")
