@@ -27,6 +27,11 @@ CREATE TABLE IF NOT EXISTS branch_results (
     qualified INTEGER, score TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS branch_results_period ON branch_results(period, rulebook, township, branch_code);
+CREATE TABLE IF NOT EXISTS replies (
+    message_id TEXT, sha256 TEXT NOT NULL, sent TEXT NOT NULL, receipts TEXT NOT NULL, transport TEXT NOT NULL,
+    recipient TEXT
+);
+CREATE INDEX IF NOT EXISTS replies_sha256 ON replies(sha256);
 """
 
 
@@ -71,3 +76,20 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
             [(run_id, run["period"], run["rulebook"], b["township"], b["branch_code"], b["name"], b["rating"],
               b["grade"], None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches])
     return run_id
+
+
+def replied(path: Path) -> tuple[set[str], set[str]]:
+    """Messages already answered (processor/mail.py): sha256 of their raw bytes, and their Message-IDs."""
+    if not path.exists():
+        return set(), set()
+    with connect(path) as db:
+        rows = db.execute("SELECT sha256, message_id FROM replies").fetchall()
+    return {s for s, _ in rows}, {m for _, m in rows if m}
+
+
+def record_reply(path: Path, reply: dict[str, Any]) -> None:
+    """One reply sent (or written to the outbox), recorded at once so a rerun never sends it again."""
+    with connect(path) as db:
+        db.execute("INSERT INTO replies (message_id, sha256, sent, receipts, transport, recipient) VALUES (?,?,?,?,?,?)",
+                   (reply["message_id"], reply["sha256"], reply["sent"], json.dumps(reply["receipts"], ensure_ascii=False),
+                    reply["transport"], reply.get("recipient", "")))

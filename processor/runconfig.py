@@ -7,10 +7,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .mail import MAIL_KEYS, mail_config
 from .run import RunConfig
 
 KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json",
-        "workers"}
+        "workers"} | MAIL_KEYS
 
 
 class ConfigError(Exception):
@@ -32,8 +33,9 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         return None if value is None else (Path(value) if Path(value).is_absolute() else base / value)
 
     inbox, out = pick_path("inbox"), pick_path("out")
-    if not inbox or not out:
-        raise ConfigError("give INBOX and --out DIR (or inbox/out in --config)")
+    mail = mail_config(pick, pick_path)  # None without --imap/--reply
+    if not out or not (inbox or (mail and mail.imap)):
+        raise ConfigError("give INBOX (or --imap URL) and --out DIR (or inbox/imap/out in --config)")
     townships = pick("townships", [])
     if isinstance(townships, str):
         townships = [t.strip() for t in townships.replace("，", ",").split(",") if t.strip()]
@@ -46,7 +48,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         inbox=inbox, out=out, rulebook=str(pick("rulebook", "huojia-five-star")),
         period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
-        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=int(pick("workers", 1)))
+        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=int(pick("workers", 1)), mail=mail)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
