@@ -26,7 +26,7 @@ from loguru import logger
 
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
 from .finance import write_finance_workbook
-from .intake import Input, scan_inbox
+from .intake import Input
 from .mail import start_mail
 from .ledger import previous_results, previous_townships, record_run
 from .pay import compute_payments

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from .cells import column_letters
 from .limits import LIMITS
-from .normalise import Change, clean_text, normalise
+from .normalise import Change, clean_text
 from .problems import ERROR, Problem, has_errors, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
 from .rulebook import Rulebook, shipped_rulebooks
