@@ -401,8 +401,8 @@ class MailRun:
     def folder(self) -> Path:
         return mail_folder(self.config)
 
-    def scan(self) -> Intake:
-        return scan_inputs(self.config, self.sources)
+    def scan(self, scan: Callable[[Path], Intake] = scan_inbox) -> Intake:
+        return scan_inputs(self.config, self.sources, scan)
 
     def finish(self, accounted: list[Any], outcome: Any) -> None:
         finish_mail(self, accounted, outcome)
@@ -445,13 +445,14 @@ def start_mail(config: Any) -> MailRun:
     return run
 
 
-def scan_inputs(config: Any, sources: dict[int, Path] | None = None) -> Intake:
+def scan_inputs(config: Any, sources: dict[int, Path] | None = None,
+                scan: Callable[[Path], Intake] = scan_inbox) -> Intake:
     """INBOX (if given) and then DIR/mail/<period>, through the same intake. Records each input's message file."""
     sources = {} if sources is None else sources
     inputs: list[Input] = []
     ignored: list[str] = []
     if config.inbox is not None:
-        got = scan_inbox(config.inbox)
+        got = scan(config.inbox)
         for item in got.inputs:
             path = _message_file(config.inbox, item.origin)
             if path is not None:
@@ -460,7 +461,7 @@ def scan_inputs(config: Any, sources: dict[int, Path] | None = None) -> Intake:
         ignored += got.ignored
     folder = mail_folder(config)
     if folder.is_dir():
-        got = scan_inbox(folder)
+        got = scan(folder)
         prefix = f"{MAIL_DIR}/{config.period}/"
         for item in got.inputs:
             path = _message_file(folder, item.origin)

@@ -26,7 +26,7 @@ from loguru import logger
 
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
 from .finance import write_finance_workbook
-from .intake import Input
+from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .mail import start_mail
 from .ledger import previous_results, previous_townships, record_run
 from .pay import compute_payments
@@ -133,7 +133,7 @@ def _run_locked(config: RunConfig) -> RunOutcome:
     watch = Stopwatch()
     try:
         mail = start_mail(config)  # IMAP → DIR/mail/<period>; RunError (exit 2) before intake when it cannot
-        intake = mail.scan()  # INBOX and DIR/mail/<period>
+        intake = mail.scan(scan_inbox)  # INBOX and DIR/mail/<period>, each with scan_inbox
         logger.info("intake: {} inputs, {} ignored files", len(intake.inputs), len(intake.ignored))
         watch.lap("intake")
         accounted = _validate_all(config, rulebook, intake.inputs, staging / "work")
