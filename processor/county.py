@@ -90,8 +90,16 @@ def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, 
     """
     types = set(step.get("branch_types") or [])
     pool = [b for b in branches if not types or b.branch_type in types]
-    for township in sorted({b.township for b in pool}):
-        _exclude_bottom(rb, [b for b in pool if b.township == township], step, i, problems)
+    for township, own in by_township(pool).items():
+        _exclude_bottom(rb, own, step, i, problems)
+
+
+def by_township(branches: list[BranchResult]) -> dict[str, list[BranchResult]]:
+    """Branches grouped by township, townships sorted, in one pass (a province has 2,000 of them)."""
+    grouped: dict[str, list[BranchResult]] = {}
+    for b in branches:
+        grouped.setdefault(b.township, []).append(b)
+    return dict(sorted(grouped.items()))
 
 
 def _exclude_bottom(rb: Rulebook, pool: list[BranchResult], step: dict[str, Any], i: int,
@@ -151,8 +159,7 @@ def township_summary(rb: Rulebook, branches: list[BranchResult]) -> dict[str, di
     top = rb.data["rating"]["max"]
     step = next((s for s in rb.data.get("county", []) if s["type"] == "township_assessment"), None)
     summary: dict[str, dict[str, Any]] = {}
-    for township in sorted({b.township for b in branches}):
-        own = [b for b in branches if b.township == township]
+    for township, own in by_township(branches).items():
         qualified = [b for b in own if b.qualified]
         summary[township] = {
             "branches": len(own),
@@ -176,8 +183,9 @@ def _assessment(step: dict[str, Any], own: list[BranchResult], top: int) -> Deci
 
 def _rank(summary: dict[str, dict[str, Any]]) -> None:
     """Competition ranking (1, 2, 2, 4) by assessment score, highest first."""
-    scored = sorted((v["assessment"], t) for t, v in summary.items() if v["assessment"] is not None)
-    scored.sort(key=lambda st: (-st[0], st[1]))
-    for t in summary:
-        value = summary[t]["assessment"]
-        summary[t]["rank"] = None if value is None else 1 + sum(1 for v, _ in scored if v > value)
+    values = sorted((v["assessment"] for v in summary.values() if v["assessment"] is not None), reverse=True)
+    first_place: dict[Decimal, int] = {}
+    for place, value in enumerate(values, 1):
+        first_place.setdefault(value, place)
+    for entry in summary.values():
+        entry["rank"] = None if entry["assessment"] is None else first_place[entry["assessment"]]

@@ -30,7 +30,7 @@ _YES = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
 _NO = {"否", "n", "no", "false", "0", "×", "✗", "不是", "无"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     field: str
     before: str

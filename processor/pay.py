@@ -30,7 +30,7 @@ def fen(amount: Decimal) -> Decimal:
     return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
-@dataclass
+@dataclass(slots=True)
 class PaymentLine:
     township: str
     village: str

@@ -87,7 +87,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Problem:
     """One thing wrong with one place of one submission."""
 

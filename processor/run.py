@@ -87,6 +87,7 @@ class RunOutcome:
     seed: int
     summary: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
+    branches: list = field(default_factory=list, repr=False)  # the county's scored branches (for the ledger)
 
 
 class Stopwatch:
@@ -324,7 +325,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     summary = one_screen_summary(config, rulebook, counts, missing, accounted, payments.total(), seed, ignored)
     if notice.get("error"):
         summary += f"\nWARNING public notice dates not set: {notice['error']}"
-    return RunOutcome(exit_code, counts, missing, outputs, seed, summary)
+    return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches)
 
 
 def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> list[Path]:
@@ -490,7 +491,8 @@ def _record(config: RunConfig, rb: Rulebook, started: str, accounted: list[Accou
                "township": a.sub.township, "period": a.sub.meta.get("period") if isinstance(a.sub.meta.get("period"), int) else None,
                "state": a.state, "errors": count_by_severity(a.sub.problems)[ERROR],
                "warnings": count_by_severity(a.sub.problems)[WARNING], "receipt": a.receipt} for a in accounted]
-    results = json.loads((config.out / RESULTS_JSON).read_text(encoding="utf-8"))["branches"]
+    results = [{"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
+                "grade": b.grade, "qualified": b.qualified, "score": str(b.score)} for b in outcome.branches]
     record_run(config.ledger_path, run, inputs, results)
 
 

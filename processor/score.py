@@ -25,7 +25,7 @@ ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 
-@dataclass
+@dataclass(slots=True)
 class Reason:
     text: str
     rule: str
@@ -37,7 +37,7 @@ class Reason:
         return f"{self.text}［{self.rule}；{self.source}{where}］"
 
 
-@dataclass
+@dataclass(slots=True)
 class UnitResult:
     id: str
     name: str
@@ -69,7 +69,7 @@ class UnitResult:
                 "score_source": {"乡镇评审": self.used_review, "自评": self.used_self}}
 
 
-@dataclass
+@dataclass(slots=True)
 class BranchResult:
     file: str
     township: str

@@ -29,7 +29,7 @@ META_LABELS = {"template_id": "模板编号", "template_version": "模板版本"
 HEADER_SEARCH_ROWS = 15
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     sheet: str
     row: int  # the row number the user sees (1-based)
