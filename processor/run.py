@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+import types
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,15 +309,13 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
                                 townships, current, notice, spot, changes, targets_table(rulebook, county.branches))
     watch.lap("consolidate")
-    finance_path = staging / f"财务发放表_{rulebook.id}_{config.period}.xlsx"
-    finance = _in_background(config.workers > 1, write_finance_workbook, finance_path, rulebook, config.period,
-                             payments, county.branches, config.county)
     result_name = f"评定结果汇总_{rulebook.id}_{config.period}.xlsx"
     outputs.append(write_consolidated(staging / result_name, consolidated))
     watch.lap("write consolidated workbook")
-    finance()
-    outputs.append(finance_path)
-    watch.lap("write finance workbook (after the consolidated one, in parallel with --workers > 1)")
+    finance_name = f"财务发放表_{rulebook.id}_{config.period}.xlsx"
+    outputs.append(write_finance_workbook(staging / finance_name, rulebook, config.period, payments,
+                                          county.branches, config.county))
+    watch.lap("write finance workbook")
     outputs.append(_write_results_json(staging / RESULTS_JSON, config, rulebook, accounted, county, payments,
                                        problems, missing, counts, seed, spot, notice, ignored))
     watch.lap("write results.json")
@@ -348,25 +347,6 @@ def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> l
 
 def _receipt_job(job: tuple[Submission, Path]) -> str:
     return write_receipt(*job).name
-
-
-def _in_background(parallel: bool, function, *args):
-    """Run function(*args) in a forked child (no pickling: it sees this process's memory) and return a
-    join() that raises RunError if the child failed; without `parallel`, run it here and now."""
-    if not parallel or not hasattr(os, "fork"):
-        function(*args)
-        return lambda: None
-    import multiprocessing
-
-    child = multiprocessing.get_context("fork").Process(target=function, args=args, daemon=True)
-    child.start()
-
-    def join() -> None:
-        child.join()
-        if child.exitcode != 0:
-            raise RunError(f"writing {getattr(args[0], 'name', args[0])} failed (exit {child.exitcode}); see the log")
-
-    return join
 
 
 def derived_seed(accepted: list[Submission]) -> int:
@@ -424,28 +404,42 @@ def _input_row(a: Accounted) -> InputRow:
 
 def _write_results_json(path: Path, config: RunConfig, rb: Rulebook, accounted, county, payments, problems,
                         missing, counts, seed, spot, notice, ignored) -> Path:
-    data = {
+    """Streamed: a province's branches and payments are written one record at a time, never held as text."""
+    sections = {
         "rulebook": rb.template_id, "period": config.period, "seed": seed,
-        "inputs": [{"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
+        "inputs": ({"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
                     "township": a.sub.township, "state": a.state, "sender": a.input.sender,
                     "subject": a.input.subject, "date": _shown_date(a.input.date), "receipt": a.receipt,
-                    **{k: v for k, v in count_by_severity(a.sub.problems).items() if k != "info"}} for a in accounted],
+                    **{k: v for k, v in count_by_severity(a.sub.problems).items() if k != "info"}} for a in accounted),
         "missing": missing,
         "ignored": ignored,
-        "branches": [b.to_dict() for b in county.branches],
-        "payments": [l.to_dict() for l in payments.lines],
-        "problems": [{"township": t, "state": s, **p.to_dict()} for t, s, p in problems],
+        "branches": (b.to_dict() for b in county.branches),
+        "payments": (l.to_dict() for l in payments.lines),
+        "problems": ({"township": t, "state": s, **p.to_dict()} for t, s, p in problems),
         "spot_check": {"seed": seed, "share": str(spot["share"]), "candidates": spot["candidates"],
                        "drawn": [{"township": t, "branch_code": c} for t, c in spot["drawn"]]},
         "notice": notice,
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
     }
-    # One line per top-level key keeps it readable; compact inside uses the C encoder (indent is ~10× slower).
-    text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
-                               for k, v in data.items()) + "\n}\n"
-    path.write_text(text, encoding="utf-8")
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("{")
+        for n, (key, value) in enumerate(sections.items()):
+            fh.write(("\n" if n == 0 else ",\n") + json.dumps(key) + ": ")
+            if isinstance(value, types.GeneratorType):
+                # One record per line; compact JSON inside uses the C encoder (indent is ~10× slower).
+                fh.write("[")
+                for i, record in enumerate(value):
+                    fh.write(("\n" if i == 0 else ",\n") + _compact(record))
+                fh.write("]")
+            else:
+                fh.write(_compact(value))
+        fh.write("\n}\n")
     return path
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def one_screen_summary(config: RunConfig, rb: Rulebook, counts: dict[str, int], missing: list[str],
