@@ -13,9 +13,6 @@ from .problems import Problem, problem
 from .rulebook import Rulebook
 from .score import BranchResult, Reason, figure, rating_text, source_text
 
-RATING_CHANGING = ("quota_max", "exclude_bottom")
-
-
 def apply_county_steps(rb: Rulebook, branches: list[BranchResult], notes: list[Reason],
                        problems: list[Problem]) -> None:
     if rb.data["rating"]["mode"] == "grades":

@@ -69,12 +69,11 @@ def checks(result: PayResult, rows: list[CadreRow], awards: list[PaymentLine],
     by_payer = _sum_by(lines, lambda l: l.payer)
     cadre_total = sum((r.total for r in rows), ZERO)
     award_total = sum((l.amount for l in awards), ZERO)
+    villages, townships, payers = (sum(d.values(), ZERO) for d in (by_village, by_township, by_payer))
     found = [
-        Check("明细合计 = 村级小计之和", overall, sum(by_village.values(), ZERO), overall == sum(by_village.values(), ZERO)),
-        Check("村级小计之和 = 乡镇小计之和", sum(by_village.values(), ZERO), sum(by_township.values(), ZERO),
-              sum(by_village.values(), ZERO) == sum(by_township.values(), ZERO)),
-        Check("乡镇小计之和 = 按资金来源合计", sum(by_township.values(), ZERO), sum(by_payer.values(), ZERO),
-              sum(by_township.values(), ZERO) == sum(by_payer.values(), ZERO)),
+        Check("明细合计 = 村级小计之和", overall, villages, overall == villages),
+        Check("村级小计之和 = 乡镇小计之和", villages, townships, villages == townships),
+        Check("乡镇小计之和 = 按资金来源合计", townships, payers, townships == payers),
         Check("干部明细 + 村级奖补 = 总计", cadre_total + award_total, overall, cadre_total + award_total == overall),
     ]
     for payer in sorted(by_payer):

@@ -101,14 +101,11 @@ def _walk(inbox: Path, ignored: list[str]):
 
 
 def _kind_of(path: Path) -> str | None:
-    ext = path.suffix.lower()
-    if ext in WORKBOOK_EXTENSIONS:
-        return "workbook"
-    if ext in MESSAGE_EXTENSIONS or path.parent.name in MAILDIR_PARTS:
+    """By extension, except that every file a Maildir keeps in cur/ or new/ is a message."""
+    kind = _kind_of_name(path.name)
+    if kind != "workbook" and path.parent.name in MAILDIR_PARTS:
         return "message"
-    if ext in ARCHIVE_EXTENSIONS:
-        return "archive"
-    return None
+    return kind
 
 
 def expand(name: str, origin: str, data: bytes, kind: str, date: dt.datetime | None = None,

@@ -22,7 +22,6 @@ FEN = Decimal("0.01")
 ZERO = Decimal(0)
 PAYER_TEXT = {"village_collective": "村集体经济收入", "county_budget": "县财政",
               "township_budget": "乡镇财政", "unspecified": "未明确"}
-KIND_TEXT = {"performance": "绩效工资", "star_reward": "星级奖励", "village_award": "村级奖补"}
 
 
 def fen(amount: Decimal) -> Decimal:

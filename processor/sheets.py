@@ -6,7 +6,6 @@ template writer and the validator both read the schemas built here.
 """
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,7 +20,6 @@ from .paths import SCHEMA_DIR
 from .rulebook import Rulebook
 
 INSTRUCTIONS_SHEET = "填报说明"
-OVERALL_TARGET = "整体"
 SELF, REVIEW = "self", "review"
 SCORE_LABELS = {SELF: "自评", REVIEW: "乡镇评审"}
 
@@ -232,7 +230,3 @@ def write_generated_schemas(rulebook: Rulebook, root: Path = SCHEMA_DIR) -> list
         path.write_text(json.dumps(sheet.schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         written.append(path)
     return written
-
-
-def copy_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(schema)

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from .cells import column_letters
 from .limits import LIMITS
 from .normalise import Change, clean_text
-from .problems import ERROR, Problem, has_errors, problem, sort_key
+from .problems import Problem, has_errors, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
@@ -364,7 +364,3 @@ def cross_check(sub: Submission) -> None:
     from .crosscheck import cross_sheet_problems
 
     sub.problems += cross_sheet_problems(sub)
-
-
-def error_count(problems: list[Problem]) -> int:
-    return sum(1 for p in problems if p.severity == ERROR)
