@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import __version__
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_FAILED = 0, 1, 2
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, StarbatchError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,11 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_FAILED
-    from .rulebook import RulebookError
-
     try:
         return args.func(args)
-    except RulebookError as exc:
+    except StarbatchError as exc:
         print(f"starbatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:  # output piped into `head`: nothing left to tell
@@ -137,8 +135,8 @@ def cmd_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .run import RunError, nightly_run
-    from .runconfig import ConfigError, run_config
+    from .run import nightly_run
+    from .runconfig import run_config
 
     from loguru import logger
 
@@ -147,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         config = run_config(args)
         outcome = nightly_run(config)
-    except (RunError, ConfigError) as exc:
+    except StarbatchError as exc:
         print(f"starbatch run: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(outcome.summary)

@@ -44,6 +44,7 @@ from urllib.parse import unquote, urlsplit
 from loguru import logger
 
 from . import ledger
+from .errors import ConfigError, RunError
 from .intake import Input, Intake, _header, _kind_of, _message_date, scan_inbox
 from .problems import ERROR, WARNING, count_by_severity
 
@@ -61,8 +62,6 @@ MAIL_KEYS = {"imap", "imap_password_env", "imap_password_file", "imap_done_folde
 
 
 def _error(message: str) -> Exception:
-    from .run import RunError  # run.py imports this module; the exception class is its
-
     return RunError(message)
 
 
@@ -155,7 +154,6 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def mail_config(pick: Callable[..., Any], pick_path: Callable[[str], Path | None]) -> MailConfig | None:
     """The mail settings from the command line / config file (runconfig's pick functions); None when unused."""
-    from .runconfig import ConfigError
 
     imap_url, smtp_url, reply = pick("imap"), pick("smtp"), bool(pick("reply", False))
     if not imap_url and not reply:

@@ -15,11 +15,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from .errors import RulebookError
 from .paths import RULEBOOK_DIR, SCHEMA_DIR
-
-
-class RulebookError(Exception):
-    """The rulebook cannot be used; the message lists every reason."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 from loguru import logger
 
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
+from .errors import EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .mail import start_mail
@@ -37,15 +38,10 @@ from .rulebook import Rulebook, load_rulebook
 from .score import BranchResult, finish_county, rating_text, score_submission
 from .validate import Submission, validate_file
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_FAILED = 0, 1, 2
 LOCK_NAME = ".starbatch.lock"
 RESULTS_JSON = "results.json"
 RECEIPTS = "receipts"
 STATES = ("accepted", "rejected", "superseded", "duplicate")
-
-
-class RunError(Exception):
-    """The run could not start or finish; nothing in DIR was changed."""
 
 
 @dataclass

@@ -7,15 +7,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
 from .mail import MAIL_KEYS, mail_config
 from .run import RunConfig
 
 KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json",
         "workers"} | MAIL_KEYS
-
-
-class ConfigError(Exception):
-    """The settings cannot be used; the message says which and why."""
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:
