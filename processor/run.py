@@ -27,6 +27,7 @@ from loguru import logger
 
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
 from .errors import EXIT_OK, EXIT_PROBLEMS, RunError
+from .settings import RunConfig
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .mail import start_mail
@@ -42,27 +43,6 @@ LOCK_NAME = ".starbatch.lock"
 RESULTS_JSON = "results.json"
 RECEIPTS = "receipts"
 STATES = ("accepted", "rejected", "superseded", "duplicate")
-
-
-@dataclass
-class RunConfig:
-    inbox: Path | None  # optional with mail.imap (then only DIR/mail/<period> is scanned)
-    out: Path
-    rulebook: str
-    period: int
-    ledger: Path | None = None
-    townships: list[str] = field(default_factory=list)
-    county: str = ""
-    notice_start: dt.date | None = None
-    seed: int | None = None
-    log_json: bool = False
-    progress: bool | None = None  # None: only on a terminal
-    workers: int = 1
-    mail: Any = None  # processor.mail.MailConfig: --imap fetch, --reply/--smtp replies
-
-    @property
-    def ledger_path(self) -> Path:
-        return self.ledger or self.out / "ledger.sqlite"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .mail import MAIL_KEYS, mail_config
-from .run import RunConfig
+from .settings import RunConfig
 
 KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json",
         "workers"} | MAIL_KEYS
