@@ -45,7 +45,8 @@ def peak_rss_mb() -> tuple[float, float]:
 def full_run(inbox: Path, workers: int) -> tuple[dict[str, float], float, int, int]:
     from loguru import logger
 
-    from processor.run import RunConfig, nightly_run
+    from processor.run import nightly_run
+    from processor.settings import RunConfig
 
     logger.remove()
     with tempfile.TemporaryDirectory() as out:
@@ -63,7 +64,8 @@ def per_workbook(files: list[Path]) -> tuple[list[float], list[float]]:
     from processor.pay import compute_payments
     from processor.rulebook import load_rulebook
     from processor.run import validate_submission
-    from processor.score import finish_county, score_submission
+    from processor.county import finish_county
+    from processor.score import score_submission
 
     rb = load_rulebook("R1")
     floors, ours = [], []

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from . import __version__
-
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, StarbatchError
 
 
@@ -135,10 +134,10 @@ def cmd_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from loguru import logger
+
     from .run import nightly_run
     from .runconfig import run_config
-
-    from loguru import logger
 
     logger.remove()  # the log file in DIR/logs has everything; the terminal gets warnings and the summary
     logger.add(sys.stderr, level="WARNING", filter=lambda record: record["exception"] is None)

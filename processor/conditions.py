@@ -6,8 +6,8 @@ which by its `op`; this module never guesses.
 from __future__ import annotations
 
 import operator
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {

@@ -9,8 +9,14 @@ from typing import Any
 
 from .problems import Problem
 from .receipt import SEVERITY_TEXT
-from .rulebook import Rulebook
-from .score import BranchResult, CountyResult, rating_text
+from .records import BranchResult, CountyResult
+from .rulebook import Rulebook, rating_text
+from .workdays import (
+    CalendarMissing,
+    add_working_days,
+    is_working_day,
+    next_working_day,
+)
 from .xlsx import Formats, new_workbook, write_table
 
 STATE_TEXT = {"accepted": "通过", "rejected": "未通过", "superseded": "已被替代", "duplicate": "重复报送"}
@@ -233,8 +239,6 @@ def targets_table(rb: Rulebook, branches: list[BranchResult]) -> list[list[Any]]
 
 
 def notice_dates(start: dt.date | None, working_days: int) -> dict[str, Any]:
-    from .workdays import CalendarMissing, add_working_days, is_working_day, next_working_day
-
     if start is None:
         return {"start": None, "end": None, "working_days": working_days, "error": "未指定公示开始日期"}
     try:

@@ -9,9 +9,12 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .conditions import evaluate, number, show
+from .figures import figure
 from .problems import Problem, problem
-from .rulebook import Rulebook
-from .score import BranchResult, Reason, figure, rating_text, source_text
+from .records import BranchResult, CountyResult, Reason, Submission
+from .rulebook import Rulebook, rating_text, source_text
+from .score import score_submission
+
 
 def apply_county_steps(rb: Rulebook, branches: list[BranchResult], notes: list[Reason],
                        problems: list[Problem]) -> None:
@@ -186,3 +189,25 @@ def _rank(summary: dict[str, dict[str, Any]]) -> None:
         first_place.setdefault(value, place)
     for entry in summary.values():
         entry["rank"] = None if entry["assessment"] is None else first_place[entry["assessment"]]
+
+
+# --- the whole county ----------------------------------------------------------------------
+
+def finish_county(rb: Rulebook, branches: list[BranchResult], problems: list[Problem]) -> CountyResult:
+    """The county-wide steps and the outcomes, over every branch of the county, in a fixed order."""
+    ordered = sorted(branches, key=lambda b: (b.township, b.branch_code))
+    notes: list[Reason] = []
+    apply_county_steps(rb, ordered, notes, problems)
+    apply_outcomes(rb, ordered)
+    return CountyResult(ordered, problems, notes, township_summary(rb, ordered))
+
+
+def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyResult:
+    """Score every branch of every accepted submission, then apply the county-wide steps."""
+    branches: list[BranchResult] = []
+    problems: list[Problem] = []
+    for sub in sorted(subs, key=lambda s: (s.township, s.file)):
+        scored, found = score_submission(rb, sub, period)
+        branches += scored
+        problems += found
+    return finish_county(rb, branches, problems)

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from .problems import Problem, problem
+from .records import Record, Submission
 from .sheets import REVIEW, SELF, score_field_id, score_title
 
-if TYPE_CHECKING:
-    from .validate import Record, Submission
 
-
-def cross_sheet_problems(sub: "Submission") -> list[Problem]:
+def cross_sheet_problems(sub: Submission) -> list[Problem]:
     # A check that needs a sheet which could not be read would only repeat TPL_004/TPL_005 on every row.
     unread = sub.unread_sheets
     found: list[Problem] = []
@@ -32,16 +29,16 @@ def cross_sheet_problems(sub: "Submission") -> list[Problem]:
     return found
 
 
-def _column_missing(sub: "Submission", key: str, field_id: str) -> bool:
+def _column_missing(sub: Submission, key: str, field_id: str) -> bool:
     records = sub.records.get(key, [])
     return bool(records) and field_id not in records[0].columns
 
 
-def _where(sub: "Submission", record: "Record", field_id: str, title: str = "") -> dict:
+def _where(sub: Submission, record: Record, field_id: str, title: str = "") -> dict:
     return {"file": sub.file, "sheet": record.sheet, "cell": record.cell(field_id), "field": title}
 
 
-def _unique_codes(sub: "Submission", branches: list["Record"]) -> list[Problem]:
+def _unique_codes(sub: Submission, branches: list[Record]) -> list[Problem]:
     seen: dict[str, str] = {}
     found = []
     for r in branches:
@@ -55,7 +52,7 @@ def _unique_codes(sub: "Submission", branches: list["Record"]) -> list[Problem]:
     return found
 
 
-def _township_consistent(sub: "Submission", branches: list["Record"]) -> list[Problem]:
+def _township_consistent(sub: Submission, branches: list[Record]) -> list[Problem]:
     expected = sub.township
     if not expected:
         return []
@@ -63,15 +60,15 @@ def _township_consistent(sub: "Submission", branches: list["Record"]) -> list[Pr
             for r in branches if r.values.get("township") not in (None, expected)]
 
 
-def _known_branches(sub: "Submission", records: list["Record"], codes: dict) -> list[Problem]:
+def _known_branches(sub: Submission, records: list[Record], codes: dict) -> list[Problem]:
     return [problem("REF_001", value=r.values["branch_code"], **_where(sub, r, "branch_code", "支部编码"))
             for r in records if "branch_code" in r.values and r.values["branch_code"] not in codes]
 
 
-def _scores_complete(sub: "Submission", codes: dict) -> list[Problem]:
+def _scores_complete(sub: Submission, codes: dict) -> list[Problem]:
     rulebook = sub.rulebook
     found: list[Problem] = []
-    by_code: dict[str, "Record"] = {}
+    by_code: dict[str, Record] = {}
     for r in sub.records.get("scores", []):
         code = r.values.get("branch_code")
         if code is None:
@@ -98,12 +95,12 @@ def _scores_complete(sub: "Submission", codes: dict) -> list[Problem]:
     return found
 
 
-def _has_problem_at(sub: "Submission", record: "Record", field_id: str) -> bool:
+def _has_problem_at(sub: Submission, record: Record, field_id: str) -> bool:
     cell = record.cells.get(field_id)
     return any(p.sheet == record.sheet and p.cell == cell for p in sub.problems)
 
 
-def _events_complete(sub: "Submission") -> list[Problem]:
+def _events_complete(sub: Submission) -> list[Problem]:
     kinds = {e["name"]: e for e in sub.rulebook.events}
     found = []
     for r in sub.records.get("events", []):
@@ -124,7 +121,7 @@ def _events_complete(sub: "Submission") -> list[Problem]:
     return found
 
 
-def _votes_consistent(sub: "Submission") -> list[Problem]:
+def _votes_consistent(sub: Submission) -> list[Problem]:
     found = []
     seen: dict[tuple, str] = {}
     min_turnout = Decimal(str((sub.rulebook.votes or {}).get("min_turnout", 0)))
@@ -150,7 +147,7 @@ def _votes_consistent(sub: "Submission") -> list[Problem]:
     return found
 
 
-def _one_secretary(sub: "Submission", codes: dict) -> list[Problem]:
+def _one_secretary(sub: Submission, codes: dict) -> list[Problem]:
     secretaries: dict[str, int] = defaultdict(int)
     for r in sub.records.get("cadres", []):
         if r.values.get("role") == "书记" and "branch_code" in r.values:

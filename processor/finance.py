@@ -12,9 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .pay import FEN, PAYER_TEXT, PayResult, PaymentLine, fen
-from .rulebook import Rulebook
-from .score import BranchResult, rating_text
+from .pay import FEN, PAYER_TEXT, PaymentLine, PayResult, fen
+from .records import BranchResult
+from .rulebook import Rulebook, rating_text
 from .xlsx import Formats, fit_columns, new_workbook, write_value
 
 ZERO = Decimal(0)

@@ -15,11 +15,23 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
-from .sheets import Field
+from .records import Change
+
+
+class Field(Protocol):
+    """A column as the normaliser needs it (sheets.Field is one)."""
+    id: str
+    title: str
+    spec: dict[str, Any]
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
 
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\u200c\u200d\ufeff]+")
 _UNIT_SUFFIX = re.compile(r"(分|元|人|名|个|次|个月|月|岁|票)$")
@@ -28,13 +40,6 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900 leap-year bug
 _YES = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
 _NO = {"否", "n", "no", "false", "0", "×", "✗", "不是", "无"}
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    field: str
-    before: str
-    after: str
 
 
 def normalise(raw: Any, field: Field) -> tuple[Any, Change | None]:

@@ -14,9 +14,8 @@ from typing import Any
 
 from .conditions import number, show
 from .problems import Problem, problem
-from .rulebook import Rulebook
-from .score import BranchResult, source_text
-from .validate import Record, Submission
+from .records import BranchResult, Record, Submission
+from .rulebook import Rulebook, source_text
 
 FEN = Decimal("0.01")
 ZERO = Decimal(0)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .county import score_county
+from .finance import write_finance_workbook
+from .pay import PayResult, compute_payments
+from .records import CountyResult, Submission
 from .rulebook import Rulebook
-from .pay import PayResult
-from .score import CountyResult, score_county
-from .validate import Submission, validate_files
+from .validate import validate_files
 
 
 @dataclass
@@ -54,9 +56,6 @@ class PaidGroup:
 
 def pay_files(paths: list[Path], out_dir: Path, rulebook: Rulebook | None = None) -> tuple[ScoreReport, list[PaidGroup]]:
     """Validate, score and pay; write one finance workbook per (rulebook, period) into out_dir."""
-    from .finance import write_finance_workbook
-    from .pay import compute_payments
-
     report = score_files(paths, rulebook)
     out_dir.mkdir(parents=True, exist_ok=True)
     paid = []

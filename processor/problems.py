@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .cells import split_a1
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
@@ -132,8 +134,6 @@ def count_by_severity(problems: list[Problem]) -> dict[str, int]:
 
 def sort_key(p: Problem) -> tuple:
     """Order by file, then sheet, then true reading order of the cell (row, column)."""
-    from .cells import split_a1
-
     row, col = split_a1(p.cell) if p.cell else (0, 0)
     return (p.file, p.sheet, row, col, p.code, p.field)
 

@@ -5,7 +5,8 @@ import re
 from pathlib import Path
 
 from .problems import ERROR, WARNING, count_by_severity
-from .validate import Submission
+from .records import Submission
+from .sheets import sheets_for
 from .xlsx import Formats, fit_columns, new_workbook, write_value
 
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "提示", "info": "说明"}
@@ -104,8 +105,6 @@ def _changes(workbook, formats: Formats, sub: Submission) -> None:
     headers = ["工作表", "单元格", "列", "原值", "按此读取"]
     titles = {}
     if sub.rulebook:
-        from .sheets import sheets_for
-
         titles = {f.id: f.title for s in sheets_for(sub.rulebook) for f in s.fields}
     rows = [[sheet, cell, titles.get(c.field, c.field), c.before, c.after] for sheet, cell, c in sub.changes]
     for j, h in enumerate(headers):

@@ -6,7 +6,8 @@ from typing import Any
 
 from .problems import count_by_severity
 from .receipt import SEVERITY_TEXT, verdict
-from .validate import Submission
+from .records import Submission
+from .rulebook import rating_text
 from .xlsx import display_width
 
 
@@ -54,7 +55,6 @@ def score_json(report) -> dict[str, Any]:
 
 
 def score_text(report) -> str:
-    from .score import rating_text
 
     lines = []
     for g in report.groups:

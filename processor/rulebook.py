@@ -81,6 +81,24 @@ class Rulebook:
         return "整体" if target == "overall" else self.unit_by_id[target]["name"]
 
 
+def source_text(source: dict[str, Any] | None) -> str:
+    if not source:
+        return "来源未注明"
+    if source.get("not_from_source"):
+        # A setting that reads a seed line still cites it, so every reason names its line.
+        where = f"（参照 {source['seed']} 第{source['line']}行）" if source.get("seed") and source.get("line") else ""
+        return f"非原文默认设置：{source['why']}{where}"
+    return f"{source['seed']} 第{source['line']}行"
+
+
+def rating_text(rb: Rulebook, rating: int, grade: str | None = None) -> str:
+    if grade:
+        return grade
+    if rating == 0:
+        return f"无{rb.data['rating']['label']}" if rb.data["rating"]["mode"] != "grades" else "未定等级"
+    return f"{rating}{rb.data['rating']['label']}"
+
+
 def load_rulebook(name_or_path: str | Path) -> Rulebook:
     """Load a shipped rulebook by key or id (e.g. 'huojia-five-star', 'R1') or a YAML path."""
     path = resolve_rulebook_path(str(name_or_path))

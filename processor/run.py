@@ -25,19 +25,30 @@ from typing import Any
 
 from loguru import logger
 
-from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
+from .consolidate import (
+    Consolidated,
+    InputRow,
+    notice_dates,
+    targets_table,
+    write_consolidated,
+)
+from .county import finish_county
 from .errors import EXIT_OK, EXIT_PROBLEMS, RunError
-from .settings import RunConfig
 from .finance import write_finance_workbook
-from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
-from .mail import start_mail
+from .intake import (  # run.scan_inbox: the intake (tests hold it at a gate)
+    Input,
+    scan_inbox,
+)
 from .ledger import previous_results, previous_townships, record_run
+from .mail import start_mail
 from .pay import compute_payments
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .receipt import write_receipt
-from .rulebook import Rulebook, load_rulebook
-from .score import BranchResult, finish_county, rating_text, score_submission
-from .validate import Submission, validate_file
+from .records import BranchResult, Submission
+from .rulebook import Rulebook, load_rulebook, rating_text
+from .score import score_submission
+from .settings import RunConfig
+from .validate import validate_file
 
 LOCK_NAME = ".starbatch.lock"
 RESULTS_JSON = "results.json"

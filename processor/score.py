@@ -10,126 +10,17 @@ the outcomes (qualified, lists). Results never depend on row or file order: bran
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .conditions import evaluate, number, show
+from .figures import figure
 from .problems import Problem, problem
-from .rulebook import Rulebook
+from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult
+from .rulebook import Rulebook, rating_text, source_text
 from .sheets import REVIEW, SELF, score_field_id
-from .validate import Record, Submission
-
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
-
-
-@dataclass(slots=True)
-class Reason:
-    text: str
-    rule: str
-    source: str
-    cells: list[str] = field(default_factory=list)
-
-    def sentence(self) -> str:
-        where = f"；数据：{'、'.join(self.cells)}" if self.cells else ""
-        return f"{self.text}［{self.rule}；{self.source}{where}］"
-
-
-@dataclass(slots=True)
-class UnitResult:
-    id: str
-    name: str
-    base: Decimal
-    bonus: Decimal
-    deduction: Decimal
-    max: Decimal
-    vote_share: Decimal | None
-    earned: bool | None  # None: the unit is scored but not earned (bands, grades)
-    vetoes: list[str]
-    used_review: int
-    used_self: int
-    cells: list[str]
-
-    @property
-    def total(self) -> Decimal:
-        return self.base + self.bonus - self.deduction
-
-    @property
-    def share(self) -> Decimal:
-        return self.total * HUNDRED / self.max if self.max else ZERO
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"unit": self.id, "name": self.name, "base": str(self.base), "bonus": str(self.bonus),
-                "deduction": str(self.deduction), "total": str(self.total), "max": str(self.max),
-                "share": str(self.share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
-                "vote_share": None if self.vote_share is None else str(self.vote_share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
-                "earned": self.earned, "vetoes": self.vetoes,
-                "score_source": {"乡镇评审": self.used_review, "自评": self.used_self}}
-
-
-@dataclass(slots=True)
-class BranchResult:
-    file: str
-    township: str
-    branch_code: str
-    name: str
-    village: str
-    branch_type: str
-    units: list[UnitResult]
-    score: Decimal
-    rating: int
-    rating_max: int
-    grade: str | None = None
-    qualified: bool | None = None
-    lists: list[str] = field(default_factory=list)
-    reasons: list[Reason] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-    figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
-    event_rows: list[Record] = field(default_factory=list, repr=False)
-    cadres: list[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.township, self.branch_code)
-
-    @property
-    def score_source(self) -> str:
-        review = sum(u.used_review for u in self.units)
-        own = sum(u.used_self for u in self.units)
-        if review and own:
-            return f"乡镇评审分 {review} 项、自评分 {own} 项（无评审分时用自评分）"
-        return "乡镇评审分" if review else "自评分"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "township": self.township, "branch_code": self.branch_code, "name": self.name,
-                "village": self.village, "branch_type": self.branch_type, "rating": self.rating,
-                "rating_max": self.rating_max, "grade": self.grade, "qualified": self.qualified,
-                "score": str(self.score), "score_source": self.score_source, "lists": self.lists,
-                "reasons": [r.sentence() for r in self.reasons],
-                "reason_details": [{"text": r.text, "rule": r.rule, "source": r.source, "cells": r.cells}
-                                   for r in self.reasons],
-                "units": [u.to_dict() for u in self.units]}
-
-
-@dataclass
-class CountyResult:
-    branches: list[BranchResult]
-    problems: list[Problem]
-    notes: list[Reason]
-    townships: dict[str, dict[str, Any]]
-
-
-def source_text(source: dict[str, Any] | None) -> str:
-    if not source:
-        return "来源未注明"
-    if source.get("not_from_source"):
-        # A setting that reads a seed line still cites it, so every reason names its line.
-        where = f"（参照 {source['seed']} 第{source['line']}行）" if source.get("seed") and source.get("line") else ""
-        return f"非原文默认设置：{source['why']}{where}"
-    return f"{source['seed']} 第{source['line']}行"
-
 
 # --- one branch ----------------------------------------------------------------------------
 
@@ -292,11 +183,6 @@ def event_total(event: dict[str, Any], rows: list[Record]) -> Decimal:
     return total
 
 
-def event_count(event_id: str, rb: Rulebook, events: list[Record]) -> Decimal:
-    event = next(e for e in rb.events if e["id"] == event_id)
-    return Decimal(sum(int(r.values.get("count", 1)) for r in events if r.values.get("event_kind") == event["name"]))
-
-
 def _vote_share(rb: Rulebook, votes: list[Record], target: str) -> Decimal | None:
     if not rb.votes or target not in rb.votes["targets"]:
         return None
@@ -393,29 +279,6 @@ def _turnout(rb: Rulebook, votes: list[Record]) -> Decimal | None:
     return Decimal(row.values["participants"]) * HUNDRED / Decimal(row.values["members"])
 
 
-def figure(rb: Rulebook, result: BranchResult, name: str) -> Decimal | None:
-    """Branch-level figures for penalties, adjustments and outcomes."""
-    kind, _, ref = name.partition(".")
-    if name == "score":
-        return result.score
-    if name == "rating":
-        return Decimal(result.rating)
-    if name in ("vote_share", "turnout"):
-        return result.figures_cache.get(name)
-    if name == "reelection_overdue_days":
-        return result.facts.get("reelection_overdue_days")
-    if kind == "fact":
-        return result.facts.get(ref)
-    if kind in ("unit_earned", "unit_total"):
-        unit = next((u for u in result.units if u.id == ref), None)
-        if unit is None:
-            return None
-        return Decimal(1 if unit.earned else 0) if kind == "unit_earned" else unit.total
-    if kind == "event_count":
-        return event_count(ref, rb, result.event_rows)
-    return None
-
-
 def _raw_rating(rb: Rulebook, result: BranchResult) -> None:
     mode = rb.data["rating"]["mode"]
     rule, source = f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))
@@ -438,14 +301,6 @@ def band_rating(rb: Rulebook, score: Decimal) -> int:
         if score >= number(band["min"]):
             return band["rating"]
     return 0
-
-
-def rating_text(rb: Rulebook, rating: int, grade: str | None = None) -> str:
-    if grade:
-        return grade
-    if rating == 0:
-        return f"无{rb.data['rating']['label']}" if rb.data["rating"]["mode"] != "grades" else "未定等级"
-    return f"{rating}{rb.data['rating']['label']}"
 
 
 def _whole_rating_vetoes(rb: Rulebook, data: BranchInput, result: BranchResult) -> None:
@@ -484,23 +339,3 @@ def score_submission(rb: Rulebook, sub: Submission, period: int) -> tuple[list[B
     return branches, problems
 
 
-def finish_county(rb: Rulebook, branches: list[BranchResult], problems: list[Problem]) -> CountyResult:
-    """The county-wide steps and the outcomes, over every branch of the county, in a fixed order."""
-    from .county import apply_county_steps, apply_outcomes, township_summary
-
-    ordered = sorted(branches, key=lambda b: (b.township, b.branch_code))
-    notes: list[Reason] = []
-    apply_county_steps(rb, ordered, notes, problems)
-    apply_outcomes(rb, ordered)
-    return CountyResult(ordered, problems, notes, township_summary(rb, ordered))
-
-
-def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyResult:
-    """Score every branch of every accepted submission, then apply the county-wide steps."""
-    branches: list[BranchResult] = []
-    problems: list[Problem] = []
-    for sub in sorted(subs, key=lambda s: (s.township, s.file)):
-        scored, found = score_submission(rb, sub, period)
-        branches += scored
-        problems += found
-    return finish_county(rb, branches, problems)

@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from .fastcheck import compile_row
+from .normalise import converter_for
 from .paths import SCHEMA_DIR
 from .rulebook import Rulebook
 
@@ -34,8 +35,6 @@ class Field:
     @cached_property
     def convert(self):
         """This column's cell normaliser (see normalise.converter_for)."""
-        from .normalise import converter_for
-
         return converter_for(self)
 
     @property

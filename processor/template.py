@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from .cells import column_letters
-from .rulebook import Rulebook
-from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
+from .rulebook import Rulebook, shipped_rulebooks
+from .sheets import (
+    INSTRUCTIONS_SHEET,
+    Field,
+    Sheet,
+    sheets_for,
+    write_generated_schemas,
+)
 from .xlsx import Formats, display_width, new_workbook
 
 TEMPLATE_ROWS = 2000  # rows prepared with validations in each data sheet
@@ -166,9 +172,6 @@ def _clip(text: str, limit: int) -> str:
 
 def build_shipped(template_dir: Path, schema_root: Path) -> list[Path]:
     """Regenerate the committed templates and generated row schemas of every shipped rulebook."""
-    from .rulebook import shipped_rulebooks
-    from .sheets import write_generated_schemas
-
     written = []
     for rulebook in shipped_rulebooks():
         written.append(write_template(rulebook, template_dir))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import unicodedata
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -18,57 +17,17 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator
 
 from .cells import column_letters
+from .crosscheck import cross_sheet_problems
 from .limits import LIMITS
-from .normalise import Change, clean_text
-from .problems import Problem, has_errors, problem, sort_key
+from .normalise import clean_text
+from .problems import Problem, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
+from .records import Record, Submission
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
 
 META_LABELS = {"template_id": "模板编号", "template_version": "模板版本", "township": "填报乡镇", "period": "评定年度"}
 HEADER_SEARCH_ROWS = 15
-
-
-@dataclass(slots=True)
-class Record:
-    sheet: str
-    row: int  # the row number the user sees (1-based)
-    values: dict[str, Any]
-    columns: dict[str, str]  # field id -> column letters, shared by every record of the sheet
-    formulas: frozenset[str] = frozenset()  # fields whose cell held a formula (value not trusted)
-
-    @property
-    def cells(self) -> dict[str, str]:
-        return {fid: f"{letters}{self.row}" for fid, letters in self.columns.items()}
-
-    def cell(self, field_id: str) -> str:
-        letters = self.columns.get(field_id) or next(iter(self.columns.values()), "A")
-        return f"{letters}{self.row}"
-
-
-@dataclass
-class Submission:
-    file: str
-    path: Path
-    rulebook: Rulebook | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    records: dict[str, list[Record]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    changes: list[tuple[str, str, Change]] = field(default_factory=list)  # (sheet, cell, change)
-    sha256: str = ""
-    unread_sheets: set[str] = field(default_factory=set)  # sheet keys missing or without a header row
-
-    @property
-    def accepted(self) -> bool:
-        return self.rulebook is not None and not has_errors(self.problems)
-
-    @property
-    def township(self) -> str:
-        return str(self.meta.get("township") or "")
-
-    @property
-    def template(self) -> str:
-        return str(self.meta.get("template_id") or "")
 
 
 def validate_files(paths: Iterable[Path], rulebook: Rulebook | None = None) -> list[Submission]:
@@ -361,6 +320,4 @@ def _shown(value: Any) -> str:
 
 def cross_check(sub: Submission) -> None:
     """Checks JSON Schema cannot express: references, uniqueness, counts across rows and sheets."""
-    from .crosscheck import cross_sheet_problems
-
     sub.problems += cross_sheet_problems(sub)

@@ -27,7 +27,7 @@ from processor.pay import PaymentLine, PayResult, compute_payments
 from processor.pipeline import ScoreReport, score_files
 from processor.problems import ERROR, WARNING
 from processor.rulebook import Rulebook, load_rulebook
-from processor.score import BranchResult
+from processor.records import BranchResult
 from processor.sheets import SELF, score_field_id
 
 PERIOD = 2026

@@ -23,9 +23,11 @@ from processor.fill import fill_template
 from processor.pipeline import ScoreReport, score_files
 from processor.problems import ERROR, WARNING
 from processor.rulebook import Rulebook, load_rulebook
-from processor.score import BranchResult, CountyResult, score_county
+from processor.county import score_county
+from processor.records import BranchResult, CountyResult
 from processor.sheets import REVIEW, SELF, score_field_id
-from processor.validate import Submission, validate_file
+from processor.records import Submission
+from processor.validate import validate_file
 
 PERIOD = 2026
 TOWNSHIP = "城关镇"

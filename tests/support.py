@@ -20,7 +20,7 @@ import openpyxl
 from processor.fill import fill_template, save_deterministic
 from processor.rulebook import Rulebook, load_rulebook
 from processor.sheets import REVIEW, SELF, score_field_id
-from processor.validate import Submission
+from processor.records import Submission
 
 TOWNSHIP = "城关镇"
 META = {"township": TOWNSHIP, "period": 2026}

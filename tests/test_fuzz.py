@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from processor.problems import CATALOGUE
 from processor.sheets import sheets_for
-from processor.validate import Submission, validate_file
+from processor.records import Submission
+from processor.validate import validate_file
 from support import r1, valid_r1_rows, write_r1
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -304,7 +304,7 @@ def test_mail_failure__exit_2_with_the_reason__mailbox_unchanged_nothing_sent(tm
 
 def test_move_without_the_move_capability__copy_delete_expunge__stored_messages_moved_later(tmp_path, monkeypatch, dovecot, mailbox):
     from processor.mail import MailConfig, MailRun, move_fetched, parse_server, start_mail
-    from processor.run import RunConfig
+    from processor.settings import RunConfig
 
     user, password = mailbox
     for raw in submissions().values():

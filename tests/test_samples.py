@@ -13,7 +13,8 @@ import pytest
 
 from processor.paths import SAMPLES_DIR
 from processor.problems import ERROR
-from processor.validate import Submission, validate_file
+from processor.records import Submission
+from processor.validate import validate_file
 
 INBOX = SAMPLES_DIR / "inbox"
 BROKEN = SAMPLES_DIR / "broken"

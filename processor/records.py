@@ -1,0 +1,162 @@
+"""The records every stage shares: a submission's rows, and a branch's scored result.
+
+They live below every stage so that each stage imports only downward: validate makes Records and
+Submissions, score makes BranchResults from them, county and pay read both, the writers show them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from .problems import Problem, has_errors
+from .rulebook import Rulebook
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(slots=True)
+class Record:
+    sheet: str
+    row: int  # the row number the user sees (1-based)
+    values: dict[str, Any]
+    columns: dict[str, str]  # field id -> column letters, shared by every record of the sheet
+    formulas: frozenset[str] = frozenset()  # fields whose cell held a formula (value not trusted)
+
+    @property
+    def cells(self) -> dict[str, str]:
+        return {fid: f"{letters}{self.row}" for fid, letters in self.columns.items()}
+
+    def cell(self, field_id: str) -> str:
+        letters = self.columns.get(field_id) or next(iter(self.columns.values()), "A")
+        return f"{letters}{self.row}"
+
+
+@dataclass
+class Submission:
+    file: str
+    path: Path
+    rulebook: Rulebook | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[tuple[str, str, Change]] = field(default_factory=list)  # (sheet, cell, change)
+    sha256: str = ""
+    unread_sheets: set[str] = field(default_factory=set)  # sheet keys missing or without a header row
+
+    @property
+    def accepted(self) -> bool:
+        return self.rulebook is not None and not has_errors(self.problems)
+
+    @property
+    def township(self) -> str:
+        return str(self.meta.get("township") or "")
+
+    @property
+    def template(self) -> str:
+        return str(self.meta.get("template_id") or "")
+
+
+@dataclass(slots=True)
+class Reason:
+    text: str
+    rule: str
+    source: str
+    cells: list[str] = field(default_factory=list)
+
+    def sentence(self) -> str:
+        where = f"；数据：{'、'.join(self.cells)}" if self.cells else ""
+        return f"{self.text}［{self.rule}；{self.source}{where}］"
+
+
+@dataclass(slots=True)
+class UnitResult:
+    id: str
+    name: str
+    base: Decimal
+    bonus: Decimal
+    deduction: Decimal
+    max: Decimal
+    vote_share: Decimal | None
+    earned: bool | None  # None: the unit is scored but not earned (bands, grades)
+    vetoes: list[str]
+    used_review: int
+    used_self: int
+    cells: list[str]
+
+    @property
+    def total(self) -> Decimal:
+        return self.base + self.bonus - self.deduction
+
+    @property
+    def share(self) -> Decimal:
+        return self.total * HUNDRED / self.max if self.max else ZERO
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.id, "name": self.name, "base": str(self.base), "bonus": str(self.bonus),
+                "deduction": str(self.deduction), "total": str(self.total), "max": str(self.max),
+                "share": str(self.share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
+                "vote_share": None if self.vote_share is None else str(self.vote_share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
+                "earned": self.earned, "vetoes": self.vetoes,
+                "score_source": {"乡镇评审": self.used_review, "自评": self.used_self}}
+
+
+@dataclass(slots=True)
+class BranchResult:
+    file: str
+    township: str
+    branch_code: str
+    name: str
+    village: str
+    branch_type: str
+    units: list[UnitResult]
+    score: Decimal
+    rating: int
+    rating_max: int
+    grade: str | None = None
+    qualified: bool | None = None
+    lists: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
+    event_rows: list[Record] = field(default_factory=list, repr=False)
+    cadres: list[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.township, self.branch_code)
+
+    @property
+    def score_source(self) -> str:
+        review = sum(u.used_review for u in self.units)
+        own = sum(u.used_self for u in self.units)
+        if review and own:
+            return f"乡镇评审分 {review} 项、自评分 {own} 项（无评审分时用自评分）"
+        return "乡镇评审分" if review else "自评分"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "township": self.township, "branch_code": self.branch_code, "name": self.name,
+                "village": self.village, "branch_type": self.branch_type, "rating": self.rating,
+                "rating_max": self.rating_max, "grade": self.grade, "qualified": self.qualified,
+                "score": str(self.score), "score_source": self.score_source, "lists": self.lists,
+                "reasons": [r.sentence() for r in self.reasons],
+                "reason_details": [{"text": r.text, "rule": r.rule, "source": r.source, "cells": r.cells}
+                                   for r in self.reasons],
+                "units": [u.to_dict() for u in self.units]}
+
+
+@dataclass
+class CountyResult:
+    branches: list[BranchResult]
+    problems: list[Problem]
+    notes: list[Reason]
+    townships: dict[str, dict[str, Any]]
