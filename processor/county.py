@@ -5,6 +5,9 @@ same way every night and the branch's reasons say how it was decided.
 """
 from __future__ import annotations
 
+import hashlib
+import math
+import random
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -211,3 +214,36 @@ def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyRes
         branches += scored
         problems += found
     return finish_county(rb, branches, problems)
+
+
+# --- after the county is rated: the panel's sample and the year-on-year changes -------------
+
+def derived_seed(accepted: list[Submission]) -> int:
+    """Reproducible from the inputs themselves: the same accepted files always draw the same sample."""
+    digest = hashlib.sha256("".join(sorted(s.sha256 for s in accepted)).encode()).hexdigest()
+    return int(digest[:12], 16)
+
+
+def draw_spot_check(rb: Rulebook, branches: list[BranchResult], seed: int) -> dict[str, Any]:
+    """The county panel's sample of the spot_check list: share% rounded up, drawn with a recorded seed."""
+    step = next((s for s in rb.data.get("county", []) if s["type"] == "spot_check"), None)
+    candidates = sorted(b.key for b in branches if "spot_check" in b.lists)
+    share = step["share"] if step else 0
+    count = math.ceil(len(candidates) * share / 100) if step else 0
+    drawn = sorted(random.Random(seed).sample(candidates, count)) if count else []
+    return {"seed": seed, "share": share, "candidates": len(candidates), "drawn": drawn}
+
+
+def promotions(rb: Rulebook, branches: list[BranchResult],
+               previous: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """晋星/减星 against the previous period's recorded ratings."""
+    changes = []
+    for b in branches:
+        before = previous.get(b.key)
+        if before is None or before["rating"] == b.rating:
+            continue
+        changes.append({"township": b.township, "branch_code": b.branch_code, "name": b.name,
+                        "before": rating_text(rb, before["rating"], before.get("grade")),
+                        "after": rating_text(rb, b.rating, b.grade),
+                        "change": "晋星" if b.rating > before["rating"] else "减星"})
+    return changes

@@ -6,9 +6,14 @@ half-recorded night. The previous period's results give the promotions and demot
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from .errors import RunError
+
+BACKUP_SUFFIX = ".bak"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -36,10 +41,31 @@ CREATE INDEX IF NOT EXISTS replies_sha256 ON replies(sha256);
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    """The ledger, its tables made or brought up to date; RunError naming the file when it is damaged."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    db.executescript(SCHEMA)
+    try:
+        db = sqlite3.connect(path)
+        db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        if "commit_id" not in columns:  # ledgers written before commits were journalled
+            db.execute("ALTER TABLE runs ADD COLUMN commit_id TEXT")
+    except sqlite3.DatabaseError as exc:
+        raise RunError(f"the ledger {path} is damaged ({exc}); move it aside and restore the last good copy "
+                       f"{path.name}{BACKUP_SUFFIX} beside it (cp {path}{BACKUP_SUFFIX} {path}), then run again") from None
     return db
+
+
+def keep_good_copy(path: Path) -> None:
+    """After a successful write: a consistent copy beside the ledger, for when the disk fails it."""
+    backup = path.with_name(path.name + BACKUP_SUFFIX)
+    tmp = path.with_name(path.name + BACKUP_SUFFIX + ".tmp")
+    source, target = sqlite3.connect(path), sqlite3.connect(tmp)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    os.replace(tmp, backup)
 
 
 def previous_results(path: Path, rulebook: str, period: int) -> dict[tuple[str, str], dict[str, Any]]:
@@ -61,12 +87,17 @@ def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
 
 
 def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: list[dict[str, Any]]) -> int:
+    """One run in one transaction; a run already recorded under its commit id is not recorded again."""
     with connect(path) as db:
+        done = db.execute("SELECT id FROM runs WHERE commit_id = ?", (run.get("commit_id"),)).fetchone()
+        if done:
+            return int(done[0])
         cur = db.execute(
-            "INSERT INTO runs (started, finished, inbox, rulebook, period, seed, exit_code, counts) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO runs (started, finished, inbox, rulebook, period, seed, exit_code, counts, commit_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             (run["started"], run["finished"], run["inbox"], run["rulebook"], run["period"], str(run["seed"]),
-             run["exit_code"], json.dumps(run["counts"], ensure_ascii=False)))
-        run_id = cur.lastrowid
+             run["exit_code"], json.dumps(run["counts"], ensure_ascii=False), run.get("commit_id")))
+        run_id = int(cur.lastrowid or 0)
         db.executemany(
             "INSERT INTO inputs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(run_id, i["sha256"], i["file"], i["origin"], i["sender"], i["subject"], i["message_id"], i["date"],

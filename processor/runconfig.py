@@ -7,12 +7,29 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from .errors import ConfigError
 from .mail import MAIL_KEYS, mail_config
 from .settings import RunConfig
 
-KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json",
-        "workers"} | MAIL_KEYS
+# What each key of the TOML file may hold; a wrong value is refused with the key and this text.
+_TEXT = {"type": "string", "minLength": 1}
+RUN_KEYS: dict[str, tuple[dict[str, Any], str]] = {
+    "inbox": (_TEXT, "a folder path"),
+    "out": (_TEXT, "a folder path"),
+    "rulebook": (_TEXT, "a rulebook id, key or .yaml path, e.g. \"R1\""),
+    "period": ({"type": "integer", "minimum": 2000, "maximum": 2100}, "a rating year, e.g. 2026"),
+    "ledger": (_TEXT, "a file path"),
+    "townships": ({"type": ["array", "string"], "items": _TEXT}, "a list of township names"),
+    "county": ({"type": "string"}, "the county's name, e.g. \"明川县\""),
+    "notice_start": ({"type": ["string", "object"]}, "a date, e.g. 2027-01-05"),
+    "seed": ({"type": "integer", "minimum": 0}, "a whole number ≥ 0"),
+    "log_json": ({"type": "boolean"}, "true or false"),
+    "workers": ({"type": "integer", "minimum": 1, "maximum": 64}, "a whole number from 1 to 64"),
+}
+MAIL_VALUE = ({"type": ["string", "boolean"]}, "text (or true/false for reply and mail_plaintext)")
+KEYS = set(RUN_KEYS) | MAIL_KEYS
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:
@@ -41,11 +58,14 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         notice_date = dt.date.fromisoformat(str(notice)) if notice else None
     except ValueError:
         raise ConfigError(f"notice_start '{notice}' is not a date (YYYY-MM-DD)") from None
+    workers = pick("workers", 1)
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers {workers}: give a whole number of processes from 1 up")
     return RunConfig(
         inbox=inbox, out=out, rulebook=str(pick("rulebook", "huojia-five-star")),
         period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
-        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=int(pick("workers", 1)), mail=mail)
+        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=workers, mail=mail)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -56,5 +76,12 @@ def _read_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown keys {unknown}; allowed: {', '.join(sorted(KEYS))}")
+    for key, value in sorted(data.items()):
+        schema, allowed = RUN_KEYS.get(key, MAIL_VALUE)
+        if isinstance(value, dt.date):
+            value = value.isoformat()  # TOML's own dates (notice_start = 2027-01-05)
+            data[key] = value
+        if not Draft202012Validator(schema).is_valid(value):
+            raise ConfigError(f"{path}: {key} = {value!r} is not allowed; {key} must be {allowed}")
     return data
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from processor.paths import ROOT
-from processor.run import LOCK_NAME, _alive
+from processor.lock import LOCK_NAME
+from processor.lock import process_alive as _alive
 from run_helpers import (LISTED, PERIOD, branch_code, build_county_inbox, consolidated_path, ledger_runs, loose_inbox,
                          output_files, results, run_args, run_cli, table, workbook_bytes, write)
 

@@ -1,0 +1,132 @@
+"""Publishing a run's outputs into DIR: all of them or none, and the ledger agreeing with DIR.
+
+A run writes everything into DIR/.staging-<pid>/ first. The commit then
+1. writes a journal, DIR/.commit.json, naming the staging folder (the point of no return);
+2. swaps the receipts folder and replaces each output file (os.replace, one rename each);
+3. records the run in the ledger (idempotent: the journal's commit id is recorded with it);
+4. removes the journal and the staging folder.
+A kill at any instruction leaves either no journal (DIR holds the old outputs, complete) or a journal
+whose staging folder still holds whatever was not moved yet: `recover` — called by the next run
+under the lock, before anything else — finishes the same steps, so DIR then holds the new outputs,
+complete, and the ledger knows that run. Nothing is ever rolled back half way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from .common import atomic_write
+from .ledger import keep_good_copy, record_run
+from .lock import process_alive
+
+JOURNAL = ".commit.json"
+RECEIPTS = "receipts"
+LEDGER_PENDING = ".ledger-record.json"
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass
+class Commit:
+    """What one run publishes: files from its staging folder, and its ledger record."""
+    commit_id: str
+    staging: str  # the staging folder's name inside DIR
+    files: list[str] = field(default_factory=list)
+    ledger: str = ""  # the ledger file, absolute
+
+
+def new_staging(out: Path) -> Path:
+    staging = out / f"{STAGING_PREFIX}{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "work").mkdir(parents=True)
+    (staging / RECEIPTS).mkdir()
+    return staging
+
+
+def stage_ledger_record(staging: Path, record: dict[str, Any]) -> None:
+    (staging / LEDGER_PENDING).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def commit(out: Path, staging: Path, outputs: list[Path], ledger: Path) -> None:
+    """Publish the staged outputs and the staged ledger record (see the module's steps)."""
+    files = sorted(p.name for p in outputs if p.parent == staging)
+    plan = Commit(commit_id=staging.name + "-" + _token(staging), staging=staging.name, files=files,
+                  ledger=str(ledger.resolve()))
+    atomic_write(out / JOURNAL, json.dumps(asdict(plan), ensure_ascii=False).encode("utf-8"))
+    _fault_point("journal")
+    _finish(out, plan)
+
+
+def recover(out: Path) -> bool:
+    """Finish a commit that a killed run left half done; True when there was one."""
+    path = out / JOURNAL
+    if not path.exists():
+        return False
+    try:
+        plan = Commit(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        logger.error("commit journal {} unreadable ({}); removed, outputs left as they are", path, exc)
+        path.unlink(missing_ok=True)
+        return False
+    logger.warning("finishing the commit of an interrupted run ({}): its outputs are complete in {}", plan.commit_id,
+                   plan.staging)
+    _finish(out, plan)
+    return True
+
+
+def _finish(out: Path, plan: Commit) -> None:
+    staging = out / plan.staging
+    _swap_receipts(out, staging)
+    for name in plan.files:
+        if (staging / name).exists():
+            os.replace(staging / name, out / name)
+            _fault_point(f"file:{name}")
+    pending = staging / LEDGER_PENDING
+    if pending.exists():
+        record = json.loads(pending.read_text(encoding="utf-8"))
+        record["run"]["commit_id"] = plan.commit_id
+        ledger = Path(plan.ledger)
+        record_run(ledger, record["run"], record["inputs"], record["branches"])
+        keep_good_copy(ledger)
+        pending.unlink()
+        _fault_point("ledger")
+    (out / JOURNAL).unlink(missing_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_receipts(out: Path, staging: Path) -> None:
+    new, old = staging / RECEIPTS, staging / f"{RECEIPTS}-old"
+    if not new.exists():
+        return  # moved already by the run that was interrupted
+    if (out / RECEIPTS).exists() and not old.exists():
+        os.replace(out / RECEIPTS, old)  # old receipts go into staging, removed with it
+        _fault_point("receipts-out")
+    os.replace(new, out / RECEIPTS)
+    _fault_point("receipts-in")
+
+
+def clean_stale_staging(out: Path) -> None:
+    """Staging folders of runs that died before their commit began; DIR's outputs were never touched."""
+    for path in out.glob(f"{STAGING_PREFIX}*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+    for path in out.glob(f".{RECEIPTS}-old-*"):  # left by versions before the journal
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _token(staging: Path) -> str:
+    return f"{os.stat(staging).st_ino:x}-{os.stat(staging).st_mtime_ns:x}"
+
+
+def _fault_point(step: str) -> None:
+    """Test hook: STARBATCH_KILL_AT=<step> (journal, receipts-out, receipts-in, file:<name>, ledger) kills the run there."""
+    wanted = os.environ.get("STARBATCH_KILL_AT")
+    if wanted and (wanted == step or (wanted == "file" and step.startswith("file:"))):
+        os.kill(os.getpid(), signal.SIGKILL)
