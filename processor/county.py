@@ -9,7 +9,7 @@ import hashlib
 import math
 import random
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 from .conditions import evaluate, number, show
 from .figures import figure
@@ -21,17 +21,15 @@ from .score import score_submission
 
 def apply_county_steps(rb: Rulebook, branches: list[BranchResult], notes: list[Reason],
                        problems: list[Problem]) -> None:
+    """Grades first, then the steps that change ratings in rulebook order, then the checks on the result."""
     if rb.data["rating"]["mode"] == "grades":
         assign_grades(rb, branches)
-    steps = rb.data.get("county", [])
-    for i, step in enumerate(steps):
-        if step["type"] == "quota_max":
-            apply_quota(rb, branches, step, i, notes)
-        elif step["type"] == "exclude_bottom":
-            apply_exclusion(rb, branches, step, i, notes, problems)
-    for i, step in enumerate(steps):
-        if step["type"] == "floor_warning":
-            check_floor(rb, branches, step, i, notes, problems)
+    steps = list(enumerate(rb.data.get("county", [])))
+    for phase in ("rank", "check"):
+        for i, step in steps:
+            kind = COUNTY_STEPS[step["type"]]
+            if kind.phase == phase and kind.apply is not None:
+                kind.apply(rb, branches, step, i, notes, problems)
 
 
 def _rule(rb: Rulebook, i: int, step: dict[str, Any]) -> str:
@@ -65,7 +63,7 @@ def assign_grades(rb: Rulebook, branches: list[BranchResult]) -> None:
 
 
 def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
-                notes: list[Reason]) -> None:
+                notes: list[Reason], problems: list[Problem]) -> None:
     """At most share% of all branches keep the rating; the rest drop one step, lowest score first."""
     level, n = step["rating"], len(branches)
     allowed = int((number(step["share"]) * n / 100).to_integral_value(ROUND_FLOOR))
@@ -160,7 +158,7 @@ def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
 def township_summary(rb: Rulebook, branches: list[BranchResult]) -> dict[str, dict[str, Any]]:
     """Per township: branches, rating distribution, qualification rate, assessment score and rank."""
     top = rb.data["rating"]["max"]
-    step = next((s for s in rb.data.get("county", []) if s["type"] == "township_assessment"), None)
+    step = county_step(rb, "township_assessment")
     summary: dict[str, dict[str, Any]] = {}
     for township, own in by_township(branches).items():
         qualified = [b for b in own if b.qualified]
@@ -192,6 +190,31 @@ def _rank(summary: dict[str, dict[str, Any]]) -> None:
         first_place.setdefault(value, place)
     for entry in summary.values():
         entry["rank"] = None if entry["assessment"] is None else first_place[entry["assessment"]]
+
+
+# County step kinds, registered once. phase "rank" changes ratings (in rulebook order), "check" reports on
+# the result; "summary" (township_summary) and "sample" (draw_spot_check) are read where those are made.
+# Parameters: schemas/rulebook.schema.json $defs "county_step.<type>".
+StepFunction = Callable[[Rulebook, list[BranchResult], dict[str, Any], int, list[Reason], list[Problem]], None]
+
+
+class CountyStep(NamedTuple):
+    phase: str
+    apply: StepFunction | None
+
+
+COUNTY_STEPS: dict[str, CountyStep] = {
+    "quota_max": CountyStep("rank", apply_quota),
+    "exclude_bottom": CountyStep("rank", apply_exclusion),
+    "floor_warning": CountyStep("check", check_floor),
+    "township_assessment": CountyStep("summary", None),
+    "spot_check": CountyStep("sample", None),
+}
+
+
+def county_step(rb: Rulebook, kind: str) -> dict[str, Any] | None:
+    """The rulebook's (first) step of a kind that is read once per county, e.g. the spot-check share."""
+    return next((s for s in rb.data.get("county", []) if s["type"] == kind), None)
 
 
 # --- the whole county ----------------------------------------------------------------------
@@ -226,7 +249,7 @@ def derived_seed(accepted: list[Submission]) -> int:
 
 def draw_spot_check(rb: Rulebook, branches: list[BranchResult], seed: int) -> dict[str, Any]:
     """The county panel's sample of the spot_check list: share% rounded up, drawn with a recorded seed."""
-    step = next((s for s in rb.data.get("county", []) if s["type"] == "spot_check"), None)
+    step = county_step(rb, "spot_check")
     candidates = sorted(b.key for b in branches if "spot_check" in b.lists)
     share = step["share"] if step else 0
     count = math.ceil(len(candidates) * share / 100) if step else 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Callable
 
 from .conditions import number, show
 from .problems import Problem, problem
@@ -90,17 +90,23 @@ def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[Branch
 
 
 def _branch_lines(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
-    lines = []
+    lines: list[PaymentLine] = []
     for rule in pay["rules"]:
-        if rule["type"] == "performance":
-            lines += [performance_line(rb, rule, branch, c) for c in cadres]
-        elif rule["type"] == "star_reward":
-            lines += [l for c in cadres if (l := star_reward_line(rb, rule, branch, c)) is not None]
-        else:
-            line = village_award_line(rb, rule, branch)
-            if line is not None:
-                lines.append(line)
+        lines += PAY_RULES[rule["type"]](rb, rule, branch, cadres)
     return lines
+
+
+def _performance_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
+    return [performance_line(rb, rule, branch, c) for c in cadres]
+
+
+def _star_reward_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
+    return [line for c in cadres if (line := star_reward_line(rb, rule, branch, c)) is not None]
+
+
+def _village_award_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
+    line = village_award_line(rb, rule, branch)
+    return [] if line is None else [line]
 
 
 def _line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
@@ -170,6 +176,15 @@ def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult)
     if "requires_unit" in rule:
         basis += f"（已获{rb.unit_by_id[rule['requires_unit']]['name']}）"
     return _line(rb, rule, branch, branch.village or branch.name, "村级", amount, basis)
+
+
+# Pay rule kinds: type -> the lines of one branch. Parameters: schemas/rulebook.schema.json $defs "pay_rule.<type>".
+PayRule = Callable[[Rulebook, dict[str, Any], BranchResult, list[Record]], list[PaymentLine]]
+PAY_RULES: dict[str, PayRule] = {
+    "performance": _performance_lines,
+    "star_reward": _star_reward_lines,
+    "village_award": _village_award_lines,
+}
 
 
 def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, lines: list[PaymentLine],

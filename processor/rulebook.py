@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -133,12 +133,17 @@ def resolve_rulebook_path(name: str) -> Path:
 
 def rulebook_problems(data: Any) -> list[str]:
     """Every reason the rulebook cannot be used, each with its path; empty when it is fine."""
-    schema = json.loads((SCHEMA_DIR / "rulebook.schema.json").read_text(encoding="utf-8"))
-    validator = Draft202012Validator(schema)
+    validator = _rulebook_validator()
+    schema = validator.schema
     reasons = [_describe_schema_error(e, schema) for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path).__repr__())]
     if reasons:
         return reasons
     return _reference_problems(data)
+
+
+@lru_cache(maxsize=1)
+def _rulebook_validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads((SCHEMA_DIR / "rulebook.schema.json").read_text(encoding="utf-8")))
 
 
 def _describe_schema_error(error: Any, schema: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from .conditions import evaluate, number, show
 from .figures import figure
@@ -311,18 +311,21 @@ def _whole_rating_vetoes(rb: Rulebook, data: BranchInput, result: BranchResult) 
                                          source_text(veto.get("source")), _veto_cells(veto, data)))
 
 
+# Adjustment kinds: type -> the new rating. Parameters: schemas/rulebook.schema.json $defs "adjustment.<type>".
+ADJUSTMENTS: dict[str, Callable[[int, dict[str, Any]], int]] = {
+    "cap": lambda rating, adj: min(rating, adj["cap"]),
+    "demote": lambda rating, adj: max(0, rating - adj.get("steps", 1)),
+    "zero": lambda rating, adj: 0,
+}
+
+
 def _adjust(rb: Rulebook, result: BranchResult) -> None:
     for adj in rb.data.get("adjustments", []):
         held, texts = evaluate(adj["when"], lambda f: figure(rb, result, f))
         if not held:
             continue
         before = result.rating
-        if adj["type"] == "cap":
-            result.rating = min(result.rating, adj["cap"])
-        elif adj["type"] == "demote":
-            result.rating = max(0, result.rating - adj.get("steps", 1))
-        else:
-            result.rating = 0
+        result.rating = ADJUSTMENTS[adj["type"]](result.rating, adj)
         if before == result.rating:
             continue  # a cap above the rating changes nothing and would only clutter the trail
         change = f"由{rating_text(rb, before)}调整为{rating_text(rb, result.rating)}"

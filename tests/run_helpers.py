@@ -204,12 +204,12 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
 # --- reading what a run wrote ----------------------------------------------------------------
 
 def output_files(out: Path) -> dict[str, bytes]:
-    """The run's outputs by relative path: workbooks, results.json, receipts. Not the ledger, logs,
+    """The run's outputs by relative path: workbooks, results.json, receipts. Not the ledger (nor its good copy), logs,
     the lock or staging folders."""
     found = {}
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
-        if path.is_file() and not rel.startswith((".", "logs/")) and rel != "ledger.sqlite":
+        if path.is_file() and not rel.startswith((".", "logs/")) and rel not in ("ledger.sqlite", "ledger.sqlite.bak"):
             found[rel] = path.read_bytes()
     return found
 
