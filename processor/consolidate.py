@@ -9,8 +9,9 @@ from typing import Any
 
 from .problems import Problem
 from .receipt import SEVERITY_TEXT
+from .county import TargetResult
 from .records import BranchResult, CountyResult
-from .rulebook import Rulebook, rating_text
+from .rulebook import Rulebook, rating_text, source_text
 from .workdays import (
     CalendarMissing,
     add_working_days,
@@ -190,8 +191,8 @@ def _changes(workbook, formats: Formats, c: Consolidated) -> None:
 
 def _targets(workbook, formats: Formats, c: Consolidated) -> None:
     ws = workbook.add_worksheet("目标达成")
-    write_table(ws, formats, ["指标", "目标", "实际", "是否达成", "口径", "来源"], c.targets,
-                {4: formats.wrap})
+    rows = c.targets or [["本规则未设定县级目标", "—", "—", "—", "如需在此对照目标，请在规则文件的 targets 中列出", "—"]]
+    write_table(ws, formats, ["指标", "目标", "实际", "是否达成", "口径", "来源"], rows, {4: formats.wrap})
 
 
 def _problems(workbook, formats: Formats, c: Consolidated) -> None:
@@ -210,32 +211,25 @@ def _inputs(workbook, formats: Formats, c: Consolidated) -> None:
                               "内容指纹"], rows)
 
 
-def targets_table(rb: Rulebook, branches: list[BranchResult]) -> list[list[Any]]:
-    """R6 targets (003 line 12; 004 lines 14–15) against this year's figures, with how each is measured."""
-    n = len(branches)
+def targets_table(results: list[TargetResult]) -> list[list[Any]]:
+    """The 目标达成 rows: goal, figure, met, how it is measured, and the seed line — one per rulebook target."""
+    return [_target_row(r) for r in results]
 
-    def share(count: int) -> Decimal:
-        return (Decimal(count) * 100 / n).quantize(Decimal("0.1")) if n else Decimal(0)
 
-    def met(actual: Decimal, target: Decimal) -> str:
-        return "达成" if actual >= target else "未达成"
+def _target_row(r: TargetResult) -> list[Any]:
+    t = r.target
+    share = t.get("measure", "share") == "share"
+    goal = t.get("goal")
+    goal_text = t.get("goal_text") or (f"{_OP_TEXT[goal['op']]}{goal['value']}{'%' if share else ''}" if goal else "—")
+    if r.value is None:
+        return [t["name"], goal_text, "未采集", "—", t["not_collected"], source_text(t.get("source"))]
+    # Shown to one decimal; the comparison above used the exact share (76 of 117 is 64.96%, not 65%).
+    shown = f"{r.value.quantize(Decimal('0.1'))}%" if share else str(r.count)
+    met = "—" if r.met is None else ("达成" if r.met else "未达成")
+    return [t["name"], goal_text, shown, met, t.get("how", ""), source_text(t.get("source"))]
 
-    qualified = share(sum(1 for b in branches if b.qualified))
-    income = share(sum(1 for b in branches if (b.facts.get("collective_income") or 0) > 0))
-    reserve = share(sum(1 for b in branches if (b.facts.get("reserve_cadres") or 0) >= 2))
-    models = sum(1 for b in branches if (b.facts.get("collective_income") or 0) > 100000)
-    return [
-        ["村级党组织达到“五个好”标准的比例", "≥65%", f"{qualified}%", met(qualified, Decimal(65)),
-         "以本规则“合格”的支部视为达标", "003_dee69c3e95568f05.txt 第12行"],
-        ["有产业、有集体收入的村的比例", "≥30%", f"{income}%", met(income, Decimal(30)),
-         "村集体经济收入大于 0 的支部（产业情况模板未采集）", "003_dee69c3e95568f05.txt 第12行"],
-        ["每村后备干部不少于2名", "100%", f"{reserve}%", met(reserve, Decimal(100)),
-         "后备干部人数 ≥ 2 的支部占比", "004_661bff59ee7f4186.txt 第14行"],
-        ["集体经济收入10万元以上的示范村", "—", str(models), "—", "村集体经济收入 > 100000 元的村数",
-         "004_661bff59ee7f4186.txt 第15行"],
-        ["承诺践诺率（组织 ≥95%，党员 ≥90%）", "≥95% / ≥90%", "未采集", "—", "模板未采集承诺践诺数据",
-         "003_dee69c3e95568f05.txt 第14行"],
-    ]
+
+_OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
 
 
 def notice_dates(start: dt.date | None, working_days: int) -> dict[str, Any]:

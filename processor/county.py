@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
@@ -237,6 +238,36 @@ def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyRes
         branches += scored
         problems += found
     return finish_county(rb, branches, problems)
+
+
+# --- targets (R6): shares of branches, compared exactly -------------------------------------------
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One county-wide target: the exact figure, whether it is met (None: no goal, or not collected)."""
+    target: dict[str, Any]
+    count: int
+    of: int
+    value: Decimal | None  # the share in % (exact) or the count; None when not collected
+    met: bool | None
+
+
+def evaluate_targets(rb: Rulebook, branches: list[BranchResult]) -> list[TargetResult]:
+    return [_evaluate_target(rb, target, branches) for target in rb.data.get("targets", [])]
+
+
+def _evaluate_target(rb: Rulebook, target: dict[str, Any], branches: list[BranchResult]) -> TargetResult:
+    n = len(branches)
+    if "not_collected" in target:
+        return TargetResult(target, 0, n, None, None)
+    count = sum(1 for b in branches if evaluate(target["counted"], lambda f, b=b: figure(rb, b, f))[0])
+    if target.get("measure", "share") == "count":
+        value = Decimal(count)
+    else:
+        value = Decimal(count) * 100 / n if n else Decimal(0)
+    goal = target.get("goal")
+    met = None if goal is None else evaluate({"figure": "value", **goal}, lambda _: value)[0]
+    return TargetResult(target, count, n, value, met)
 
 
 # --- after the county is rated: the panel's sample and the year-on-year changes -------------

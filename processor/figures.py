@@ -17,6 +17,8 @@ def figure(rb: Rulebook, result: BranchResult, name: str) -> Decimal | None:
         return result.score
     if name == "rating":
         return Decimal(result.rating)
+    if name == "qualified":
+        return None if result.qualified is None else Decimal(1 if result.qualified else 0)
     if name in ("vote_share", "turnout"):
         return result.figures_cache.get(name)
     if name == "reelection_overdue_days":

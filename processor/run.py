@@ -24,7 +24,7 @@ from loguru import logger
 from .accounting import STATES, Accounted, account
 from .common import CHINA_TZ, consolidated_workbook_name, finance_workbook_name, now_utc, shown_date
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
-from .county import derived_seed, draw_spot_check, finish_county, promotions
+from .county import derived_seed, draw_spot_check, evaluate_targets, finish_county, promotions
 from .errors import EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -222,7 +222,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     seen = {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")}
     townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                townships, current, notice, spot, changes, targets_table(rulebook, county.branches))
+                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)))
     watch.lap("consolidate")
     outputs.append(write_consolidated(staging / consolidated_workbook_name(rulebook.id, config.period), consolidated))
     watch.lap("write consolidated workbook")

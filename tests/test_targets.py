@@ -1,0 +1,42 @@
+"""R6 targets are rulebook data, evaluated by the engine and compared exactly (never rounded first)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from processor.consolidate import targets_table
+from processor.county import evaluate_targets
+from processor.records import BranchResult
+from processor.rulebook import load_rulebook
+
+
+def _branches(qualified: int, total: int) -> list[BranchResult]:
+    return [BranchResult(file="f.xlsx", township="城关镇", branch_code=f"B{n:03d}", name="", village="",
+                         branch_type="村党支部", units=[], score=Decimal(0), rating=0, rating_max=5,
+                         qualified=n < qualified, facts={"collective_income": Decimal(0), "reserve_cadres": Decimal(2)})
+            for n in range(total)]
+
+
+def _row(rows: list[list], name_part: str) -> list:
+    return next(r for r in rows if name_part in r[0])
+
+
+def test_five_good_share__76_of_117_is_64_96_percent__not_the_65_percent_target():
+    # 003_dee69c3e95568f05.txt line 12: “五个好”村级党组织达到65%以上 — 76/117 = 64.957…%, below 65.
+    rows = targets_table(evaluate_targets(load_rulebook("R1"), _branches(76, 117)))
+    assert _row(rows, "五个好")[2:4] == ["65.0%", "未达成"]
+
+
+def test_five_good_share__exactly_65_percent__met_because_以上_includes_it():
+    # 003_dee69c3e95568f05.txt line 12: 65%以上 includes 65; 13 of 20 is exactly 65%.
+    rows = targets_table(evaluate_targets(load_rulebook("R1"), _branches(13, 20)))
+    assert _row(rows, "五个好")[2:4] == ["65.0%", "达成"]
+
+
+def test_targets_not_collected__said_plainly_with_why():
+    rows = targets_table(evaluate_targets(load_rulebook("R1"), _branches(1, 2)))
+    row = _row(rows, "承诺践诺")
+    assert row[2] == "未采集" and "未采集" in row[4] and "003_dee69c3e95568f05.txt 第14行" == row[5]
+
+
+def test_rulebook_without_targets__no_rows():
+    assert evaluate_targets(load_rulebook("R4"), _branches(1, 2)) == []
