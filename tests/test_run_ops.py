@@ -2,6 +2,7 @@
 years, the spot-check seed and the TOML settings file."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from run_helpers import (LISTED, PERIOD, branch_code, build_county_inbox, consol
                          output_files, results, run_args, run_cli, table, workbook_bytes, write)
 
 SMALL = {"城关镇": [5, 3, 2], "河口镇": [4, 1, 0], "柳林镇": [2, 2, 1]}
+FILE_TIME = dt.datetime(PERIOD, 12, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def small_candidates() -> list[tuple[str, str]]:
@@ -69,7 +71,7 @@ def test_interrupted_run__outputs_untouched__stale_lock_taken_over(tmp_path):
     assert crashing.returncode == -signal.SIGKILL
     assert output_files(out) == before
     holder = json.loads((out / LOCK_NAME).read_text(encoding="utf-8"))
-    assert holder["pid"] == crashing.pid and not _alive(crashing.pid)
+    assert holder["pid"] == crashing.pid and not _alive(crashing.pid)  # the file stays; the kernel lock went with it
     assert (out / f".staging-{crashing.pid}").is_dir()  # its half-written outputs stayed out of DIR
 
     extra.unlink()
@@ -82,22 +84,81 @@ def test_interrupted_run__outputs_untouched__stale_lock_taken_over(tmp_path):
 
 # --- two runs at once --------------------------------------------------------------------------
 
+HOLDER = """
+import fcntl, json, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "2026-01-20T01:00:00+00:00"}).encode(), 0)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
 def test_concurrent_run__lock_held_by_a_live_process__exit_2_naming_it(tmp_path):
     inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
     out.mkdir()
-    sleeper = subprocess.Popen(["sleep", "60"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out / LOCK_NAME)], stdout=subprocess.PIPE, text=True)
     try:
-        (out / LOCK_NAME).write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(),
-                                                  "started": "2026-01-20T01:00:00+00:00"}), encoding="utf-8")
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         code, stdout, stderr = run_cli(*run_args(inbox, out))
         assert code == 2 and stdout == ""
-        assert f"pid {sleeper.pid}" in stderr and socket.gethostname() in stderr
+        assert f"pid {holder.pid}" in stderr and socket.gethostname() in stderr
         assert output_files(out) == {} and (out / LOCK_NAME).exists()
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        holder.kill()
+        holder.wait()
+    # The kernel freed the lock when its holder died: no stale file to guess about.
     code, *_ = run_cli(*run_args(inbox, out))
     assert code == 0 and not (out / LOCK_NAME).exists()
+
+
+def test_lock_file_with_a_live_pid_but_no_lock__not_a_lock__the_run_proceeds(tmp_path):
+    # What a competing run's fresh lock file looks like is decided by the kernel, never by the file's text.
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
+    code, *_ = run_cli(*run_args(inbox, out))
+    assert code == 0 and not (out / LOCK_NAME).exists()
+
+
+RACE_RUN = """
+import pathlib, sys, time
+import processor.run as run
+start, gate, argv = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3:]
+scan = run.scan_inbox
+def held_at_the_gate(inbox):
+    while not gate.exists():
+        time.sleep(0.01)
+    return scan(inbox)
+run.scan_inbox = held_at_the_gate
+from processor.cli import main
+while not start.exists():
+    pass
+sys.exit(main(argv))
+"""
+
+
+def test_two_runs_started_at_the_same_instant__exactly_one_proceeds__every_time(tmp_path):
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+    for round_ in range(8):
+        start, gate = tmp_path / f"start-{round_}", tmp_path / f"gate-{round_}"
+        runs = [subprocess.Popen([sys.executable, "-c", RACE_RUN, str(start), str(gate), *run_args(inbox, out)],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        try:
+            time.sleep(1.0)  # both interpreters started and spinning on the start file
+            start.touch()
+            deadline = time.monotonic() + 60
+            while all(r.poll() is None for r in runs) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            gate.touch()
+            codes = sorted(r.wait(timeout=120) for r in runs)
+        finally:
+            for r in runs:
+                if r.poll() is None:
+                    r.kill()
+                    r.wait()
+        assert codes == [0, 2], f"round {round_}: exit codes {codes}"
+    assert len(ledger_runs(out)) == 8
 
 
 SLOW_RUN = """
@@ -258,3 +319,51 @@ def test_config_toml__unknown_key__exit_2_with_the_allowed_keys(tmp_path):
 def test_run__no_inbox_given__exit_2(tmp_path):
     code, _, stderr = run_cli("run", "--out", str(tmp_path / "out"))
     assert code == 2 and "INBOX" in stderr
+
+
+# --- the commit: kill -9 at every step, then the next start finishes it -----------------------
+
+@pytest.mark.parametrize("step", ["journal", "receipts-out", "receipts-in", "file", "file:results.json", "ledger"])
+def test_kill_at_each_commit_step__next_start_has_the_new_outputs_complete_and_the_ledger_agrees(tmp_path, step):
+    from processor.publish import JOURNAL, recover
+
+    inbox, out, fresh = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out", tmp_path / "fresh"
+    assert run_cli(*run_args(inbox, out))[0] == 0
+    old = output_files(out)
+    write(inbox / "04-石桥乡.xlsx", workbook_bytes("石桥乡", [1, 2, 3]), FILE_TIME)
+    assert run_cli(*run_args(inbox, fresh))[0] == 0
+    new = output_files(fresh)
+    assert new != old
+    killed = subprocess.run([sys.executable, "-m", "processor.cli", *run_args(inbox, out)], cwd=ROOT,
+                            env={**os.environ, "STARBATCH_KILL_AT": step}, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (out / JOURNAL).exists()
+    recover(out)  # what the next run does first, under the lock
+    assert output_files(out) == new
+    assert not (out / JOURNAL).exists() and not list(out.glob(".staging-*"))
+    runs = ledger_runs(out)
+    assert len(runs) == 2 and runs[-1]["counts"]["accepted"] == 4
+    # And the next night runs normally, recording itself once more.
+    assert run_cli(*run_args(inbox, out))[0] == 0 and output_files(out) == new and len(ledger_runs(out)) == 3
+
+
+def test_kill_before_the_commit_began__old_outputs_complete__ledger_unchanged(tmp_path):
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+    assert run_cli(*run_args(inbox, out))[0] == 0
+    old = output_files(out)
+    write(inbox / "04-石桥乡.xlsx", workbook_bytes("石桥乡", [1, 2, 3]), FILE_TIME)
+    killed = subprocess.run([sys.executable, "-m", "processor.cli", *run_args(inbox, out)], cwd=ROOT,
+                            env={**os.environ, "STARBATCH_CRASH_AFTER_FIRST_OUTPUT": "1"}, capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    assert output_files(out) == old and len(ledger_runs(out)) == 1
+
+
+def test_corrupt_ledger__exit_2_one_line_naming_the_file_and_the_good_copy(tmp_path):
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+    assert run_cli(*run_args(inbox, out))[0] == 0
+    assert (out / "ledger.sqlite.bak").is_file()
+    (out / "ledger.sqlite").write_bytes(b"this is not a database" * 100)
+    code, stdout, stderr = run_cli(*run_args(inbox, out))
+    assert code == 2 and "ledger.sqlite" in stderr and "ledger.sqlite.bak" in stderr
+    assert "internal error" not in stderr and len(stderr.strip().splitlines()) == 1
