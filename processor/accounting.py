@@ -43,7 +43,7 @@ def account(accounted: list[Accounted]) -> None:
         if not a.state and a.sub.township and a.sub.rulebook is not None:
             by_township.setdefault(a.sub.township, []).append(a)
     for group in by_township.values():
-        newest = max(group, key=lambda a: _age_key(last_of_hash.get(a.input.sha256, a)))
+        newest = max(group, key=lambda a: _age_key(last_of_hash.get(a.input.sha256) or a))
         sent = last_of_hash.get(newest.input.sha256, newest).input
         for a in group:
             if a is not newest:

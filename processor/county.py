@@ -106,10 +106,14 @@ def by_township(branches: list[BranchResult]) -> dict[str, list[BranchResult]]:
 
 def _exclude_bottom(rb: Rulebook, pool: list[BranchResult], step: dict[str, Any], i: int,
                     problems: list[Problem]) -> None:
-    ranked, unranked = [], []
+    ranked: list[tuple[Decimal, BranchResult]] = []
+    unranked: list[BranchResult] = []
     for b in pool:
         value = figure(rb, b, step["by"])
-        (ranked if value is not None else unranked).append((value, b))
+        if value is None:
+            unranked.append(b)
+        else:
+            ranked.append((value, b))
     ranked.sort(key=lambda vb: (vb[0], vb[1].branch_code))
     rule, source = _rule(rb, i, step), source_text(step.get("source"))
     for rank, (value, branch) in enumerate(ranked[: step["count"]], 1):
@@ -119,7 +123,7 @@ def _exclude_bottom(rb: Rulebook, pool: list[BranchResult], step: dict[str, Any]
         branch.reasons.append(Reason(
             f"{step.get('name', '排名靠后不得评为最高等级')}：目标考核得分 {show(value)}，在{branch.township} {len(ranked)} 个同类支部中"
             f"倒数第 {rank}（同分按支部编码排序），最高只能评为{rating_text(rb, step['cap'])}，{change}", rule, source))
-    for _, branch in unranked:
+    for branch in unranked:
         problems.append(problem("SCO_002", file=branch.file, sheet="支部信息", field="目标考核得分",
                                 detail=f"支部 {branch.branch_code} 未填写目标考核得分，无法参加倒数排名（{step.get('name', '')}）。"))
 
@@ -256,11 +260,15 @@ def evaluate_targets(rb: Rulebook, branches: list[BranchResult]) -> list[TargetR
     return [_evaluate_target(rb, target, branches) for target in rb.data.get("targets", [])]
 
 
+def _holds(rb: Rulebook, condition: dict[str, Any], branch: BranchResult) -> bool:
+    return evaluate(condition, lambda name: figure(rb, branch, name))[0]
+
+
 def _evaluate_target(rb: Rulebook, target: dict[str, Any], branches: list[BranchResult]) -> TargetResult:
     n = len(branches)
     if "not_collected" in target:
         return TargetResult(target, 0, n, None, None)
-    count = sum(1 for b in branches if evaluate(target["counted"], lambda f, b=b: figure(rb, b, f))[0])
+    count = sum(1 for b in branches if _holds(rb, target["counted"], b))
     if target.get("measure", "share") == "count":
         value = Decimal(count)
     else:

@@ -66,7 +66,7 @@ def _known_branches(sub: Submission, records: list[Record], codes: dict) -> list
 
 
 def _scores_complete(sub: Submission, codes: dict) -> list[Problem]:
-    rulebook = sub.rulebook
+    rulebook = sub.rules
     found: list[Problem] = []
     by_code: dict[str, Record] = {}
     for r in sub.records.get("scores", []):
@@ -101,7 +101,7 @@ def _has_problem_at(sub: Submission, record: Record, field_id: str) -> bool:
 
 
 def _events_complete(sub: Submission) -> list[Problem]:
-    kinds = {e["name"]: e for e in sub.rulebook.events}
+    kinds = {e["name"]: e for e in sub.rules.events}
     found = []
     for r in sub.records.get("events", []):
         event = kinds.get(r.values.get("event_kind"))
@@ -124,7 +124,7 @@ def _events_complete(sub: Submission) -> list[Problem]:
 def _votes_consistent(sub: Submission) -> list[Problem]:
     found = []
     seen: dict[tuple, str] = {}
-    min_turnout = Decimal(str((sub.rulebook.votes or {}).get("min_turnout", 0)))
+    min_turnout = Decimal(str((sub.rules.votes or {}).get("min_turnout", 0)))
     for r in sub.records.get("votes", []):
         v = r.values
         key = (v.get("branch_code"), v.get("target"))

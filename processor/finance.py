@@ -89,11 +89,15 @@ def checks(result: PayResult, rows: list[CadreRow], awards: list[PaymentLine],
     found.append(Check("每名干部均已列支或说明", len(rows), len(result.cadres_seen), not missing,
                        "付款表干部人数 / 报送干部人数"))
     charged = _sum_by([l for l in lines if l.payer == "village_collective"], lambda l: (l.township, l.branch_code))
-    short = {k for k, due in charged.items() if due > 0 and (incomes.get(k) is None or due > incomes[k])}
+    short = {k for k, due in charged.items() if due > 0 and _short(due, incomes.get(k))}
     flagged = {(l.township, l.branch_code) for l in lines if l.payer == "village_collective" and l.notes}
     found.append(Check("村集体收入不足的村均已在付款行标注", len(short), len(flagged & short), short <= flagged,
                        "收入不足的村数 / 已标注的村数（不足时不隐藏，见“村级小计”和付款行“依据”）"))
     return found
+
+
+def _short(due: Decimal, income: Decimal | None) -> bool:
+    return income is None or due > income
 
 
 def _sum_by(lines: list[PaymentLine], key) -> dict[Any, Decimal]:
@@ -167,7 +171,7 @@ def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow]) -> None:
         sources = f"绩效：{PAYER_TEXT[p.payer]}" + (f"；奖励：{PAYER_TEXT[w.payer]}" if w else "")
         basis = "；".join([p.basis] + ([w.basis] if w else []) + p.notes + (w.notes if w else []))
         table.append([p.township, p.village, p.branch_name, p.payee, p.role, p.monthly_pay, p.months,
-                      fen(p.performance_base), p.rate / 100, p.amount,
+                      fen(p.performance_base or ZERO), (p.rate or ZERO) / 100, p.amount,
                       w.amount if w else ZERO, r.total, sources, basis])
     money = {5: formats.yuan, 7: formats.yuan, 8: formats.percent, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan,
              6: formats.integer}

@@ -23,9 +23,14 @@ from .records import Change
 
 class Field(Protocol):
     """A column as the normaliser needs it (sheets.Field is one)."""
-    id: str
-    title: str
-    spec: dict[str, Any]
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def spec(self) -> dict[str, Any]: ...
 
     @property
     def type(self) -> str: ...

@@ -39,10 +39,10 @@ def score_submissions(subs: list[Submission]) -> list[ScoredGroup]:
     groups: dict[tuple[str, int], list[Submission]] = {}
     for s in subs:
         if s.accepted:
-            groups.setdefault((s.rulebook.template_id, s.meta["period"]), []).append(s)
+            groups.setdefault((s.rules.template_id, s.meta["period"]), []).append(s)
     result = []
     for (template_id, period), members in sorted(groups.items()):
-        rulebook = members[0].rulebook
+        rulebook = members[0].rules
         result.append(ScoredGroup(rulebook, period, score_county(rulebook, members, period)))
     return result
 
@@ -60,7 +60,7 @@ def pay_files(paths: list[Path], out_dir: Path, rulebook: Rulebook | None = None
     out_dir.mkdir(parents=True, exist_ok=True)
     paid = []
     for group in report.groups:
-        members = [s for s in report.submissions if s.accepted and s.rulebook.template_id == group.rulebook.template_id
+        members = [s for s in report.submissions if s.accepted and s.rules.template_id == group.rulebook.template_id
                    and s.meta["period"] == group.period]
         payments = compute_payments(group.rulebook, members, group.county.branches)
         path = out_dir / f"财务发放表_{group.rulebook.id}_{group.period}.xlsx"

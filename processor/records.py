@@ -58,6 +58,13 @@ class Submission:
         return self.rulebook is not None and not has_errors(self.problems)
 
     @property
+    def rules(self) -> Rulebook:
+        """The rulebook of a recognised submission (only asked for after the template id was read)."""
+        if self.rulebook is None:
+            raise ValueError(f"{self.file}: no rulebook was recognised")
+        return self.rulebook
+
+    @property
     def township(self) -> str:
         return str(self.meta.get("township") or "")
 

@@ -220,6 +220,5 @@ def _figures(node: Any, where: str = "") -> list[tuple[str, str]]:
 
 
 def _duplicates(where: str, ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    dups = sorted({i for i in ids if i in seen or seen.add(i)})
+    dups = sorted({i for i in ids if ids.count(i) > 1})
     return [f"{where}: id '{d}' appears more than once" for d in dups]

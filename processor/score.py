@@ -40,15 +40,15 @@ def branch_inputs(sub: Submission) -> list[BranchInput]:
         grouped: dict[str, list[Record]] = {}
         # In sheet order, whatever order the records come in: cells in reasons never depend on it.
         for r in sorted(sub.records.get(key, []), key=lambda r: r.row):
-            grouped.setdefault(r.values.get("branch_code"), []).append(r)
+            grouped.setdefault(str(r.values.get("branch_code")), []).append(r)
         return grouped
 
     scores, events, vetoes, votes = by_code("scores"), by_code("events"), by_code("vetoes"), by_code("votes")
     cadres = by_code("cadres")
     inputs = []
     for branch in sub.records.get("branches", []):
-        code = branch.values.get("branch_code")
-        inputs.append(BranchInput(sub, branch, (scores.get(code) or [None])[0], events.get(code, []),
+        code = str(branch.values.get("branch_code"))
+        inputs.append(BranchInput(sub, branch, next(iter(scores.get(code, [])), None), events.get(code, []),
                                   vetoes.get(code, []), votes.get(code, []), cadres.get(code, [])))
     return inputs
 
@@ -121,7 +121,8 @@ def _item_fields(unit_id: str, item_ids: tuple[str, ...]) -> tuple[tuple[str, st
 def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
                problems: list[Problem]) -> tuple[Decimal, int, int, list[str]]:
     """Sum of item scores; for each item the township-review score where given, else the self-score."""
-    base, used_review, used_self, cells = ZERO, 0, 0, []
+    base, used_review, used_self = ZERO, 0, 0
+    cells: list[str] = []
     scores = data.scores
     if scores is None:
         return base, 0, 0, cells

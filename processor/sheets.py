@@ -161,7 +161,7 @@ def _vetoes(rulebook: Rulebook) -> Sheet:
 
 def _votes(rulebook: Rulebook) -> Sheet:
     schema = load_static("votes")
-    targets = rulebook.votes["targets"]
+    targets = (rulebook.votes or {}).get("targets", [])
     schema["properties"]["target"]["enum"] = [rulebook.vote_target_name(t) for t in targets]
     return Sheet("votes", schema["title"], _with_id(schema, rulebook, "votes"))
 
