@@ -26,7 +26,7 @@ from typing import Any
 from loguru import logger
 
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
-from .errors import EXIT_OK, EXIT_PROBLEMS, RunError
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .settings import RunConfig
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -124,7 +124,9 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         _commit(staging, config.out, outcome.outputs)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
         _record(config, rulebook, started, accounted, outcome)
-        mail.finish(accounted, outcome)  # after the commit: move the fetched messages, send the replies
+        done = mail.finish(accounted)  # after the commit: move the fetched messages, send the replies
+        outcome.summary = "\n".join([outcome.summary, *done.notes]) if done.notes else outcome.summary
+        outcome.exit_code = EXIT_FAILED if done.failed else outcome.exit_code  # outputs stand; next run completes it
         watch.lap("write")
         outcome.timings = watch.timings
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)
