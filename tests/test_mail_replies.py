@@ -13,7 +13,7 @@ from pathlib import Path
 from mail_servers import mail_cert, smtp_refusing  # noqa: F401 (fixtures)
 from processor import ledger
 from processor.paths import ROOT
-from run_helpers import PERIOD, Attachment, at, build_message, run_args, run_cli, workbook_bytes, write
+from run_helpers import Attachment, at, build_message, run_args, run_cli, workbook_bytes, write
 
 HK, CG, SQ = "hk@township.example.cn", "cg@township.example.cn", "sq@township.example.cn"
 

@@ -107,30 +107,26 @@ def is_loopback(host: str) -> bool:
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """The `run` command's mail options (also keys of the config file, with _ for -)."""
-    g = p.add_argument_group("real mail (IMAP fetch, SMTP replies)")
-    g.add_argument("--imap", metavar="URL", help="fetch UNSEEN messages: imaps://user@host[:port]/INBOX "
-                   "(imap://… uses STARTTLS); INBOX becomes optional")
+    g = p.add_argument_group("邮箱收件与回执（IMAP 收取，SMTP 回复）")
+    g.add_argument("--imap", metavar="URL", help="从邮箱收取未读邮件：imaps://用户名@服务器[:端口]/INBOX"
+                   "（imap://… 使用 STARTTLS）；给出后 INBOX 文件夹可省略")
     g.add_argument("--imap-password-env", metavar="NAME",
-                   help=f"environment variable with the IMAP password (default {IMAP_PASSWORD_ENV}; "
-                        f"{IMAP_PASSWORD_ENV}_FILE may name a password file)")
-    g.add_argument("--imap-password-file", metavar="FILE", help="file with the IMAP password, readable only by its owner")
-    g.add_argument("--imap-done-folder", metavar="NAME", help=f"move processed messages here (default {DONE_FOLDER})")
-    g.add_argument("--reply", action="store_true", help="reply to each message with its receipt(s), once")
-    add_smtp_options(g, "send replies", "without it replies are written to DIR/outbox")
+                   help=f"存放 IMAP 密码的环境变量（默认 {IMAP_PASSWORD_ENV}；{IMAP_PASSWORD_ENV}_FILE 可指向密码文件）")
+    g.add_argument("--imap-password-file", metavar="FILE", help="IMAP 密码文件，只能由本人读取（chmod 600）")
+    g.add_argument("--imap-done-folder", metavar="NAME", help=f"处理完的邮件移入此文件夹（默认 {DONE_FOLDER}）")
+    g.add_argument("--reply", action="store_true", help="给每封邮件回复一次回执")
+    add_smtp_options(g, "发送回执", "不给时回执写入 DIR/outbox")
 
 
 def add_smtp_options(g: argparse._ActionsContainer, what: str, otherwise: str) -> None:
     """--smtp and its companions: shared by `run --reply` and `remind`."""
-    g.add_argument("--smtp", metavar="URL", help=f"{what}: smtps://user@host:465 or smtp://[user@]host:587 "
-                   f"(STARTTLS); {otherwise}")
-    g.add_argument("--smtp-password-env", metavar="NAME",
-                   help=f"environment variable with the SMTP password (default {SMTP_PASSWORD_ENV})")
-    g.add_argument("--smtp-password-file", metavar="FILE", help="file with the SMTP password, readable only by its owner")
-    g.add_argument("--reply-from", metavar="ADDRESS", help="From: of the messages (default: the address the "
-                   "township wrote to, else the SMTP user)")
-    g.add_argument("--mail-plaintext", action="store_true",
-                   help="allow imap:// and smtp:// without TLS, to a loopback address only")
-    g.add_argument("--mail-cafile", metavar="FILE", help="CA certificate(s) to trust for the mail servers (PEM)")
+    g.add_argument("--smtp", metavar="URL", help=f"{what}：smtps://用户名@服务器:465 或 smtp://[用户名@]服务器:587"
+                   f"（STARTTLS）；{otherwise}")
+    g.add_argument("--smtp-password-env", metavar="NAME", help=f"存放 SMTP 密码的环境变量（默认 {SMTP_PASSWORD_ENV}）")
+    g.add_argument("--smtp-password-file", metavar="FILE", help="SMTP 密码文件，只能由本人读取（chmod 600）")
+    g.add_argument("--reply-from", metavar="ADDRESS", help="发件人地址（默认：乡镇来信的收件地址，否则 SMTP 用户名）")
+    g.add_argument("--mail-plaintext", action="store_true", help="允许不加密的 imap:// 和 smtp://，仅限本机回环地址")
+    g.add_argument("--mail-cafile", metavar="FILE", help="邮件服务器的 CA 证书（PEM），用于单位自建 CA")
 
 
 def mail_config(pick: Pick, pick_path: PickPath) -> MailConfig | None:

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +31,7 @@ from .send import (
     default_sender,
     deliver,
     envelope_sender,
+    from_ledger,
     wire_bytes,
 )
 
@@ -119,14 +119,7 @@ def _intent(r: Reply) -> dict[str, object]:
 
 
 def _outgoing(row: dict) -> Outgoing:
-    raw: bytes = row["raw"]
-    msg = _head_of(raw)
-    return Outgoing(row["sha256"], row["recipient"], envelope_sender(msg), row["reply_id"] or "", raw,
-                    f"reply-{row['sha256'][:16]}.eml", label=str(msg["Subject"] or ""))
-
-
-def _head_of(raw: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    return from_ledger(row["sha256"], row["recipient"], row["raw"], f"reply-{row['sha256'][:16]}.eml")
 
 
 # --- composing -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def deliver(mc: MailConfig, out: Path, items: Iterable[Outgoing], mark: Mark) ->
     """Send (or, without --smtp, write to DIR/outbox) each message; mark each as it goes."""
     items = list(items)
     if mc.smtp is None:
-        return _to_outbox(out / OUTBOX, items, mark)
+        return to_outbox(out / OUTBOX, items, mark)
     password = smtp_password(mc)
     smtp = smtp_connect(mc, password)
     delivery = Delivery(mc.smtp.shown)
@@ -117,7 +118,8 @@ def _crash_hook(state: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _to_outbox(outbox: Path, items: list[Outgoing], mark: Mark) -> Delivery:
+def to_outbox(outbox: Path, items: list[Outgoing], mark: Mark) -> Delivery:
+    """Each message as an .eml file for any mail client (also `remind --dry-run`, whose mark records nothing)."""
     outbox.mkdir(parents=True, exist_ok=True)
     delivery = Delivery(f"{OUTBOX}/")
     for o in items:
@@ -129,6 +131,13 @@ def _to_outbox(outbox: Path, items: list[Outgoing], mark: Mark) -> Delivery:
 
 def envelope_sender(msg: EmailMessage) -> str:
     return parseaddr(str(msg["From"]))[1]
+
+
+def from_ledger(key: str, recipient: str, raw: bytes, name: str) -> Outgoing:
+    """A message recorded but not known to be delivered, to be sent again byte for byte."""
+    head = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    return Outgoing(key, recipient, envelope_sender(head), str(head["Message-ID"] or ""), raw, name,
+                    label=str(head["Subject"] or ""))
 
 
 def default_sender(mc: MailConfig) -> str:
