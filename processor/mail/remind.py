@@ -26,7 +26,7 @@ from .. import ledger
 from ..common import CHINA_TZ, now_utc
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, ConfigError
 from ..rulebook import Rulebook, load_rulebook
-from ..template import write_template
+from ..template import template_file_name, write_template
 from .config import MailConfig, smtp_config
 from .replies import XLSX, new_message_id
 from .send import (
@@ -49,7 +49,9 @@ TemplateFor = Callable[[Rulebook, str, Path], Path]
 
 
 def blank_template(rulebook: Rulebook, township: str, folder: Path) -> Path:
-    return write_template(rulebook, folder / "blank")
+    """The same blank workbook for every township (written once per call of send_reminders)."""
+    path = folder / "blank" / template_file_name(rulebook)
+    return path if path.is_file() else write_template(rulebook, folder / "blank")
 
 
 @dataclass
