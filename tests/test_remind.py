@@ -3,8 +3,12 @@ attached, against a real aiosmtpd on loopback; none to those that submitted; non
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -13,6 +17,7 @@ import openpyxl
 import pytest
 
 from mail_servers import mail_cert, smtp_plain  # noqa: F401 (fixtures)
+from processor.paths import ROOT
 from run_helpers import PERIOD, Attachment, at, build_message, run_args, run_cli, workbook_bytes, write
 
 ADDRESS = {"城关镇": "cg@township.example.cn", "河口镇": "hk@township.example.cn", "柳林镇": "ll@township.example.cn",
@@ -104,3 +109,22 @@ def test_remind__needs_smtp_or_dry_run__and_a_date(county_out, tmp_path):
     assert code == 2 and "--smtp" in err and "--dry-run" in err
     code, _, err = run_cli("remind", "--deadline", "明年一月", "--out", str(tmp_path), "--dry-run")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+def test_remind__killed_after_the_first_accepted__same_day_call_resends_it_identically__the_other_once(
+        county_out, tmp_path, smtp_plain):
+    out = copy_of(county_out, tmp_path)
+    argv = [sys.executable, "-m", "processor.cli", "remind", "--period", str(PERIOD), "--deadline", "2027-01-10",
+            "--out", str(out), "--smtp", smtp_plain.url(), "--mail-plaintext"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARBATCH_")}
+    killed = subprocess.run(argv, cwd=ROOT, env={**env, "STARBATCH_CRASH_AFTER_SEND": "1"}, capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [(_, [first_to], first_raw)] = smtp_plain.handler.received
+    for _ in range(2):
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        received = smtp_plain.handler.received
+        assert sorted(to for _, [to], _ in received) == sorted([first_to, ADDRESS["柳林镇"], ADDRESS["石桥乡"]])
+        assert [raw for _, [to], raw in received if to == first_to] == [first_raw, first_raw]
+        assert {state for *_, state in reminder_rows(out)} == {"sent"}

@@ -171,6 +171,7 @@ def smtp_connect(mc: MailConfig, password: str) -> smtplib.SMTP:
 
 
 def _open(mc: MailConfig, s: Server) -> smtplib.SMTP:
+    smtp: smtplib.SMTP
     if s.tls_on_connect:
         smtp = smtplib.SMTP_SSL(s.host, s.port, context=tls_context(mc), timeout=TIMEOUT)
     else:
