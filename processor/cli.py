@@ -75,7 +75,36 @@ def _parser() -> argparse.ArgumentParser:
 
     add_mail_options(p)  # --imap, --reply, --smtp, …
     p.set_defaults(func=cmd_run)
+    _add_remind(sub)
     return parser
+
+
+# --- remind (processor/mail/remind.py) -------------------------------------------------------------
+
+def _add_remind(sub: argparse._SubParsersAction) -> None:
+    from .mail import add_smtp_options
+
+    p = sub.add_parser("remind", help="给本年度尚未报送的乡镇发提醒邮件（每天最多一封）")
+    p.add_argument("--period", type=int, help="评定年度（默认今年）")
+    p.add_argument("--deadline", required=True, help="报送截止日期 YYYY-MM-DD（写在提醒邮件里）")
+    p.add_argument("--out", type=Path, help="每晚批处理的输出文件夹 DIR（据 DIR/ledger.sqlite 判断谁已报送）")
+    p.add_argument("--townships", help="应报送的乡镇，逗号分隔（默认：配置文件的 townships，否则上一年度的名单，"
+                   "再否则 township_addresses 中的乡镇）")
+    p.add_argument("--config", type=Path, help="每晚批处理的 TOML 配置文件（township_addresses = {\"城关镇\" = \"a@b\"}）")
+    p.add_argument("--rulebook", help="附上哪个评定办法的空白模板（默认 huojia-five-star）")
+    p.add_argument("--ledger", type=Path, help="台账文件（默认 DIR/ledger.sqlite）")
+    p.add_argument("--dry-run", action="store_true", help="只把邮件写入 DIR/outbox，不发送，不记录")
+    add_smtp_options(p.add_argument_group("发送"), "发送提醒", "或用 --dry-run")
+    p.set_defaults(func=cmd_remind)
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from .mail.remind import remind_config, send_reminders
+
+    config = remind_config(args)
+    result = send_reminders(config)
+    print(result.summary(config.out / "outbox"))
+    return result.exit_code
 
 
 def cmd_template(args: argparse.Namespace) -> int:

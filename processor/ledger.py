@@ -34,10 +34,18 @@ CREATE TABLE IF NOT EXISTS branch_results (
 CREATE INDEX IF NOT EXISTS branch_results_period ON branch_results(period, rulebook, township, branch_code);
 CREATE TABLE IF NOT EXISTS replies (
     message_id TEXT, sha256 TEXT NOT NULL, sent TEXT NOT NULL, receipts TEXT NOT NULL, transport TEXT NOT NULL,
-    recipient TEXT
+    recipient TEXT, reply_id TEXT, state TEXT NOT NULL DEFAULT 'sent', answer TEXT, raw BLOB
 );
 CREATE INDEX IF NOT EXISTS replies_sha256 ON replies(sha256);
+CREATE TABLE IF NOT EXISTS reminders (
+    period INTEGER NOT NULL, township TEXT NOT NULL, day TEXT NOT NULL, deadline TEXT NOT NULL,
+    recipient TEXT NOT NULL, message_id TEXT NOT NULL, state TEXT NOT NULL, answer TEXT, transport TEXT,
+    recorded TEXT NOT NULL, raw BLOB, PRIMARY KEY (period, township, day)
+);
 """
+# Columns the replies table gained after ledgers were already in use (added on first use; old rows were sent).
+REPLY_COLUMNS = {"reply_id": "TEXT", "state": "TEXT NOT NULL DEFAULT 'sent'", "answer": "TEXT", "raw": "BLOB"}
+UNSENT = ("sending", "deferred")  # a message whose fate is unknown or that the server asked to retry
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -109,18 +117,97 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
     return run_id
 
 
+def _replies_db(path: Path) -> sqlite3.Connection:
+    db = connect(path)
+    have = {row[1] for row in db.execute("PRAGMA table_info(replies)")}
+    for name, kind in REPLY_COLUMNS.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE replies ADD COLUMN {name} {kind}")
+    return db
+
+
 def replied(path: Path) -> tuple[set[str], set[str]]:
-    """Messages already answered (processor/mail.py): sha256 of their raw bytes, and their Message-IDs."""
+    """Messages answered or being answered (processor/mail): sha256 of their raw bytes, and their Message-IDs."""
     if not path.exists():
         return set(), set()
-    with connect(path) as db:
+    with _replies_db(path) as db:
         rows = db.execute("SELECT sha256, message_id FROM replies").fetchall()
     return {s for s, _ in rows}, {m for _, m in rows if m}
 
 
-def record_reply(path: Path, reply: dict[str, Any]) -> None:
-    """One reply sent (or written to the outbox), recorded at once so a rerun never sends it again."""
+def record_reply_intents(path: Path, replies: list[dict[str, Any]], when: str) -> None:
+    """Replies about to be sent, with their bytes and Message-ID, in one transaction (state 'sending')."""
+    with _replies_db(path) as db:
+        db.executemany(
+            "INSERT INTO replies (message_id, sha256, sent, receipts, transport, recipient, reply_id, state, raw) "
+            "VALUES (?,?,?,?,?,?,?,'sending',?)",
+            [(r["message_id"], r["sha256"], when, json.dumps(r["receipts"], ensure_ascii=False), "",
+              r["recipient"], r["reply_id"], r["raw"]) for r in replies])
+
+
+def unsent_replies(path: Path) -> list[dict[str, Any]]:
+    """Replies recorded but not known to be delivered: sent again with the same bytes (same Message-ID)."""
+    if not path.exists():
+        return []
+    with _replies_db(path) as db:
+        rows = db.execute(f"SELECT sha256, recipient, reply_id, raw FROM replies WHERE state IN {UNSENT} "
+                          "AND raw IS NOT NULL ORDER BY rowid").fetchall()
+    return [{"sha256": s, "recipient": r, "reply_id": i, "raw": raw} for s, r, i, raw in rows]
+
+
+def mark_reply(path: Path, sha256: str, state: str, answer: str, transport: str, when: str) -> None:
+    """What happened to a reply; its bytes are kept only while it may have to be sent again."""
+    with _replies_db(path) as db:
+        db.execute(f"UPDATE replies SET state = ?, answer = ?, transport = ?, sent = ?, "
+                   f"raw = CASE WHEN ? IN {UNSENT} THEN raw END WHERE sha256 = ? AND state IN {UNSENT}",
+                   (state, answer, transport, when, state, sha256))
+
+
+# --- reminders (starbatch remind) -------------------------------------------------------------------
+
+def submitted_townships(path: Path, period: int) -> set[str]:
+    """Townships with an accepted or rejected submission for the period, in any run."""
+    if not path.exists():
+        return set()
     with connect(path) as db:
-        db.execute("INSERT INTO replies (message_id, sha256, sent, receipts, transport, recipient) VALUES (?,?,?,?,?,?)",
-                   (reply["message_id"], reply["sha256"], reply["sent"], json.dumps(reply["receipts"], ensure_ascii=False),
-                    reply["transport"], reply.get("recipient", "")))
+        rows = db.execute("SELECT DISTINCT i.township FROM inputs i JOIN runs r ON r.id = i.run_id "
+                          "WHERE r.period = ? AND i.state IN ('accepted', 'rejected') AND i.township <> ''",
+                          (period,)).fetchall()
+    return {t for (t,) in rows}
+
+
+def last_accepted_sender(path: Path, township: str) -> str:
+    """The From: of the township's most recent accepted message (any period); '' when none."""
+    if not path.exists():
+        return ""
+    with connect(path) as db:
+        row = db.execute("SELECT sender FROM inputs WHERE township = ? AND state = 'accepted' AND sender <> '' "
+                         "ORDER BY run_id DESC, sent DESC LIMIT 1", (township,)).fetchone()
+    return row[0] if row else ""
+
+
+def reminders_on(path: Path, period: int, day: str) -> dict[str, dict[str, Any]]:
+    """The reminders recorded for the period on that day (China date), by township."""
+    if not path.exists():
+        return {}
+    with connect(path) as db:
+        rows = db.execute("SELECT township, state, recipient, message_id, raw FROM reminders "
+                          "WHERE period = ? AND day = ?", (period, day)).fetchall()
+    return {t: {"state": s, "recipient": r, "message_id": m, "raw": raw} for t, s, r, m, raw in rows}
+
+
+def record_reminder_intents(path: Path, reminders: list[dict[str, Any]], when: str) -> None:
+    with connect(path) as db:
+        db.executemany(
+            "INSERT INTO reminders (period, township, day, deadline, recipient, message_id, state, recorded, raw) "
+            "VALUES (?,?,?,?,?,?,'sending',?,?)",
+            [(r["period"], r["township"], r["day"], r["deadline"], r["recipient"], r["message_id"], when, r["raw"])
+             for r in reminders])
+
+
+def mark_reminder(path: Path, key: tuple[int, str, str], state: str, answer: str, transport: str, when: str) -> None:
+    """KEY is (period, township, day)."""
+    with connect(path) as db:
+        db.execute(f"UPDATE reminders SET state = ?, answer = ?, transport = ?, recorded = ?, "
+                   f"raw = CASE WHEN ? IN {UNSENT} THEN raw END WHERE period = ? AND township = ? AND day = ?",
+                   (state, answer, transport, when, state, *key))

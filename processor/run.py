@@ -25,7 +25,7 @@ from .accounting import STATES, Accounted, account
 from .common import CHINA_TZ, consolidated_workbook_name, finance_workbook_name, now_utc, shown_date
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
 from .county import derived_seed, draw_spot_check, evaluate_targets, finish_county, promotions
-from .errors import EXIT_OK, EXIT_PROBLEMS, RunError
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .ledger import previous_results, previous_townships
@@ -114,7 +114,9 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         stage_ledger_record(staging, _ledger_record(config, rulebook, started, accounted, outcome))
         commit(config.out, staging, outcome.outputs, config.ledger_path)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
-        mail.finish(accounted, outcome)  # after the commit: move the fetched messages, send the replies
+        done = mail.finish(accounted)  # after the commit: move the fetched messages, send the replies
+        outcome.summary = "\n".join([outcome.summary, *done.notes]) if done.notes else outcome.summary
+        outcome.exit_code = EXIT_FAILED if done.failed else outcome.exit_code  # outputs stand; next run completes it
         watch.lap("write")
         outcome.timings = watch.timings
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)

@@ -272,6 +272,24 @@ class Collect:
         return "250 OK"
 
 
+class Refuse(Collect):
+    """aiosmtpd handler that answers RCPT TO of some addresses with a fixed reply (e.g. 550 or 450), logs every
+    RCPT and keeps the messages to the others."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: dict[str, str] = {}   # address → the server's reply to its RCPT TO
+        self.rcpts: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
+        with self.lock:
+            self.rcpts.append(address)
+        if address in self.answers:
+            return self.answers[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
 @dataclass
 class Smtp:
     port: int
@@ -289,12 +307,12 @@ class Smtp:
         return f"{tls}://{user}{HOST}:{self.port}"
 
 
-def start_smtp(cert: Cert | None = None, user: str = "", password: str = "") -> Smtp:
+def start_smtp(cert: Cert | None = None, user: str = "", password: str = "", handler: Collect | None = None) -> Smtp:
     """aiosmtpd on loopback: with cert, STARTTLS required; with user, AUTH required (after STARTTLS)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    handler = Collect()
+    handler = handler or Collect()
     kwargs: dict = {}
     if cert is not None:
         kwargs.update(tls_context=cert.server_context(), require_starttls=True)
@@ -364,6 +382,16 @@ def smtp_tls(mail_cert: Cert):
 def smtp_plain(mail_cert: Cert):
     """aiosmtpd without TLS or AUTH (loopback, --mail-plaintext)."""
     server = start_smtp()
+    try:
+        yield server
+    finally:
+        stop_smtp(server)
+
+
+@pytest.fixture
+def smtp_refusing(mail_cert: Cert):
+    """aiosmtpd without TLS or AUTH whose handler (a Refuse) answers the addresses in .handler.answers as told."""
+    server = start_smtp(handler=Refuse())
     try:
         yield server
     finally:
