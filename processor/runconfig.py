@@ -9,10 +9,11 @@ from typing import Any
 
 from .errors import ConfigError
 from .mail import MAIL_KEYS, mail_config
+from .rulebook import resolve_rulebook_path
 from .run import RunConfig
 
-KEYS = {"inbox", "out", "rulebook", "period", "ledger", "townships", "county", "notice_start", "seed", "log_json",
-        "workers"} | MAIL_KEYS
+KEYS = {"inbox", "out", "rulebook", "rulebook_dir", "period", "ledger", "townships", "county", "notice_start", "seed",
+        "log_json", "workers"} | MAIL_KEYS
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:
@@ -41,8 +42,11 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         notice_date = dt.date.fromisoformat(str(notice)) if notice else None
     except ValueError:
         raise ConfigError(f"notice_start '{notice}' is not a date (YYYY-MM-DD)") from None
+    rulebook, rulebook_dir = str(pick("rulebook", "huojia-five-star")), pick_path("rulebook_dir")
+    if rulebook_dir:  # a county's own rulebook: the run loads it by its path
+        rulebook = str(resolve_rulebook_path(rulebook, rulebook_dir))
     return RunConfig(
-        inbox=inbox, out=out, rulebook=str(pick("rulebook", "huojia-five-star")),
+        inbox=inbox, out=out, rulebook=rulebook,
         period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
         seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=int(pick("workers", 1)), mail=mail)
