@@ -168,6 +168,8 @@ def cmd_template(args: argparse.Namespace) -> int:
     from .paths import IN_CHECKOUT, SCHEMA_DIR, TEMPLATE_DIR
     from .template import build_shipped, write_template
 
+    if args.prefill:
+        return _prefill(args)
     if args.all:  # in a checkout the committed folders; installed, the package data stays untouched
         targets = (TEMPLATE_DIR, SCHEMA_DIR) if IN_CHECKOUT else (args.out / "templates", args.out / "schemas")
         for path in build_shipped(*targets):
@@ -179,6 +181,23 @@ def cmd_template(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(write_template(rulebook, args.out))
     return EXIT_OK
+
+
+def _prefill(args: argparse.Namespace) -> int:
+    from .prefill import write_prefilled
+
+    if not args.period or not args.ledger:
+        print("starbatch template --prefill: 请给出 --period 年度和 --ledger 台账文件 / give --period and --ledger",
+              file=sys.stderr)
+        return EXIT_FAILED
+    written = write_prefilled(args.ledger, args.period, args.out, _rulebook(args), args.township)
+    for path in written:
+        print(path)
+    if not written:
+        who = f"乡镇“{args.township}”" if args.township else "任何乡镇"
+        print(f"starbatch template --prefill: 台账 {args.ledger} 中没有{who}{args.period - 1}年度已采用的报送，未生成预填模板。",
+              file=sys.stderr)
+    return EXIT_OK if written else EXIT_PROBLEMS
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
