@@ -4,9 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, StarbatchError
+
+if TYPE_CHECKING:
+    from .rulebook import Rulebook
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,55 +32,138 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="starbatch", description="Rate grassroots Party branches from township workbooks.")
-    parser.add_argument("--version", action="version", version=f"starbatch {__version__}")
-    sub = parser.add_subparsers(title="commands")
+EXITS_CHECK = "退出码 / exit codes:\n  0  全部通过（可有警告） all clean\n  1  有文件存在错误 some file has errors\n  2  无法运行（参数、评定办法或文件夹有误） could not run"
 
-    p = sub.add_parser("template", help="write the fill-in template of a rulebook")
-    p.add_argument("--rulebook", help="rulebook key or id (e.g. huojia-five-star, R1) or a .yaml path")
-    p.add_argument("--out", type=Path, default=Path("."), help="folder to write into (default: current)")
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="starbatch", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="党支部星级评定批处理：检查乡镇报送的工作簿，评定星级，计算报酬。\n"
+                    "Rate grassroots Party branches from township workbooks.",
+        epilog="每个命令的说明：starbatch 命令 --help（例如 starbatch run --help）。\n" + EXITS_CHECK)
+    parser.add_argument("--version", action="version", version=f"starbatch {__version__}")
+    sub = parser.add_subparsers(title="命令 / commands", metavar="命令")
+    _template_command(sub)
+    _validate_command(sub)
+    _score_command(sub)
+    _pay_command(sub)
+    _run_command(sub)
+    return parser
+
+
+def _command(sub: Any, name: str, summary: str, description: str, exits: str, example: str) -> argparse.ArgumentParser:
+    """A subcommand whose help (in Chinese for the operator) ends with its exit codes and an example."""
+    return sub.add_parser(name, help=summary, description=description,
+                          epilog=f"{exits}\n\n示例 / example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_rulebook_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rulebook-dir", type=Path, metavar="DIR",
+                   help="本县自己的评定办法文件夹（*.yaml），先于内置办法查找 / a county's own rulebooks, searched first")
+
+
+def _template_command(sub: Any) -> None:
+    p = _command(sub, "template", "生成填报模板 / write the fill-in template of a rulebook",
+                 "生成乡镇填报用的 Excel 模板。--all 重新生成全部内置模板（在源码目录中写回 templates/ 和 "
+                 "schemas/generated/）。--prefill 按台账中上一年度的报送为每个乡镇生成预填模板。\n"
+                 "Write the template a township fills; --all regenerates every shipped one; --prefill writes "
+                 "one workbook per township prefilled from last year's accepted submission.",
+                 "退出码 / exit codes:\n  0  已生成 written\n  1  --prefill 时台账中没有上一年度的数据 nothing to prefill\n"
+                 "  2  评定办法未知或参数有误 unknown rulebook or bad options",
+                 "starbatch template --rulebook R1 --out 模板\n"
+                 "  starbatch template --prefill --rulebook R1 --period 2027 --ledger out/ledger.sqlite --out 预填模板")
+    p.add_argument("--rulebook", help="评定办法的编号或名称（如 R1、huojia-five-star）或 .yaml 路径 / rulebook id, key or path")
+    _add_rulebook_dir(p)
+    p.add_argument("--out", type=Path, default=Path("."), help="写入的文件夹（默认当前文件夹） / folder to write into")
     p.add_argument("--all", action="store_true",
-                   help="regenerate templates/ and schemas/generated/ for every shipped rulebook")
+                   help="重新生成全部内置模板和 schemas/generated/ / regenerate every shipped template")
+    g = p.add_argument_group("预填模板 / prefilled templates")
+    g.add_argument("--prefill", action="store_true",
+                   help="按上一年度已采用的报送预填支部、村干部等信息 / prefill from last year's accepted submissions")
+    g.add_argument("--period", type=int, help="新模板的评定年度，如 2027 / the rating year of the new templates")
+    g.add_argument("--township", help="只生成这个乡镇（默认全部） / only this township (default: all)")
+    g.add_argument("--ledger", type=Path, help="台账文件，如 out/ledger.sqlite / the ledger of earlier runs")
     p.set_defaults(func=cmd_template)
 
-    p = sub.add_parser("validate", help="check submissions and point at the cell of every problem")
-    p.add_argument("files", nargs="+", type=Path, help="township workbooks (.xlsx, .xls, .ods)")
-    p.add_argument("--rulebook", help="rulebook to validate against (default: from each file's template id)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--receipt", type=Path, metavar="DIR", help="write one receipt workbook (回执) per file into DIR")
+
+def _validate_command(sub: Any) -> None:
+    p = _command(sub, "validate", "检查报送文件 / check submissions",
+                 "检查乡镇报送的工作簿，逐项指出问题所在的工作表和单元格；可为每个文件生成回执。\n"
+                 "Check submissions and point at the cell of every problem; optionally write receipts.",
+                 EXITS_CHECK, "starbatch validate 报送/城关镇.xlsx --receipt 回执")
+    p.add_argument("files", nargs="+", type=Path, help="乡镇工作簿（.xlsx .xls .ods） / township workbooks")
+    p.add_argument("--rulebook", help="按此评定办法检查（默认按文件中的模板编号） / rulebook (default: the file's template id)")
+    _add_rulebook_dir(p)
+    p.add_argument("--json", action="store_true", help="输出 JSON 而不是表格 / print JSON instead of a table")
+    p.add_argument("--receipt", type=Path, metavar="DIR", help="把每个文件的回执写入 DIR / write one receipt (回执) per file")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("score", help="validate and score submissions; print each branch's rating and reasons")
-    p.add_argument("files", nargs="+", type=Path, help="township workbooks")
-    p.add_argument("--rulebook", help="rulebook to use (default: from each file's template id)")
-    p.add_argument("--json", action="store_true", help='print {"branches": [...]} as JSON')
+
+def _score_command(sub: Any) -> None:
+    p = _command(sub, "score", "检查并评定星级 / validate and score",
+                 "检查报送文件并评定每个支部的星级，列出每颗星得到或未得到的理由。\n"
+                 "Validate and score submissions; print each branch's rating and reasons.",
+                 EXITS_CHECK.replace("全部通过（可有警告） all clean", "全部已评定 all scored").replace(
+                     "有文件存在错误 some file has errors", "有文件因错误未评定 some file rejected"),
+                 "starbatch score 报送/城关镇.xlsx --json")
+    p.add_argument("files", nargs="+", type=Path, help="乡镇工作簿 / township workbooks")
+    p.add_argument("--rulebook", help="评定办法（默认按文件中的模板编号） / rulebook (default: the file's template id)")
+    _add_rulebook_dir(p)
+    p.add_argument("--json", action="store_true", help='输出 JSON {"branches": [...]} / print JSON')
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("pay", help="validate, score and compute payments; write the finance workbook")
-    p.add_argument("files", nargs="+", type=Path, help="township workbooks")
-    p.add_argument("--out", type=Path, required=True, help="folder for the finance workbook")
-    p.add_argument("--rulebook", help="rulebook to use (default: from each file's template id)")
+
+def _pay_command(sub: Any) -> None:
+    p = _command(sub, "pay", "计算报酬并生成财务发放表 / compute payments, write the finance workbook",
+                 "检查、评定，再计算每名村干部的报酬和奖励，生成财务发放表。\n"
+                 "Validate, score and compute payments; write the finance workbook.",
+                 EXITS_CHECK.replace("全部通过（可有警告） all clean", "已生成财务发放表 written").replace(
+                     "有文件存在错误 some file has errors", "有文件因错误未计算 some file rejected"),
+                 "starbatch pay 报送/*.xlsx --out 财务")
+    p.add_argument("files", nargs="+", type=Path, help="乡镇工作簿 / township workbooks")
+    p.add_argument("--out", type=Path, required=True, help="财务发放表写入的文件夹 / folder for the finance workbook")
+    p.add_argument("--rulebook", help="评定办法（默认按文件中的模板编号） / rulebook (default: the file's template id)")
+    _add_rulebook_dir(p)
     p.set_defaults(func=cmd_pay)
 
-    p = sub.add_parser("run", help="the nightly run: every submission in INBOX → consolidated workbooks in DIR")
-    p.add_argument("inbox", nargs="?", type=Path, help="inbox folder (.xlsx, .eml, Maildir, .zip; scanned recursively)")
-    p.add_argument("--out", type=Path, help="output folder DIR")
-    p.add_argument("--rulebook", help="rulebook key or id (default huojia-five-star)")
-    p.add_argument("--period", type=int, help="rating year (default: the current year)")
-    p.add_argument("--config", type=Path, help="TOML file with any of these options (command line wins)")
-    p.add_argument("--ledger", type=Path, help="ledger file (default DIR/ledger.sqlite)")
-    p.add_argument("--townships", help="comma-separated township list that must submit (default: last period's)")
-    p.add_argument("--notice-start", help="first day of the public notice, YYYY-MM-DD (default: day after the newest submission)")
-    p.add_argument("--seed", type=int, help="spot-check seed (default: derived from the accepted files)")
-    p.add_argument("--log-json", action="store_true", help="machine-readable logs (DIR/logs/starbatch.jsonl)")
-    p.add_argument("--workers", type=int, help="validate and score workbooks in N parallel processes (default 1)")
+
+def _run_command(sub: Any) -> None:
+    p = _command(sub, "run", "每晚的批处理 / the nightly run",
+                 "处理收件箱中的全部报送（工作簿、邮件、压缩包），生成汇总表、财务发放表和每个文件的回执，并更新台账。\n"
+                 "The nightly run: every submission in INBOX → consolidated workbooks, receipts and the ledger in DIR.",
+                 "退出码 / exit codes:\n  0  全部采用且无乡镇缺报 all accepted, none missing\n"
+                 "  1  有报送被退回或有乡镇未报送 some rejected or missing\n"
+                 "  2  无法运行（参数、配置、邮箱或文件夹有误），输出文件夹未改动 could not run; DIR unchanged",
+                 "starbatch run 收件箱 --out 输出 --rulebook R1 --period 2026")
+    p.add_argument("inbox", nargs="?", type=Path,
+                   help="收件箱文件夹（.xlsx、.eml、Maildir、.zip，含子文件夹） / inbox folder, scanned recursively")
+    p.add_argument("--out", type=Path, help="输出文件夹 DIR / output folder")
+    p.add_argument("--rulebook", help="评定办法编号或名称（默认 huojia-five-star） / rulebook key or id")
+    _add_rulebook_dir(p)
+    p.add_argument("--period", type=int, help="评定年度（默认今年） / rating year (default: the current year)")
+    p.add_argument("--config", type=Path, help="TOML 配置文件，命令行优先 / TOML file with any of these options")
+    p.add_argument("--ledger", type=Path, help="台账文件（默认 DIR/ledger.sqlite） / ledger file")
+    p.add_argument("--townships", help="应报送的乡镇，逗号分隔（默认取上一年度的） / townships that must submit")
+    p.add_argument("--notice-start", help="公示开始日期 YYYY-MM-DD（默认最新报送的次日） / first day of the public notice")
+    p.add_argument("--seed", type=int, help="抽查随机种子（默认由采用的文件推出） / spot-check seed")
+    p.add_argument("--log-json", action="store_true", help="机器可读日志 DIR/logs/starbatch.jsonl / machine-readable logs")
+    p.add_argument("--workers", type=int, help="并行处理的进程数（默认 1） / parallel processes (default 1)")
     from .mail import add_options as add_mail_options
 
     add_mail_options(p)  # --imap, --reply, --smtp, …
     p.set_defaults(func=cmd_run)
     _add_remind(sub)
     return parser
+
+
+def _rulebook(args: argparse.Namespace) -> Rulebook | None:
+    """The rulebook named on the command line (a county's --rulebook-dir first), or None to go by each file."""
+    from .rulebook import load_rulebook, resolve_rulebook_path
+
+    if not args.rulebook:
+        return None
+    return load_rulebook(resolve_rulebook_path(args.rulebook, args.rulebook_dir))
 
 
 # --- remind (processor/mail/remind.py) -------------------------------------------------------------
@@ -108,30 +195,48 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from .paths import SCHEMA_DIR, TEMPLATE_DIR
-    from .rulebook import load_rulebook
+    from .paths import IN_CHECKOUT, SCHEMA_DIR, TEMPLATE_DIR
     from .template import build_shipped, write_template
 
-    if args.all:
-        for path in build_shipped(TEMPLATE_DIR, SCHEMA_DIR):
+    if args.prefill:
+        return _prefill(args)
+    if args.all:  # in a checkout the committed folders; installed, the package data stays untouched
+        targets = (TEMPLATE_DIR, SCHEMA_DIR) if IN_CHECKOUT else (args.out / "templates", args.out / "schemas")
+        for path in build_shipped(*targets):
             print(path)
         return EXIT_OK
-    if not args.rulebook:
-        print("starbatch template: give --rulebook NAME or --all", file=sys.stderr)
+    rulebook = _rulebook(args)
+    if rulebook is None:
+        print("starbatch template: 请给出 --rulebook 名称或 --all / give --rulebook NAME or --all", file=sys.stderr)
         return EXIT_FAILED
-    print(write_template(load_rulebook(args.rulebook), args.out))
+    print(write_template(rulebook, args.out))
     return EXIT_OK
+
+
+def _prefill(args: argparse.Namespace) -> int:
+    from .prefill import write_prefilled
+
+    if not args.period or not args.ledger:
+        print("starbatch template --prefill: 请给出 --period 年度和 --ledger 台账文件 / give --period and --ledger",
+              file=sys.stderr)
+        return EXIT_FAILED
+    written = write_prefilled(args.ledger, args.period, args.out, _rulebook(args), args.township)
+    for path in written:
+        print(path)
+    if not written:
+        who = f"乡镇“{args.township}”" if args.township else "任何乡镇"
+        print(f"starbatch template --prefill: 台账 {args.ledger} 中没有{who}{args.period - 1}年度已采用的报送，未生成预填模板。",
+              file=sys.stderr)
+    return EXIT_OK if written else EXIT_PROBLEMS
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .problems import has_errors
     from .receipt import write_receipt
     from .report import dumps, validation_json, validation_table
-    from .rulebook import load_rulebook
     from .validate import validate_files
 
-    rulebook = load_rulebook(args.rulebook) if args.rulebook else None
-    subs = validate_files(args.files, rulebook)
+    subs = validate_files(args.files, _rulebook(args))
     print(dumps(validation_json(subs)) if args.json else validation_table(subs))
     if args.receipt:
         for s in subs:
@@ -143,18 +248,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from .pipeline import score_files
     from .report import dumps, score_json, score_text
-    from .rulebook import load_rulebook
 
-    report = score_files(args.files, load_rulebook(args.rulebook) if args.rulebook else None)
+    report = score_files(args.files, _rulebook(args))
     print(dumps(score_json(report)) if args.json else score_text(report))
     return EXIT_PROBLEMS if report.rejected else EXIT_OK
 
 
 def cmd_pay(args: argparse.Namespace) -> int:
     from .pipeline import pay_files
-    from .rulebook import load_rulebook
 
-    report, paid = pay_files(args.files, args.out, load_rulebook(args.rulebook) if args.rulebook else None)
+    report, paid = pay_files(args.files, args.out, _rulebook(args))
     for group in paid:
         print(f"{group.workbook}: {len(group.payments.lines)} 行，合计 {group.payments.total():.2f} 元")
     for s in report.rejected:

@@ -211,3 +211,32 @@ def mark_reminder(path: Path, key: tuple[int, str, str], state: str, answer: str
         db.execute(f"UPDATE reminders SET state = ?, answer = ?, transport = ?, recorded = ?, "
                    f"raw = CASE WHEN ? IN {UNSENT} THEN raw END WHERE period = ? AND township = ? AND day = ?",
                    (state, answer, transport, when, state, *key))
+
+
+# The records of accepted submissions, kept so next period's templates can be prefilled (processor/prefill.py).
+# A table of its own, created on first use: older ledgers gain it without a migration.
+PREFILL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submission_records (
+    id INTEGER PRIMARY KEY, period INTEGER NOT NULL, township TEXT NOT NULL, records TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submission_records_period ON submission_records(period, township);
+"""
+
+
+def record_submission_records(path: Path, period: int, township: str, records_json: str) -> None:
+    """The records of one accepted submission; a later call for the same township and period supersedes it."""
+    with connect(path) as db:
+        db.executescript(PREFILL_SCHEMA)
+        db.execute("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
+                   (period, township, records_json))
+
+
+def submission_records(path: Path, period: int) -> dict[str, str]:
+    """The last recorded records JSON of every township in the period."""
+    if not path.exists():
+        return {}
+    with connect(path) as db:
+        db.executescript(PREFILL_SCHEMA)
+        rows = db.execute("SELECT township, records FROM submission_records WHERE period = ? ORDER BY id",
+                          (period,)).fetchall()
+    return dict(rows)

@@ -116,19 +116,35 @@ def shipped_rulebooks() -> list[Rulebook]:
     return [load_rulebook(p) for p in sorted(RULEBOOK_DIR.glob("*.yaml"))]
 
 
-def resolve_rulebook_path(name: str) -> Path:
+def resolve_rulebook_path(name: str, rulebook_dir: Path | None = None) -> Path:
+    """The YAML file of a rulebook named by id, key or path; a county's own `rulebook_dir` is searched first."""
     candidate = Path(name)
     if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
         return candidate
     wanted = name.strip().lower()
-    for path in sorted(RULEBOOK_DIR.glob("*.yaml")):
-        head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for path, head in _rulebook_heads(rulebook_dir):
         names = {str(head.get("id", "")).lower(), str(head.get("key", "")).lower(), path.stem.lower(),
                  f"{head.get('id', '')}-{head.get('key', '')}".lower()}
         if wanted in names:
             return path
-    known = ", ".join(p.stem for p in sorted(RULEBOOK_DIR.glob("*.yaml")))
-    raise RulebookError(f"unknown rulebook '{name}'. Shipped rulebooks: {known}; or give a .yaml path.")
+    known = "、".join(f"{head.get('id', path.stem)}（{head.get('key', path.stem)}）"
+                     for path, head in _rulebook_heads(rulebook_dir))
+    raise RulebookError(f"未知的评定办法“{name}”。可用的有：{known}；也可以给出 .yaml 文件路径。"
+                        f" / unknown rulebook '{name}'; known: {known}; or give a .yaml path.")
+
+
+def _rulebook_heads(rulebook_dir: Path | None) -> list[tuple[Path, dict[str, Any]]]:
+    folders = ([rulebook_dir] if rulebook_dir else []) + [RULEBOOK_DIR]
+    paths = [p for folder in folders for p in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])]
+    return [(p, _head(p)) for p in paths]
+
+
+def _head(path: Path) -> dict[str, Any]:
+    try:
+        head = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):  # a broken file in a county's folder must not hide the others
+        return {}
+    return head if isinstance(head, dict) else {}
 
 
 def rulebook_problems(data: Any) -> list[str]:

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 
 from .errors import ConfigError
 from .mail import MAIL_KEYS, mail_config
+from .rulebook import resolve_rulebook_path
 from .settings import RunConfig
 
 # What each key of the TOML file may hold; a wrong value is refused with the key and this text.
@@ -19,6 +20,7 @@ RUN_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     "inbox": (_TEXT, "a folder path"),
     "out": (_TEXT, "a folder path"),
     "rulebook": (_TEXT, "a rulebook id, key or .yaml path, e.g. \"R1\""),
+    "rulebook_dir": (_TEXT, "a folder of the county's own rulebooks"),
     "period": ({"type": "integer", "minimum": 2000, "maximum": 2100}, "a rating year, e.g. 2026"),
     "ledger": (_TEXT, "a file path"),
     "townships": ({"type": ["array", "string"], "items": _TEXT}, "a list of township names"),
@@ -61,8 +63,11 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     workers = pick("workers", 1)
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"--workers {workers}: give a whole number of processes from 1 up")
+    rulebook, rulebook_dir = str(pick("rulebook", "huojia-five-star")), pick_path("rulebook_dir")
+    if rulebook_dir:  # a county's own rulebook: the run loads it by its path
+        rulebook = str(resolve_rulebook_path(rulebook, rulebook_dir))
     return RunConfig(
-        inbox=inbox, out=out, rulebook=str(pick("rulebook", "huojia-five-star")),
+        inbox=inbox, out=out, rulebook=rulebook,
         period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
         seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=workers, mail=mail)

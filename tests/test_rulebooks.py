@@ -44,10 +44,10 @@ def test_rulebook_given_as_a_path__loads(tmp_path):
     assert load_rulebook(path).template_id == "R1-huojia-five-star"
 
 
-def test_unknown_rulebook_name__refused_with_the_shipped_names():
+def test_unknown_rulebook_name__refused_with_the_ids_and_keys_users_type():
     with pytest.raises(RulebookError) as refused:
         load_rulebook("no-such-rulebook")
-    assert "r1-huojia-five-star" in str(refused.value)
+    assert "R1（huojia-five-star）" in str(refused.value) and "r1-huojia-five-star" not in str(refused.value)
 
 
 def test_unknown_top_level_key__refused_with_path_and_allowed_keys(tmp_path):
