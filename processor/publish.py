@@ -92,7 +92,8 @@ def _finish(out: Path, plan: Commit) -> None:
         record = json.loads(pending.read_text(encoding="utf-8"))
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
-        record_run(ledger, record["run"], record["inputs"], record["branches"])
+        record_run(ledger, record["run"], record["inputs"], record["branches"],
+                   [(t, r) for t, r in record.get("carried", [])])
         keep_good_copy(ledger)
         pending.unlink()
         _fault_point("ledger")

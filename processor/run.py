@@ -32,6 +32,7 @@ from .ledger import previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
 from .pay import compute_payments
+from .prefill import submission_records_json
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .publish import JOURNAL, RECEIPTS, clean_stale_staging, commit, new_staging, recover, stage_ledger_record
 from .receipt import write_receipt
@@ -138,7 +139,8 @@ def _validate_all(config: RunConfig, rulebook: Rulebook, inputs: list[Input], wo
     else:
         _worker_init(rulebook, config.period)
         results = list(_shown(map(_worker_process, jobs), show))
-    return [Accounted(item, sub, branches=branches) for item, (sub, branches) in zip(inputs, results)]
+    return [Accounted(item, sub, branches=branches, carried=carried)
+            for item, (sub, branches, carried) in zip(inputs, results)]
 
 
 def _shown(results: Iterable[Any], show: Callable[[int], None]) -> Iterator[Any]:
@@ -167,19 +169,22 @@ def _worker_init(rulebook: Rulebook, period: int) -> None:
     _WORKER["rulebook"], _WORKER["period"] = rulebook, period
 
 
-def _worker_process(job: Job) -> tuple[Submission, list[BranchResult]]:
-    """One file: validate, then score its branches. Returns only what the county needs, not its cells."""
+def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
+    """One file: validate, then score its branches. Returns only what the county needs, not its cells
+    (and, for an accepted file, the records next period's prefilled template carries over)."""
     path, name, digest, known = job
     rulebook, period = _WORKER["rulebook"], _WORKER["period"]
     if known:
-        return Submission(file=name, path=Path(name), problems=known, sha256=digest), []
+        return Submission(file=name, path=Path(name), problems=known, sha256=digest), [], ""
     sub = validate_submission(Path(path), name, rulebook, period)
     branches: list[BranchResult] = []
+    carried = ""
     if sub.accepted:
         branches, found = score_submission(rulebook, sub, period)
         sub.problems += found
+        carried = submission_records_json(sub)
     sub.records = {}
-    return sub, branches
+    return sub, branches, carried
 
 
 def validate_submission(path: Path, name: str, rulebook: Rulebook, period: int) -> Submission:
@@ -297,7 +302,8 @@ def _ledger_record(config: RunConfig, rb: Rulebook, started: str, accounted: lis
                "warnings": count_by_severity(a.sub.problems)[WARNING], "receipt": a.receipt} for a in accounted]
     results = [{"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
                 "grade": b.grade, "qualified": b.qualified, "score": str(b.score)} for b in outcome.branches]
-    return {"run": run, "inputs": inputs, "branches": results}
+    carried = [(a.sub.township, a.carried) for a in accounted if a.state == "accepted" and a.carried]
+    return {"run": run, "inputs": inputs, "branches": results, "carried": carried}
 
 
 def _stated_period(sub: Submission) -> int | None:

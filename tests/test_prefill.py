@@ -133,3 +133,20 @@ def test_prefill__nothing_recorded_for_the_previous_period__exit_1(ledger, tmp_p
 def test_prefill__without_period_or_ledger__exit_2(tmp_path):
     code, _, err = run_cli("template", "--prefill", "--out", str(tmp_path))
     assert code == 2 and "--period" in err
+
+
+def test_nightly_run_records_the_accepted_files__prefill_from_its_ledger_alone(tmp_path):
+    """The run itself keeps what next year's templates carry over: no separate step for the operator."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "processor.cli", "run", str(root / "samples"), "--out", str(out),
+                           "--period", "2026"], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    made = subprocess.run([sys.executable, "-m", "processor.cli", "template", "--prefill", "--period", "2027",
+                           "--ledger", str(out / "ledger.sqlite"), "--out", str(tmp_path / "t")],
+                          cwd=root, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert len(list((tmp_path / "t").glob("*_2027_预填.xlsx"))) == 10
