@@ -144,9 +144,11 @@ def _run_command(sub: Any) -> None:
     p.add_argument("inbox", nargs="?", type=Path,
                    help="收件箱文件夹（.xlsx、.eml、Maildir、.zip，含子文件夹） / inbox folder, scanned recursively")
     p.add_argument("--out", type=Path, help="输出文件夹 DIR / output folder")
-    p.add_argument("--rulebook", help="评定办法编号或名称（默认 huojia-five-star） / rulebook key or id")
+    p.add_argument("--rulebook", help="评定办法编号或名称（默认：报送文件所用的评定办法） / rulebook key or id "
+                   "(default: the one the submissions name)")
     _add_rulebook_dir(p)
-    p.add_argument("--period", type=int, help="评定年度（默认今年） / rating year (default: the current year)")
+    p.add_argument("--period", type=int, help="评定年度（默认：1—6月为上一年，7—12月为今年） / rating year "
+                   "(default: last year from January to June, else this year)")
     p.add_argument("--config", type=Path, help="TOML 配置文件，命令行优先 / TOML file with any of these options")
     p.add_argument("--ledger", type=Path, help="台账文件（默认 DIR/ledger.sqlite） / ledger file")
     p.add_argument("--townships", help="应报送的乡镇，逗号分隔（默认取上一年度的） / townships that must submit")
@@ -154,6 +156,8 @@ def _run_command(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="抽查随机种子（默认由采用的文件推出） / spot-check seed")
     p.add_argument("--log-json", action="store_true", help="机器可读日志 DIR/logs/starbatch.jsonl / machine-readable logs")
     p.add_argument("--workers", type=int, help="并行处理的进程数（默认 1） / parallel processes (default 1)")
+    p.add_argument("--accept-shrink", action="append", metavar="文件名",
+                   help="确认该报送可以比已采用的一份少支部或干部（可重复） / confirm a resubmission may drop branches or cadres")
     from .mail import add_options as add_mail_options
 
     add_mail_options(p)  # --imap, --reply, --smtp, …
@@ -243,9 +247,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .problems import has_errors
     from .receipt import write_receipt
     from .report import dumps, validation_json, validation_table
+    from .pipeline import workbook_paths
     from .validate import validate_files
 
-    subs = validate_files(args.files, _rulebook(args))
+    subs = validate_files(workbook_paths(args.files), _rulebook(args))
     print(dumps(validation_json(subs)) if args.json else validation_table(subs))
     if args.receipt:
         for s in subs:
@@ -255,18 +260,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .pipeline import score_files
+    from .pipeline import score_files, workbook_paths
     from .report import dumps, score_json, score_text
 
-    report = score_files(args.files, _rulebook(args))
+    report = score_files(workbook_paths(args.files), _rulebook(args))
     print(dumps(score_json(report)) if args.json else score_text(report))
     return EXIT_PROBLEMS if report.rejected else EXIT_OK
 
 
 def cmd_pay(args: argparse.Namespace) -> int:
-    from .pipeline import pay_files
+    from .pipeline import pay_files, workbook_paths
 
-    report, paid = pay_files(args.files, args.out, _rulebook(args))
+    report, paid = pay_files(workbook_paths(args.files), args.out, _rulebook(args))
     for group in paid:
         print(f"{group.workbook}: {len(group.payments.lines)} 行，合计 {group.payments.total():.2f} 元")
     for s in report.rejected:

@@ -90,6 +90,15 @@ def previous_results(path: Path, rulebook: str, period: int) -> dict[tuple[str, 
     return {(t, c): {"name": n, "rating": r, "grade": g} for t, c, n, r, g in rows}
 
 
+def last_rulebook(path: Path) -> str | None:
+    """The template id of the last run recorded in this ledger."""
+    if not path.exists():
+        return None
+    with connect(path) as db:
+        row = db.execute("SELECT rulebook FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
     return sorted({t for t, _ in previous_results(path, rulebook, period)})
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .county import score_county
+from .errors import ConfigError
 from .finance import write_finance_workbook
 from .pay import PayResult, compute_payments
 from .records import CountyResult, Submission
@@ -27,6 +28,24 @@ class ScoreReport:
     @property
     def rejected(self) -> list[Submission]:
         return [s for s in self.submissions if not s.accepted]
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def workbook_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for every workbook in it (sorted, subfolders included).
+    ConfigError (exit 2) for a path that does not exist: that is a typing mistake, not a township's."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES
+                            and not p.name.startswith((".", "~$")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise ConfigError(f"找不到 {path}：请检查文件名和路径 / no such file or folder")
+    return found
 
 
 def score_files(paths: list[Path], rulebook: Rulebook | None = None) -> ScoreReport:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .county import derived_seed, draw_spot_check, evaluate_targets, finish_coun
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
-from .ledger import previous_results, previous_townships
+from .ledger import last_rulebook, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
 from .pay import compute_payments
@@ -43,6 +44,8 @@ from .score import score_submission
 from .settings import RunConfig
 from .summary import one_screen_summary
 from .validate import validate_file
+
+DEFAULT_RULEBOOK = "huojia-five-star"  # when neither --rulebook, the files nor the ledger name one
 
 __all__ = ["LOCK_NAME", "RunOutcome", "nightly_run", "validate_submission"]
 
@@ -94,8 +97,9 @@ def _run_locked(config: RunConfig) -> RunOutcome:
     started = now_utc()
     if config.inbox is not None and not config.inbox.is_dir():
         raise RunError(f"inbox {config.inbox} is not a folder")
-    rulebook = load_rulebook(config.rulebook)
-    logger.info("run started: inbox={} rulebook={} period={}", config.inbox, rulebook.template_id, config.period)
+    given = load_rulebook(config.rulebook) if config.rulebook else None
+    logger.info("run started: inbox={} rulebook={} period={}", config.inbox,
+                given.template_id if given else "(from the submissions)", config.period)
     recover(config.out)  # a commit a killed run left half done is finished first
     clean_stale_staging(config.out)
     staging = new_staging(config.out)
@@ -105,11 +109,12 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         intake = mail.scan(scan_inbox)  # INBOX and DIR/mail/<period>, each with scan_inbox
         logger.info("intake: {} inputs, {} ignored files", len(intake.inputs), len(intake.ignored))
         watch.lap("intake")
-        accounted = _validate_all(config, rulebook, intake.inputs, staging / "work")
+        accounted = _validate_all(config, given, intake.inputs, staging / "work")
         watch.lap("read+validate+score branches")
-        account(accounted)
+        rulebook = operator_choices(config, given, accounted)  # RunError (exit 2) before anything is written
+        account(accounted, config.accept_shrink)
         expected = config.townships or previous_townships(config.ledger_path, rulebook.template_id, config.period)
-        current = {a.sub.township: a.state for a in accounted if a.state in ("accepted", "rejected") and a.sub.township}
+        current = _township_states(accounted)
         missing = sorted(t for t in expected if t not in current)
         outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging, watch)
         stage_ledger_record(staging, _ledger_record(config, rulebook, started, accounted, outcome))
@@ -127,9 +132,58 @@ def _run_locked(config: RunConfig) -> RunOutcome:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _township_states(accounted: list[Accounted]) -> dict[str, str]:
+    """Each township's standing: accepted when a submission of it is in force, else rejected."""
+    states: dict[str, str] = {}
+    for a in accounted:
+        if a.state in ("accepted", "rejected") and a.sub.township:
+            states[a.sub.township] = "accepted" if "accepted" in (a.state, states.get(a.sub.township)) else a.state
+    return states
+
+
+# --- the operator's choices, checked against what the townships sent -----------------------------
+
+def operator_choices(config: RunConfig, given: Rulebook | None, accounted: list[Accounted]) -> Rulebook:
+    """The run's rulebook; RunError when the period or rulebook is the operator's mistake, not the townships'.
+
+    A run whose --period or --rulebook disagrees with most submissions stops here, before any receipt is
+    written or sent: otherwise every township would be told to redo a file that was right.
+    """
+    named = Counter(a.sub.template for a in accounted if a.sub.template)
+    if given is None:
+        books = {a.sub.rules.template_id: a.sub.rules for a in accounted if a.sub.rulebook is not None}
+        if len(books) > 1:
+            raise RunError(f"报送使用了不同的评定办法（{_tally(named)}），请用 --rulebook 指定本次汇总的评定办法 "
+                           f"/ submissions name different rulebooks; give --rulebook")
+        if not books:  # only unreadable files tonight: they still get receipts, under the usual rulebook
+            return load_rulebook(last_rulebook(config.ledger_path) or DEFAULT_RULEBOOK)
+        rulebook = next(iter(books.values()))
+    else:
+        rulebook = given
+        if named and named[rulebook.template_id] * 2 < sum(named.values()):
+            raise RunError(f"{_most(named)}，而本次汇总的评定办法为 {rulebook.template_id}；请检查 --rulebook "
+                           f"/ the submissions name another rulebook: check --rulebook")
+    stated = Counter(p for a in accounted if a.sub.rulebook is not None
+                     and isinstance(p := a.sub.meta.get("period"), int))
+    if stated and stated[config.period] * 2 < sum(stated.values()):
+        raise RunError(f"{_most(stated)}年度，而本次汇总为{config.period}年度；请检查 --period "
+                       f"/ the submissions are for another year: check --period")
+    return rulebook
+
+
+def _most(counts: Counter[Any]) -> str:
+    top, n = counts.most_common(1)[0]
+    total = sum(counts.values())
+    return f"所有报送均为{top}" if n == total else f"{total} 份报送中 {n} 份为{top}"
+
+
+def _tally(counts: Counter[Any]) -> str:
+    return "、".join(f"{k} {n} 份" for k, n in sorted(counts.items()))
+
+
 # --- read, validate and score each file ------------------------------------------------------
 
-def _validate_all(config: RunConfig, rulebook: Rulebook, inputs: list[Input], work: Path) -> list[Accounted]:
+def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Input], work: Path) -> list[Accounted]:
     """Validate (and score, branch by branch) every input; in parallel processes with --workers N."""
     jobs = [_job(item, work, n) for n, item in enumerate(inputs, 1)]
     show = _progress(config, len(jobs))
@@ -165,7 +219,7 @@ def _job(item: Input, work: Path, n: int) -> Job:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(rulebook: Rulebook, period: int) -> None:
+def _worker_init(rulebook: Rulebook | None, period: int) -> None:
     _WORKER["rulebook"], _WORKER["period"] = rulebook, period
 
 
@@ -180,14 +234,14 @@ def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
     branches: list[BranchResult] = []
     carried = ""
     if sub.accepted:
-        branches, found = score_submission(rulebook, sub, period)
+        branches, found = score_submission(sub.rules, sub, period)
         sub.problems += found
         carried = submission_records_json(sub)
     sub.records = {}
     return sub, branches, carried
 
 
-def validate_submission(path: Path, name: str, rulebook: Rulebook, period: int) -> Submission:
+def validate_submission(path: Path, name: str, rulebook: Rulebook | None, period: int) -> Submission:
     sub = validate_file(path, rulebook, shown_name=name)
     stated = sub.meta.get("period")
     if sub.rulebook is not None and isinstance(stated, int) and stated != period:
@@ -239,7 +293,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,
                                       problems, missing, counts, seed, spot, notice, ignored))
     watch.lap("write results.json")
-    exit_code = EXIT_OK if counts["rejected"] == 0 and not missing else EXIT_PROBLEMS
+    exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
                                  seed, ignored)
     if notice.get("error"):

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from .errors import ConfigError
 from .mail import MAIL_KEYS, mail_config
 from .rulebook import resolve_rulebook_path
-from .settings import RunConfig
+from .settings import RunConfig, due_period
 
 # What each key of the TOML file may hold; a wrong value is refused with the key and this text.
 _TEXT = {"type": "string", "minLength": 1}
@@ -29,6 +29,7 @@ RUN_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     "seed": ({"type": "integer", "minimum": 0}, "a whole number ≥ 0"),
     "log_json": ({"type": "boolean"}, "true or false"),
     "workers": ({"type": "integer", "minimum": 1, "maximum": 64}, "a whole number from 1 to 64"),
+    "accept_shrink": ({"type": ["array", "string"], "items": _TEXT}, "a list of file names the operator confirmed"),
 }
 MAIL_VALUE = ({"type": ["string", "boolean"]}, "text (or true/false for reply and mail_plaintext)")
 KEYS = set(RUN_KEYS) | MAIL_KEYS
@@ -63,14 +64,29 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     workers = pick("workers", 1)
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"--workers {workers}: give a whole number of processes from 1 up")
-    rulebook, rulebook_dir = str(pick("rulebook", "huojia-five-star")), pick_path("rulebook_dir")
-    if rulebook_dir:  # a county's own rulebook: the run loads it by its path
-        rulebook = str(resolve_rulebook_path(rulebook, rulebook_dir))
+    rulebook, rulebook_dir = pick("rulebook"), pick_path("rulebook_dir")
+    if rulebook and rulebook_dir:  # a county's own rulebook: the run loads it by its path
+        rulebook = str(resolve_rulebook_path(str(rulebook), rulebook_dir))
+    _check_folders(inbox, out)
+    shrink = pick("accept_shrink", [])
     return RunConfig(
-        inbox=inbox, out=out, rulebook=rulebook,
-        period=int(pick("period", dt.date.today().year)), ledger=pick_path("ledger"),
+        inbox=inbox, out=out, rulebook=str(rulebook) if rulebook else None,
+        period=int(pick("period", due_period(dt.date.today()))), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
-        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=workers, mail=mail)
+        seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=workers, mail=mail,
+        accept_shrink=[shrink] if isinstance(shrink, str) else list(shrink))
+
+
+def _check_folders(inbox: Path | None, out: Path) -> None:
+    """DIR inside INBOX would read its own outputs back as submissions next night; INBOX inside DIR likewise."""
+    if inbox is None:
+        return
+    a, b = inbox.resolve(), out.resolve()
+    if a == b or a in b.parents:
+        raise ConfigError(f"--out {out} 在收件箱 {inbox} 之内：下次运行会把输出当作报送读入。请把输出文件夹放在收件箱之外 "
+                          f"/ the output folder is inside the inbox; put it elsewhere")
+    if b in a.parents:
+        raise ConfigError(f"收件箱 {inbox} 在输出文件夹 {out} 之内。请把两者分开 / the inbox is inside the output folder")
 
 
 def _read_file(path: Path) -> dict[str, Any]:

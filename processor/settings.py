@@ -11,7 +11,7 @@ from typing import Any
 class RunConfig:
     inbox: Path | None  # optional with mail.imap (then only DIR/mail/<period> is scanned)
     out: Path
-    rulebook: str
+    rulebook: str | None  # None: the one every submission names (refused when they disagree)
     period: int
     ledger: Path | None = None
     townships: list[str] = field(default_factory=list)
@@ -21,8 +21,15 @@ class RunConfig:
     log_json: bool = False
     progress: bool | None = None  # None: only on a terminal
     workers: int = 1
+    accept_shrink: list[str] = field(default_factory=list)  # files confirmed to drop branches/cadres (accounting.py)
     mail: Any = None  # processor.mail.MailConfig: --imap fetch, --reply/--smtp replies
 
     @property
     def ledger_path(self) -> Path:
         return self.ledger or self.out / "ledger.sqlite"
+
+
+def due_period(today: dt.date) -> int:
+    """The rating year a run started without --period is for: ratings of year Y are made from December of Y
+    into the first half of Y+1, so from January to June it is the previous year."""
+    return today.year - 1 if today.month <= 6 else today.year

@@ -17,14 +17,22 @@ def one_screen_summary(out: Path, period: int, rb: Rulebook, counts: dict[str, i
     lines = [
         f"starbatch run — {rb.name}（{rb.template_id}）{period}年度",
         f"inputs {counts['inputs']} = accepted {counts['accepted']} + rejected {counts['rejected']} + "
-        f"superseded {counts['superseded']} + duplicate {counts['duplicate']}",
+        f"superseded {counts['superseded']} + duplicate {counts['duplicate']} + held {counts['held']}",
         f"branches scored {counts['branches']}; payments total {total:.2f} yuan; spot-check seed {seed}",
     ]
     if missing:
         lines.append(f"missing townships ({len(missing)}): {'、'.join(missing)}")
+    in_force = {a.sub.township: a.input.name for a in accounted if a.state == "accepted" and a.sub.township}
     for a in accounted:
         if a.state == "rejected":
-            lines.append(f"  rejected: {a.input.name} ({count_by_severity(a.sub.problems)[ERROR]} errors) → {RECEIPTS}/{a.receipt}")
+            kept = in_force.get(a.sub.township)
+            still = f"; {kept} stays in force for {a.sub.township}" if kept else ""
+            lines.append(f"  rejected: {a.input.name} ({count_by_severity(a.sub.problems)[ERROR]} errors) → "
+                         f"{RECEIPTS}/{a.receipt}{still}")
+    for a in accounted:
+        if a.state == "held":
+            lines.append(f"  held: {a.input.name} would drop {a.lost} of {a.note}, which stays in force; "
+                         f"to accept the shrink run again with --accept-shrink '{a.input.name}'")
     if ignored:
         lines.append(f"ignored (not submissions): {len(ignored)} file(s), e.g. {ignored[0]}")
     lines.append(f"outputs in {out}: 评定结果汇总 / 财务发放表 workbooks, {RESULTS_JSON}, {RECEIPTS}/, logs/")

@@ -321,3 +321,6 @@ def _shown(value: Any) -> str:
 def cross_check(sub: Submission) -> None:
     """Checks JSON Schema cannot express: references, uniqueness, counts across rows and sheets."""
     sub.problems += cross_sheet_problems(sub)
+    if "branches" not in sub.unread_sheets and not sub.records.get("branches"):
+        # A blank template must never stand for a township: it would replace its real submission.
+        sub.problems.append(problem("REF_015", file=sub.file, sheet="支部信息"))

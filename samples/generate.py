@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import processor  # noqa: E402,F401  (first: it pins openpyxl's XML writer, see processor/__init__.py)
 import openpyxl  # noqa: E402
 
 from processor.fill import fill_template, save_deterministic  # noqa: E402

@@ -65,12 +65,18 @@ def test_validate_json__warnings_only__exit_0(capsys, tmp_path, valid_r1_file):
 
 def test_validate_json__several_files__each_reported_in_order__bad_one_makes_exit_1(capsys, tmp_path,
                                                                                    valid_r1_file):
-    missing = tmp_path / "没交.xlsx"
-    code, out, _ = _run(capsys, "validate", "--json", str(valid_r1_file), str(missing), str(valid_r1_file))
+    empty = tmp_path / "空.xlsx"
+    empty.write_bytes(b"")
+    code, out, _ = _run(capsys, "validate", "--json", str(valid_r1_file), str(empty), str(valid_r1_file))
     report = json.loads(out)
     assert code == 1
-    assert [f["file"] for f in report["files"]] == [valid_r1_file.name, missing.name, valid_r1_file.name]
-    assert [[p["code"] for p in f["problems"]] for f in report["files"]] == [[], ["FILE_008"], []]
+    assert [f["file"] for f in report["files"]] == [valid_r1_file.name, empty.name, valid_r1_file.name]
+    assert [[p["code"] for p in f["problems"]] for f in report["files"]] == [[], ["FILE_002"], []]
+
+
+def test_validate__a_path_that_does_not_exist__operator_typo__exit_2_one_line(capsys, tmp_path, valid_r1_file):
+    code, out, err = _run(capsys, "validate", str(valid_r1_file), str(tmp_path / "没交.xlsx"))
+    assert code == 2 and out == "" and "没交.xlsx" in err and len(err.strip().splitlines()) == 1
 
 
 def test_validate__unknown_rulebook__exit_2(capsys, valid_r1_file):
