@@ -16,17 +16,19 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loguru import logger
 
+from ..accounting import Accounted
 from ..errors import StarbatchError
 from ..intake import Intake, scan_inbox
 from ..settings import RunConfig
 from .config import MailConfig
 from .imap import fetch_unseen, move_stored
-from .replies import AccountedLike, send_replies
+from .replies import send_replies
 from .scan import Scan, mail_folder, scan_inputs
 from .send import check_login
 
@@ -61,7 +63,7 @@ class MailRun:
     def scan(self, scan: Scan = scan_inbox) -> Intake:
         return scan_inputs(self.config, self.sources, scan)
 
-    def finish(self, accounted: list[AccountedLike]) -> MailFinish:
+    def finish(self, accounted: Sequence[Accounted]) -> MailFinish:
         return finish_mail(self, accounted)
 
 
@@ -84,7 +86,7 @@ def start_mail(config: RunConfig) -> MailRun:
     return run
 
 
-def finish_mail(run: MailRun, accounted: list[AccountedLike]) -> MailFinish:
+def finish_mail(run: MailRun, accounted: Sequence[Accounted]) -> MailFinish:
     """Move the fetched messages, then send the replies. Outputs are committed: a failure here is reported,
     not raised, and is harmless — the next run moves and replies what is left."""
     done = MailFinish(notes=list(run.notes))
@@ -118,7 +120,7 @@ def _move(run: MailRun, mc: MailConfig, done: MailFinish) -> None:
         done.notes.append(f"mail: moved {moved} message(s) to {mc.done_folder}")
 
 
-def _reply(run: MailRun, mc: MailConfig, accounted: list[AccountedLike], done: MailFinish) -> None:
+def _reply(run: MailRun, mc: MailConfig, accounted: Sequence[Accounted], done: MailFinish) -> None:
     try:
         delivery = send_replies(run.config, mc, run.sources, accounted)
     except (StarbatchError, OSError, sqlite3.Error) as exc:  # e.g. the SMTP server went away between the login check and now

@@ -8,20 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
-from typing import Protocol
 
 from loguru import logger
 
 from .. import ledger
+from ..accounting import Accounted
 from ..common import now_utc, shown_date
 from ..intake import Input
-from ..problems import ERROR, WARNING, Problem, count_by_severity
+from ..problems import ERROR, WARNING, count_by_severity
 from ..settings import RunConfig
 from .config import MailConfig
 from .scan import header, headers
@@ -37,22 +37,6 @@ from .send import (
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 STATE_LINE = {"accepted": "通过", "rejected": "未通过", "superseded": "已被替代（未使用）", "duplicate": "重复报送（未重复计算）"}
-
-
-class SubmissionLike(Protocol):
-    problems: list[Problem]
-
-    @property
-    def township(self) -> str: ...
-
-
-class AccountedLike(Protocol):
-    """What the run knows of one input after accounting (processor.run.Accounted)."""
-    input: Input
-    sub: SubmissionLike
-    state: str
-    note: str
-    receipt: str
 
 
 @dataclass
@@ -71,7 +55,7 @@ class Reply:
 
 
 def send_replies(config: RunConfig, mc: MailConfig, sources: Mapping[int, Path],
-                 accounted: list[AccountedLike]) -> Delivery | None:
+                 accounted: Sequence[Accounted]) -> Delivery | None:
     """Record the new replies, then send them and any left unsent by an earlier run. None: nothing to send."""
     fresh = new_replies(config, mc, sources, accounted)
     if fresh:
@@ -90,9 +74,9 @@ def send_replies(config: RunConfig, mc: MailConfig, sources: Mapping[int, Path],
 
 
 def new_replies(config: RunConfig, mc: MailConfig, sources: Mapping[int, Path],
-                accounted: list[AccountedLike]) -> list[Reply]:
+                accounted: Sequence[Accounted]) -> list[Reply]:
     """A reply for every stored message not yet in the ledger (by its raw sha256 or its Message-ID)."""
-    groups: dict[Path, list[AccountedLike]] = {}
+    groups: dict[Path, list[Accounted]] = {}
     for a in accounted:
         path = sources.get(id(a.input))
         if path is not None:
@@ -124,7 +108,7 @@ def _outgoing(row: dict) -> Outgoing:
 
 # --- composing -----------------------------------------------------------------------------------
 
-def build_reply(config: RunConfig, mc: MailConfig, path: Path, raw_sha: str, items: list[AccountedLike]) -> Reply | None:
+def build_reply(config: RunConfig, mc: MailConfig, path: Path, raw_sha: str, items: Sequence[Accounted]) -> Reply | None:
     """The reply to one message: 回执：<subject>, In-Reply-To/References, a short Chinese body, receipts attached."""
     original = headers(path)
     first = items[0].input
@@ -162,7 +146,7 @@ def _addressed_to(to_header: str) -> str:
     return next((f"{n} <{a}>" if n else a for n, a in getaddresses([to_header]) if "@" in a), "")
 
 
-def _receipts(config: RunConfig, items: list[AccountedLike]) -> list[str]:
+def _receipts(config: RunConfig, items: Sequence[Accounted]) -> list[str]:
     receipts: list[str] = []
     for a in items:
         if a.receipt and a.receipt not in receipts and (config.out / "receipts" / a.receipt).is_file():
@@ -170,7 +154,7 @@ def _receipts(config: RunConfig, items: list[AccountedLike]) -> list[str]:
     return receipts
 
 
-def reply_body(first: Input, items: list[AccountedLike]) -> str:
+def reply_body(first: Input, items: Sequence[Accounted]) -> str:
     rejected = sum(1 for a in items if a.state == "rejected")
     when = shown_date(first.date) if first.date else ""
     received = (f"县委组织部已收到您{('于 ' + when + ' ') if when else ''}发送的邮件“{first.subject or '（无主题）'}”，"
@@ -188,7 +172,7 @@ def reply_body(first: Input, items: list[AccountedLike]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _item_lines(n: int, a: AccountedLike) -> list[str]:
+def _item_lines(n: int, a: Accounted) -> list[str]:
     counts = count_by_severity(a.sub.problems)
     township = f"（{a.sub.township}）" if a.sub.township else ""
     shown = "本邮件" if "#" not in a.input.origin else f"《{a.input.name}》"  # no workbook: the message itself
