@@ -1,0 +1,99 @@
+"""The house stays one-way: no import cycle in processor/ (counting imports inside functions), and the README's
+layout table names every module."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "processor"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """processor modules this file imports, anywhere in it (functions included)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rsplit(".", 1)[0]
+            target = f"{base}.{node.module}" if node.level and node.module else (base if node.level else node.module)
+            if not target or not target.startswith("processor"):
+                continue
+            for alias in node.names:  # `from . import ledger` imports a module
+                candidate = f"{target}.{alias.name}"
+                found.add(candidate if _exists(candidate) else target)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("processor")}
+    found.discard(name)
+    return {m for m in found if _exists(m)}
+
+
+def _exists(module: str) -> bool:
+    path = ROOT / Path(*module.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _graph() -> dict[str, set[str]]:
+    return {_module_name(p): _imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_no_import_cycle__imports_inside_functions_counted():
+    graph = _graph()
+    # A package's __init__ only hands its modules' names on; its own edges are the modules'.
+    for name in [n for n in graph if (PACKAGE / Path(*n.split(".")[1:]) / "__init__.py").is_file()]:
+        for module, targets in graph.items():
+            if module.startswith(name + ".") and name in targets:
+                targets.discard(name)
+    assert _cycle(graph) == []
+
+
+def test_only_the_cli_imports_inside_functions():
+    lazy = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lazy += [f"{path.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(node)
+                         if isinstance(n, ast.ImportFrom) and (n.level or (n.module or "").startswith("processor"))]
+    assert lazy == []
+
+
+def test_readme_layout_names_every_module():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[: layout.find("\n## ", 5)] if "\n## " in layout[5:] else layout
+    missing = [p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py" and f"`{p.name}`" not in layout]
+    missing += [f"mail/{p.stem}" for p in (PACKAGE / "mail").glob("*.py")
+                if p.name != "__init__.py" and f"`{p.stem}`" not in layout]
+    assert missing == []
