@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: nothing left to tell
         return EXIT_FAILED
     except Exception as exc:  # a bug, not bad input: one line here; `run` keeps the traceback in DIR/logs
-        print(f"starbatch: internal error ({type(exc).__name__}: {exc}); nothing was changed in the output folder. "
-              "Please report it with the log.", file=sys.stderr)
+        # Whether DIR changed is the commit journal's business (publish.py): the next run finishes or ignores it.
+        print(f"starbatch: internal error ({type(exc).__name__}: {exc}). 程序内部错误，请把 DIR/logs 中的日志"
+              "发给维护人员 / please report it with the log in DIR/logs.", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -64,7 +64,7 @@ def assign_grades(rb: Rulebook, branches: list[BranchResult]) -> None:
 
 
 def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
-                notes: list[Reason], problems: list[Problem]) -> None:
+                notes: list[Reason], _problems: list[Problem]) -> None:
     """At most share% of all branches keep the rating; the rest drop one step, lowest score first."""
     level, n = step["rating"], len(branches)
     allowed = int((number(step["share"]) * n / 100).to_integral_value(ROUND_FLOOR))
@@ -84,7 +84,7 @@ def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any]
 
 
 def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
-                    notes: list[Reason], problems: list[Problem]) -> None:
+                    _notes: list[Reason], problems: list[Problem]) -> None:
     """The bottom `count` of the given branch types by `by` cannot be rated above `cap`.
 
     Ranked within each township: the seed's bottom places are of one town (“全镇目标考核后3位”,
@@ -92,7 +92,7 @@ def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, 
     """
     types = set(step.get("branch_types") or [])
     pool = [b for b in branches if not types or b.branch_type in types]
-    for township, own in by_township(pool).items():
+    for own in by_township(pool).values():
         _exclude_bottom(rb, own, step, i, problems)
 
 

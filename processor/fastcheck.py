@@ -80,7 +80,7 @@ def _type_test(kind: str | None) -> Predicate:
         return lambda v: type(v) is int or type(v) is Decimal
     if kind == "string":
         return lambda v: type(v) is str
-    return lambda v: False  # unknown or absent type: let jsonschema decide
+    return lambda _: False  # unknown or absent type: let jsonschema decide
 
 
 def _all(tests: list[Predicate]) -> Predicate:

@@ -60,7 +60,7 @@ def score_submissions(subs: list[Submission]) -> list[ScoredGroup]:
         if s.accepted:
             groups.setdefault((s.rules.template_id, s.meta["period"]), []).append(s)
     result = []
-    for (template_id, period), members in sorted(groups.items()):
+    for (_, period), members in sorted(groups.items()):
         rulebook = members[0].rules
         result.append(ScoredGroup(rulebook, period, score_county(rulebook, members, period)))
     return result

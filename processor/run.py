@@ -194,7 +194,7 @@ def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Inp
         _worker_init(rulebook, config.period)
         results = list(_shown(map(_worker_process, jobs), show))
     return [Accounted(item, sub, branches=branches, carried=carried)
-            for item, (sub, branches, carried) in zip(inputs, results)]
+            for item, (sub, branches, carried) in zip(inputs, results, strict=True)]
 
 
 def _shown(results: Iterable[Any], show: Callable[[int], None]) -> Iterator[Any]:
@@ -311,7 +311,7 @@ def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> l
         for a in accounted:
             names.append(write_receipt(a.sub, folder).name)
             _crash_after_first_output()
-    for a, name in zip(accounted, names):
+    for a, name in zip(accounted, names, strict=True):
         a.receipt = name
     return [folder / name for name in names]
 
@@ -383,7 +383,7 @@ def _start_logging(config: RunConfig) -> int:
 def _progress(config: RunConfig, total: int) -> Callable[[int], None]:
     on = config.progress if config.progress is not None else sys.stderr.isatty()
     if not on or total == 0:
-        return lambda n: None
+        return lambda _: None
     started = time.monotonic()
 
     def show(n: int) -> None:

@@ -128,3 +128,17 @@ def test_remind__killed_after_the_first_accepted__same_day_call_resends_it_ident
         assert sorted(to for _, [to], _ in received) == sorted([first_to, ADDRESS["柳林镇"], ADDRESS["石桥乡"]])
         assert [raw for _, [to], raw in received if to == first_to] == [first_raw, first_raw]
         assert {state for *_, state in reminder_rows(out)} == {"sent"}
+
+
+def test_remind__township_known_from_last_year__gets_its_prefilled_template(county_out, tmp_path):
+    """最多报一次: a township that submitted last year is reminded with last year's branches and cadres filled in."""
+    out = copy_of(county_out, tmp_path)
+    code, _, err = remind(out, "--townships", "柳林镇,石桥乡", "--dry-run")
+    assert code == 0, err
+    [path] = [p for p in (out / "outbox").glob("remind-*.eml") if p.name.endswith("石桥乡.eml")]
+    msg = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    [part] = list(msg.iter_attachments())
+    assert part.get_filename() == f"石桥乡_R1-huojia-five-star_{PERIOD}_预填.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(part.get_content()))
+    codes = [row[1] for row in workbook["支部信息"].iter_rows(min_row=2, values_only=True) if row[1]]
+    assert len(codes) == 3  # last year's three branches (workbook_bytes("石桥乡", [2, 1, 1]))

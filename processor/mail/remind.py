@@ -25,6 +25,7 @@ from loguru import logger
 from .. import ledger
 from ..common import CHINA_TZ, now_utc
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, ConfigError
+from ..prefill import write_prefilled
 from ..rulebook import Rulebook, load_rulebook
 from ..template import template_file_name, write_template
 from .config import MailConfig, smtp_config
@@ -43,15 +44,24 @@ from .send import (
 
 DEFAULT_RULEBOOK = "huojia-five-star"
 
-# The workbook attached to a township's reminder: (rulebook, township, scratch folder) → its path. The blank
-# template today; a template prefilled with the township's branches can be passed to send_reminders later.
+# The workbook attached to a township's reminder: (rulebook, township, scratch folder) → its path.
 TemplateFor = Callable[[Rulebook, str, Path], Path]
 
 
-def blank_template(rulebook: Rulebook, township: str, folder: Path) -> Path:
+def blank_template(rulebook: Rulebook, _township: str, folder: Path) -> Path:
     """The same blank workbook for every township (written once per call of send_reminders)."""
     path = folder / "blank" / template_file_name(rulebook)
     return path if path.is_file() else write_template(rulebook, folder / "blank")
+
+
+def prefilled_else_blank(ledger_path: Path, period: int) -> TemplateFor:
+    """The township's template prefilled from its last accepted submission of the year before, where the
+    ledger has one (so the clerk only checks and scores); else the blank template."""
+    def template_for(rulebook: Rulebook, township: str, folder: Path) -> Path:
+        made = write_prefilled(ledger_path, period, folder / "prefilled", rulebook, township)
+        return made[0] if made else blank_template(rulebook, township, folder)
+
+    return template_for
 
 
 @dataclass
@@ -116,8 +126,9 @@ def _delivery_lines(d: Delivery) -> list[str]:
 
 # --- the library function -------------------------------------------------------------------------
 
-def send_reminders(rc: RemindConfig, template_for: TemplateFor = blank_template) -> RemindResult:
+def send_reminders(rc: RemindConfig, template_for: TemplateFor | None = None) -> RemindResult:
     """Remind every township of the list that has no accepted or rejected submission for the period."""
+    template_for = template_for or prefilled_else_blank(rc.ledger_path, rc.period)
     rulebook = load_rulebook(rc.rulebook)
     expected = _expected(rc, rulebook)
     submitted = ledger.submitted_townships(rc.ledger_path, rc.period)
