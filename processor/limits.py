@@ -17,6 +17,8 @@ class Limits:
     max_columns: int = 1_000                       # columns of data per sheet
     max_sheets: int = 50
     max_cell_chars: int = 32_767                   # Excel's cell limit; a cell that reaches it is refused
+    max_problems_per_code: int = 100               # listed at their cells per problem code and file; then one line
+    max_problems_per_file: int = 1_000             # "另有 M 处同类问题" says how many more
 
 
 LIMITS = Limits()

@@ -40,6 +40,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "RUN_003": (ERROR, "本年度应报送的乡镇“{value}”尚未报送。"),
     "RUN_004": (WARNING, "公示日期无法计算：{detail}"),
     "RUN_005": (WARNING, "本文件比已采用的“{value}”少了{detail}，暂未采用，仍按“{value}”计算。如确需删减，请说明原因并联系县委组织部确认；否则请补全后重新报送。"),
+    "RUN_006": (WARNING, "另有 {value} 处同类问题（{code_shown}，位于{detail}）未逐条列出。请按上面列出的同类问题逐一检查修改。"),
     # --- template (TPL_) -----------------------------------------------------
     "TPL_001": (ERROR, "找不到模板编号：“填报说明”工作表中没有“模板编号”。请使用县委组织部下发的模板填报。"),
     "TPL_002": (ERROR, "模板编号“{value}”未知。请使用县委组织部下发的最新模板填报。"),
@@ -138,6 +139,26 @@ def sort_key(p: Problem) -> tuple:
     """Order by file, then sheet, then true reading order of the cell (row, column)."""
     row, col = split_a1(p.cell) if p.cell else (0, 0)
     return (p.file, p.sheet, row, col, p.code, p.field)
+
+
+def cap_problems(problems: list[Problem], per_code: int, total: int) -> list[Problem]:
+    """The first PER_CODE problems of each code at their cells (TOTAL at most), then one line per code saying
+    how many more there are: a sheet with 100,000 bad cells gets a receipt a clerk can read, not 44 MB."""
+    kept: list[Problem] = []
+    more: dict[str, list[Problem]] = {}
+    seen: dict[str, int] = {}
+    for p in problems:
+        seen[p.code] = seen.get(p.code, 0) + 1
+        if seen[p.code] <= per_code and len(kept) < total:
+            kept.append(p)
+        else:
+            more.setdefault(p.code, []).append(p)
+    for code, rest in more.items():
+        first = rest[0]
+        sheets = "、".join(f"“{s}”" for s in sorted({p.sheet for p in rest if p.sheet}))
+        kept.append(problem("RUN_006", file=first.file, sheet=first.sheet, value=len(rest), code_shown=code,
+                            detail=sheets or "本文件"))
+    return kept
 
 
 def catalogue_markdown() -> str:

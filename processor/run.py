@@ -12,7 +12,9 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -104,6 +106,8 @@ def _run_locked(config: RunConfig) -> RunOutcome:
     clean_stale_staging(config.out)
     staging = new_staging(config.out)
     watch = Stopwatch()
+    # Writers' temporary files live in the staging folder, so a killed run leaves nothing in /tmp.
+    system_temp, tempfile.tempdir = tempfile.tempdir, str(staging / "work")
     try:
         mail = start_mail(config)  # IMAP → DIR/mail/<period>; RunError (exit 2) before intake when it cannot
         intake = mail.scan(scan_inbox)  # INBOX and DIR/mail/<period>, each with scan_inbox
@@ -116,7 +120,10 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         expected = config.townships or previous_townships(config.ledger_path, rulebook.template_id, config.period)
         current = _township_states(accounted)
         missing = sorted(t for t in expected if t not in current)
-        outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging, watch)
+        with warnings.catch_warnings(record=True) as caught:  # writers' notes go to the log once, not to cron mail
+            warnings.simplefilter("always")
+            outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging, watch)
+        _log_writer_warnings(caught)
         stage_ledger_record(staging, _ledger_record(config, rulebook, started, accounted, outcome))
         commit(config.out, staging, outcome.outputs, config.ledger_path)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
@@ -128,8 +135,15 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)
         return outcome
     finally:
+        tempfile.tempdir = system_temp
         if not (config.out / JOURNAL).exists():  # an unfinished commit keeps its staging for recovery
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _log_writer_warnings(caught: list[warnings.WarningMessage]) -> None:
+    kinds = Counter(f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught)
+    for text, n in sorted(kinds.items()):
+        logger.info("writer warning ×{}: {}", n, text)
 
 
 def _township_states(accounted: list[Accounted]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from .cells import column_letters
 from .crosscheck import cross_sheet_problems
 from .limits import LIMITS
 from .normalise import clean_text
-from .problems import Problem, problem, sort_key
+from .problems import Problem, cap_problems, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
 from .records import Record, Submission
 from .rulebook import Rulebook, shipped_rulebooks
@@ -48,6 +48,7 @@ def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str 
     finally:
         book.close()
     sub.problems.sort(key=sort_key)
+    sub.problems = cap_problems(sub.problems, LIMITS.max_problems_per_code, LIMITS.max_problems_per_file)
     return sub
 
 

@@ -206,3 +206,19 @@ def test_problems_come_in_reading_order(r1_workbook, rows):
     sub = validate_file(r1_workbook(rows))
     assert [(p.sheet, p.cell) for p in sub.problems] == [(BRANCHES, "J2"), (BRANCHES, "F3"),
                                                           (CADRES, "E2"), (CADRES, "E4")]
+
+
+def test_many_bad_cells__first_100_per_code_at_their_cells__then_one_line_with_how_many_more(tmp_path):
+    """A sheet of 400 cadres typed wrong in two columns: a readable receipt, never 800 lines (limits.py)."""
+    from processor.limits import LIMITS
+    from support import valid_r1_rows, write_r1
+
+    rows = valid_r1_rows()
+    first = rows["cadres"][0]
+    rows["cadres"] = [dict(first, months="全年", name=f"干部{i}") for i in range(400)]
+    sub = validate_file(write_r1(tmp_path / "many.xlsx", rows))
+    listed = [p for p in sub.problems if p.code == "VAL_003"]
+    more = [p for p in sub.problems if p.code == "RUN_006"]
+    assert len(listed) == LIMITS.max_problems_per_code == 100
+    assert listed[0].sheet == "村干部" and listed[0].cell.endswith("2")
+    assert len(more) == 1 and more[0].value == "300" and "VAL_003" in more[0].message and "“村干部”" in more[0].message
