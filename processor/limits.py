@@ -17,6 +17,12 @@ class Limits:
     max_columns: int = 1_000                       # columns of data per sheet
     max_sheets: int = 50
     max_cell_chars: int = 32_767                   # Excel's cell limit; a cell that reaches it is refused
+    max_inputs_per_message: int = 50               # workbooks read from one message
+    max_inputs_per_archive: int = 200              # workbooks read from one .zip
+    # A reading child may map this much beyond its size at the fork (RLIMIT_AS): reading and
+    # validating a sample township takes ~NN MB more; a sheet at the row and column limits ~NN MB.
+    isolate_memory_bytes: int = 1 << 30
+    isolate_seconds: float = 60.0                  # wall time per file in its child
 
 
 LIMITS = Limits()

@@ -21,7 +21,7 @@ from .cells import column_letters
 from .limits import LIMITS
 from .normalise import Change, clean_text
 from .problems import Problem, has_errors, problem, sort_key
-from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
+from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook, shown_file_name
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
 
@@ -77,7 +77,7 @@ def validate_files(paths: Iterable[Path], rulebook: Rulebook | None = None) -> l
 
 def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str | None = None) -> Submission:
     """Everything wrong with one submission; its records when it can be used."""
-    sub = Submission(file=shown_name or path.name, path=path, sha256=content_digest(path))
+    sub = Submission(file=shown_name or shown_file_name(path.name), path=path, sha256=content_digest(path))
     book, opened = open_workbook(path, sub.file)
     sub.problems += opened
     if book is None:
