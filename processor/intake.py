@@ -151,7 +151,7 @@ def _expand_message(name: str, origin: str, data: bytes, file_date: dt.datetime 
     context = (date, sender, subject, message_id)
     found = _expand_members(name, origin, attachments, context, depth)
     if not found:
-        listed = "、".join(f or "（无文件名）" for f, _, _ in attachments) or "无附件"
+        listed = "、".join(shown_file_name(f) if f else "（无文件名）" for f, _, _ in attachments) or "无附件"
         found.append(Input(f"{name}（邮件）", origin, data, sender, subject, message_id, date,
                            [problem("MAIL_002", file=name, detail=listed[:200])]))
     return found
@@ -184,11 +184,11 @@ def _shown_and_kind(filename: str | None, payload: bytes, content_type: str, i: 
     """The name to show and the kind (workbook, message, archive); by content when the name says nothing."""
     kind = _kind_of_name(filename or "")
     if kind is not None and _has_stem(filename):
-        return filename, kind
+        return shown_file_name(filename), kind
     sniffed = _kind_of_content(payload, content_type)
     if sniffed is None:
         return filename or "", None
-    return (filename if _has_stem(filename) else f"附件{i}（无文件名）{sniffed[1]}"), sniffed[0]
+    return (shown_file_name(filename) if _has_stem(filename) else f"附件{i}（无文件名）{sniffed[1]}"), sniffed[0]
 
 
 def _has_stem(filename: str | None) -> bool:
@@ -351,7 +351,7 @@ def _member_name(info: zipfile.ZipInfo) -> str:
             name = name.encode("cp437").decode("gb18030")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
-    return name.replace("\x00", "")
+    return shown_file_name(name.replace("\x00", ""))
 
 
 def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -193,7 +193,10 @@ def formula_addresses(sheet_xml: bytes) -> frozenset[str]:
 def shown_file_name(name: str | bytes | os.PathLike) -> str:
     """A name from outside as people should see it: the disk's bytes as UTF-8, else GB18030 (a name
     copied from a Chinese Windows share), else escaped (\\xc7); control characters always escaped."""
-    raw = os.fsencode(name)
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # a lone surrogate that no file system byte made
+        raw = os.fspath(name).encode("utf-8", "backslashreplace")
     for encoding in ("utf-8", "gb18030"):
         try:
             return _escape_controls(raw.decode(encoding))

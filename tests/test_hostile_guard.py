@@ -12,15 +12,24 @@ from pathlib import Path
 import openpyxl
 import pytest
 import python_calamine
+from hostile_corpus import (
+    FAR_CELL_SPELLINGS,
+    doctype_after_padding_xlsx,
+    far_cell_xlsx,
+    huge_dimension_xlsx,
+    many_cells_without_r_xlsx,
+    ods_many_tables,
+    ods_plain,
+    ods_repeated_columns,
+    ods_repeated_rows,
+    patch_xls_cells,
+)
+from support import soffice_convert
 
-from hostile_corpus import (FAR_CELL_SPELLINGS, doctype_after_padding_xlsx, far_cell_xlsx, huge_dimension_xlsx,
-                            many_cells_without_r_xlsx, ods_many_tables, ods_plain, ods_repeated_columns,
-                            ods_repeated_rows, patch_xls_cells)
 from processor.guard import xlsx_sheet_extent
 from processor.isolate import IsolatedFailure, run_isolated
 from processor.read import open_workbook
 from processor.validate import validate_file
-from support import soffice_convert
 
 PEAK_BOUND_KB = 1_500_000  # the test process may grow, but never by a sheet's worth of gigabytes
 
