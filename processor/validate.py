@@ -95,6 +95,9 @@ def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str 
 def content_digest(path: Path) -> str:
     """sha256 of the file's bytes; of its name when it cannot be read (it is still accounted for)."""
     try:
+        size = path.stat().st_size
+        if size > LIMITS.max_file_bytes:  # refused unread (FILE_007): a 4 GB file is never read whole
+            return hashlib.sha256(f"{path}\0{size}".encode("utf-8", "replace")).hexdigest()
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return hashlib.sha256(str(path).encode("utf-8", "replace")).hexdigest()

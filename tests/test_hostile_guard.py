@@ -3,6 +3,7 @@ columns, a far .xls cell, too many sheets — each refused by the guard before a
 while this test process's peak memory stays small."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -187,3 +188,16 @@ def test_4gb_file_in_the_inbox__refused_by_intake_without_reading(tmp_path):
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "inbox")], capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert out[0] == "['FILE_007']" and int(out[1]) < 300_000
+
+
+def test_4gb_file__starbatch_validate_refuses_it_with_bounded_memory(tmp_path):
+    path = tmp_path / "4GB.xlsx"
+    with open(path, "wb") as fh:
+        fh.truncate(4 << 30)
+    script = ("import sys, resource; from processor.cli import main\n"
+              "code = main(['validate', sys.argv[1], '--json'])\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}, timeout=300)
+    assert '"FILE_007"' in done.stdout, done.stderr
+    assert int(done.stdout.splitlines()[-1]) < 300_000
