@@ -154,7 +154,9 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
     extent = Extent()
     for match in _FAR_R.finditer(spaced):
         tag = _enclosing_tag(spaced, match.start())
-        if tag is None or tag.group(1) or tag.group(4):
+        if tag is None:  # in text, or after a "<" inside a quoted value: only the exact pass can tell
+            return _exact_extent(spaced)
+        if tag.group(1) or tag.group(4):
             continue
         row, column = _reference(tag.group(3))
         if tag.group(2) == b"c":

@@ -126,7 +126,7 @@ class _Worker:
         """What the child wrote to stderr (warnings, a crash's last words) goes to the parent's stderr."""
         try:
             self.stderr.seek(0)
-            text = self.stderr.read(1 << 16)
+            text = self.stderr.read(8192)
             if text:
                 sys.stderr.write(text.decode("utf-8", "replace"))
         except (OSError, ValueError):

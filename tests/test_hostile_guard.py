@@ -90,6 +90,18 @@ def test_far_row_with_a_valued_cell_without_r__counted():
     assert (extent.rows, extent.columns) == (30000, 1)
 
 
+@pytest.mark.parametrize("cell", [b'<c a="<" r="XFD30000"><v>1</v></c>', b'<c a="/>" r="XFD30000"><v>1</v></c>',
+                                  b'<c a=">" r="XFD30000"><v>1</v></c>'])
+def test_angle_brackets_inside_quoted_attributes__the_far_cell_still_found(cell):
+    xml = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c>' + cell + b"</row></sheetData></worksheet>"
+    assert xlsx_sheet_extent(xml).too_large
+
+
+def test_reference_written_in_cell_text__not_a_cell():
+    xml = b'<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t> r="XFD30000"</t></is></c></row></sheetData></worksheet>'
+    assert not xlsx_sheet_extent(xml).too_large
+
+
 def test_the_fast_and_the_exact_pass_agree_on_a_real_township(r1_workbook):
     with zipfile.ZipFile(r1_workbook()) as zf:
         for name in (n for n in zf.namelist() if n.startswith("xl/worksheets/")):
