@@ -129,6 +129,7 @@ def _extent_problems(extent: Extent, where: str, name: str) -> list[Problem]:
 # Any start or end tag of a row or cell, whatever its prefix, spacing or quoting; quoted attribute
 # values may hold ">" or "/>". Group 1: "/" of an end tag, 2: element, 3: attributes, 4: "/" of "/>".
 _TAG = re.compile(rb"""<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
+_EMPTY_END = re.compile(rb"\s*</(?:[\w.-]+:)?c\s*>")  # <c r="A9" s="1"></c> holds no more than <c …/>
 _R_ATTR = re.compile(rb"""\s(?:[\w.-]+:)?r\s*=\s*["']\s*([A-Za-z]*)\s*([0-9]*)""")
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*?ref\s*=\s*["']([^"']*)["']""")
 # What Excel, WPS, LibreOffice and openpyxl write: every row and cell tag opens with r="…", no
@@ -156,7 +157,7 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
         tag = _enclosing_tag(spaced, match.start())
         if tag is None:  # in text, or after a "<" inside a quoted value: only the exact pass can tell
             return _exact_extent(spaced)
-        if tag.group(1) or tag.group(4):
+        if not _opens_content(spaced, tag):
             continue
         row, column = _reference(tag.group(3))
         if tag.group(2) == b"c":
@@ -184,16 +185,23 @@ def _row_has_valued_cell(xml: bytes, start: int) -> bool:
     for tag in _TAG.finditer(xml, start):
         if tag.group(2) == b"row":
             return False
-        if tag.group(2) == b"c" and not tag.group(1) and not tag.group(4):
+        if tag.group(2) == b"c" and _opens_content(xml, tag):
             return True
     return False
+
+
+def _opens_content(xml: bytes, tag: re.Match[bytes]) -> bool:
+    """A start tag with something before its end tag (a cell without content is formatting only)."""
+    if tag.group(1) or tag.group(4):
+        return False
+    return tag.group(2) == b"row" or _EMPTY_END.match(xml, tag.end()) is None
 
 
 def _exact_extent(xml: bytes) -> Extent:
     """Every row and cell placed as a reader places them: by its r, else one after the previous."""
     extent, row, column = Extent(), 0, 0
     for tag in _TAG.finditer(xml):
-        closing, element, attrs, empty = tag.groups()
+        closing, element, attrs, _ = tag.groups()
         if closing:
             continue
         r_row, r_column = _reference(attrs)
@@ -201,7 +209,7 @@ def _exact_extent(xml: bytes) -> Extent:
             row, column = (r_row or row + 1), 0
             continue
         column = r_column or column + 1
-        if not empty:
+        if _opens_content(xml, tag):
             extent.add(r_row or row, column)
     return extent
 
