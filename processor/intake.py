@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from .limits import LIMITS
 from .problems import Problem, problem
+from .read import CFB_MAGIC, ZIP_MAGIC, shown_file_name
 
 WORKBOOK_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".ods"}
 MESSAGE_EXTENSIONS = {".eml"}
@@ -41,6 +42,7 @@ class Input:
     message_id: str = ""
     date: dt.datetime | None = None   # message date, else file modification time
     problems: list[Problem] = field(default_factory=list)  # set when intake already knows it is unusable
+    source: Path | None = None         # the inbox file it came from (its real path, maybe not UTF-8)
     sha256: str = field(init=False, default="")
     size: int = field(init=False, default=0)
 
@@ -64,38 +66,52 @@ def scan_inbox(inbox: Path) -> Intake:
     """Every submission in the inbox, in a stable order (by relative path)."""
     inputs: list[Input] = []
     ignored: list[str] = []
-    for path in sorted(_walk(inbox, ignored), key=lambda p: p.relative_to(inbox).as_posix()):
-        rel = path.relative_to(inbox).as_posix()
+    for path in sorted(_walk(inbox, ignored), key=lambda p: os.fsencode(p.relative_to(inbox))):
+        rel = shown_path(path.relative_to(inbox))
         kind = _kind_of(path)
         if kind is None:
             ignored.append(rel)
             continue
-        try:
-            data = path.read_bytes()
-            mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)
-        except OSError as exc:
-            inputs.append(Input(path.name, rel, b"", problems=[problem("FILE_002", file=path.name, detail=str(exc)[:100])]))
-            continue
-        if len(data) > LIMITS.max_file_bytes:
-            inputs.append(Input(path.name, rel, b"", date=mtime,
-                                problems=[problem("FILE_007", file=path.name, detail=f"{len(data)} 字节")]))
-            continue
-        inputs += expand(path.name, rel, data, kind, date=mtime)
+        for item in _read_file(path, rel, kind):
+            item.source = path
+            inputs.append(item)
     return Intake(inputs, ignored)
+
+
+def shown_path(relative: Path) -> str:
+    """A path inside the inbox as text people (and the ledger) can read: every part a shown name."""
+    return "/".join(shown_file_name(part) for part in relative.parts)
+
+
+def _read_file(path: Path, rel: str, kind: str) -> list[Input]:
+    """The inputs of one inbox file; its size is known from stat before a byte is read."""
+    name = shown_file_name(path.name)
+    try:
+        stat = path.stat()
+        mtime = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.timezone.utc)
+        if stat.st_size > LIMITS.max_file_bytes:
+            return [Input(name, rel, b"", date=mtime, problems=[problem("FILE_007", file=name, detail=f"{stat.st_size} 字节")])]
+        with path.open("rb") as fh:
+            data = fh.read(LIMITS.max_file_bytes + 1)  # it may have grown since stat
+    except OSError as exc:
+        return [Input(name, rel, b"", problems=[problem("FILE_002", file=name, detail=str(exc)[:100])])]
+    if len(data) > LIMITS.max_file_bytes:
+        return [Input(name, rel, b"", date=mtime, problems=[problem("FILE_007", file=name, detail=f"超过 {len(data) - 1} 字节")])]
+    return expand(name, rel, data, kind, date=mtime)
 
 
 def _walk(inbox: Path, ignored: list[str]):
     """Regular files under inbox; symlinks are listed as ignored, never followed."""
     for root, dirs, files in os.walk(inbox, followlinks=False):
         links = sorted(d for d in dirs if (Path(root) / d).is_symlink())
-        ignored += [(Path(root) / d).relative_to(inbox).as_posix() + "（符号链接，未读取）" for d in links]
+        ignored += [shown_path((Path(root) / d).relative_to(inbox)) + "（符号链接，未读取）" for d in links]
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
         for name in sorted(files):
             path = Path(root) / name
             if name.startswith("."):
                 continue
             if path.is_symlink() or not path.is_file():
-                ignored.append(path.relative_to(inbox).as_posix() + "（符号链接或特殊文件，未读取）")
+                ignored.append(shown_path(path.relative_to(inbox)) + "（符号链接或特殊文件，未读取）")
                 continue
             yield path
 
@@ -132,17 +148,75 @@ def _expand_message(name: str, origin: str, data: bytes, file_date: dt.datetime 
     except Exception as exc:  # the email package raises many kinds on broken input
         return [Input(name, origin, data, date=file_date,
                       problems=[problem("MAIL_001", file=name, detail=str(exc)[:120])])]
-    found: list[Input] = []
-    for i, (filename, payload) in enumerate(attachments, 1):
-        kind = _kind_of_name(filename)
-        if kind is None:
-            continue
-        found += expand(filename, f"{origin}#附件{i}", payload, kind, date, sender, subject, message_id, depth + 1)
+    context = (date, sender, subject, message_id)
+    found = _expand_members(name, origin, attachments, context, depth)
     if not found:
-        listed = "、".join(f for f, _ in attachments) or "无附件"
+        listed = "、".join(shown_file_name(f) if f else "（无文件名）" for f, _, _ in attachments) or "无附件"
         found.append(Input(f"{name}（邮件）", origin, data, sender, subject, message_id, date,
                            [problem("MAIL_002", file=name, detail=listed[:200])]))
     return found
+
+
+def _expand_members(name: str, origin: str, members: list[tuple[str | None, bytes, str]], context: tuple,
+                    depth: int) -> list[Input]:
+    """Inputs from a message's attachments, (name, bytes, content type) each; past the cap, the rest are not read."""
+    date, sender, subject, message_id = context
+    found: list[Input] = []
+    for i, (filename, payload, content_type) in enumerate(members, 1):
+        shown, kind = _shown_and_kind(filename, payload, content_type, i)
+        if kind is None:
+            continue
+        if len(found) >= LIMITS.max_inputs_per_message:
+            left = sum(_shown_and_kind(*m, j)[1] is not None for j, m in enumerate(members[i - 1:], i))
+            found.append(_too_many(name, origin, context, LIMITS.max_inputs_per_message, left))
+            break
+        found += expand(shown, f"{origin}#附件{i}", payload, kind, date, sender, subject, message_id, depth + 1)
+    return found
+
+
+def _too_many(name: str, origin: str, context: tuple, cap: int, left: int) -> Input:
+    date, sender, subject, message_id = context
+    return Input(f"{name}（其余 {left} 个未处理）", origin, b"", sender, subject, message_id, date,
+                 [problem("MAIL_004", file=name, detail=f"超过 {cap} 个，其余 {left} 个未读取", limit=cap)])
+
+
+def _shown_and_kind(filename: str | None, payload: bytes, content_type: str, i: int) -> tuple[str, str | None]:
+    """The name to show and the kind (workbook, message, archive); by content when the name says nothing."""
+    kind = _kind_of_name(filename or "")
+    if kind is not None and _has_stem(filename):
+        return shown_file_name(filename), kind
+    sniffed = _kind_of_content(payload, content_type)
+    if sniffed is None:
+        return filename or "", None
+    return (shown_file_name(filename) if _has_stem(filename) else f"附件{i}（无文件名）{sniffed[1]}"), sniffed[0]
+
+
+def _has_stem(filename: str | None) -> bool:
+    """False for no name and for a name that is only an extension (".xlsx")."""
+    base = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
+    return bool(base) and base.lower() not in WORKBOOK_EXTENSIONS | MESSAGE_EXTENSIONS | ARCHIVE_EXTENSIONS
+
+
+_SPREADSHEET_TYPES = ("spreadsheet", "excel", "officedocument.spreadsheetml", "ms-excel")
+_ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-zip")
+
+
+def _kind_of_content(data: bytes, content_type: str) -> tuple[str, str] | None:
+    """(kind, extension) of an attachment judged by its bytes; None when it is no workbook."""
+    if data.startswith(CFB_MAGIC):
+        streams = ("Workbook", "Book", "EncryptedPackage")
+        return ("workbook", ".xls") if any(n.encode("utf-16-le") in data for n in streams) else None
+    if not data.startswith(ZIP_MAGIC):
+        return None
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, ValueError):
+        return ("workbook", ".xlsx") if any(t in content_type for t in _SPREADSHEET_TYPES) else None
+    if "xl/workbook.xml" in names:
+        return "workbook", ".xlsm" if "xl/vbaProject.bin" in names else ".xlsx"
+    if "content.xml" in names and "mimetype" in names:
+        return "workbook", ".ods"
+    return ("archive", ".zip") if content_type in _ZIP_TYPES else None
 
 
 def _header(msg: EmailMessage, key: str) -> str:
@@ -169,14 +243,16 @@ def _message_date(msg: EmailMessage) -> dt.datetime | None:
 
 
 def _attachments(msg: EmailMessage):
+    """(name or None, bytes, content type) of every leaf part that is not the message's text."""
     for part in msg.walk():
         if part.is_multipart():
             continue
         filename = _filename(part)
-        if not filename and part.get_content_disposition() != "attachment":
+        content_type = part.get_content_type()
+        if not filename and part.get_content_disposition() != "attachment" and content_type.startswith("text/"):
             continue
         payload = part.get_payload(decode=True) or b""
-        yield _repair_text(filename or "未命名附件"), payload
+        yield (_repair_text(filename) if filename else None), payload, content_type
 
 
 def _repair_text(text: str) -> str:
@@ -241,11 +317,15 @@ def _expand_archive(name: str, origin: str, data: bytes, date, sender, subject, 
     if len(infos) > LIMITS.max_zip_members or declared > LIMITS.max_unpacked_bytes:
         return rejected("FILE_007", f"压缩包声明解压后 {declared} 字节、{len(infos)} 个文件")
     found: list[Input] = []
-    for info in infos:
+    for n, info in enumerate(infos):
         member = _member_name(info)
         kind = _kind_of_name(member)
         if kind is None:
             continue
+        if len(found) >= LIMITS.max_inputs_per_archive:
+            left = sum(_kind_of_name(_member_name(i)) is not None for i in infos[n:])
+            found.append(_too_many(name, origin, (date, sender, subject, message_id), LIMITS.max_inputs_per_archive, left))
+            break
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > LIMITS.max_file_bytes or (info.file_size > 1_000_000 and ratio > LIMITS.max_zip_ratio):
             found += [Input(member, f"{origin}!{member}", b"", sender, subject, message_id, date,
@@ -271,7 +351,7 @@ def _member_name(info: zipfile.ZipInfo) -> str:
             name = name.encode("cp437").decode("gb18030")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
-    return name.replace("\x00", "")
+    return shown_file_name(name.replace("\x00", ""))
 
 
 def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

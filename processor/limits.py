@@ -19,6 +19,12 @@ class Limits:
     max_cell_chars: int = 32_767                   # Excel's cell limit; a cell that reaches it is refused
     max_problems_per_code: int = 100               # listed at their cells per problem code and file; then one line
     max_problems_per_file: int = 1_000             # "另有 M 处同类问题" says how many more
+    max_inputs_per_message: int = 50               # workbooks read from one message
+    max_inputs_per_archive: int = 200              # workbooks read from one .zip
+    # A reading child may map this much beyond its size at the fork (RLIMIT_AS). Measured VmPeak
+    # growth: a sample township 0-4 MB; 20,000 x 100 numbers 301 MB; a sheet at both limits 718 MB.
+    isolate_memory_bytes: int = 1 << 30
+    isolate_seconds: float = 60.0                  # wall time per file in its child
 
 
 LIMITS = Limits()

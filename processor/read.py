@@ -6,7 +6,10 @@ from the sheet XML directly. Every failure becomes a Problem, never an exception
 """
 from __future__ import annotations
 
+import io
+import os
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 import python_calamine
 
 from .cells import a1
-from .guard import inspect_package
+from .guard import inspect_package, xls_problems
 from .limits import LIMITS
 from .problems import Problem, problem
 
@@ -81,7 +84,8 @@ def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkboo
     if kind is None:
         return None, problems
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        # By content: from_path picks the reader by extension, so an .xls named .xlsx would fail.
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
         names = list(book.sheet_names)
     except python_calamine.PasswordError:
         return None, problems + [problem("FILE_003", file=name)]
@@ -117,6 +121,9 @@ def _sniff_cfb(path: Path, name: str) -> tuple[str | None, list[Problem]]:
     data = path.read_bytes()
     if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
         return None, [problem("FILE_003", file=name)]
+    unsafe = xls_problems(data, name)
+    if unsafe:
+        return None, unsafe
     return "xls", [problem("FILE_004", file=name)]
 
 
@@ -181,6 +188,28 @@ def formula_addresses(sheet_xml: bytes) -> frozenset[str]:
         if cell:
             found.add(cell.group(1).decode())
     return frozenset(found)
+
+
+def shown_file_name(name: str | bytes | os.PathLike) -> str:
+    """A name from outside as people should see it: the disk's bytes as UTF-8, else GB18030 (a name
+    copied from a Chinese Windows share), else escaped (\\xc7); control characters always escaped."""
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # a lone surrogate that no file system byte made
+        raw = os.fspath(name).encode("utf-8", "backslashreplace")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return _escape_controls(raw.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    return _escape_controls(raw.decode("ascii", "backslashreplace"))
+
+
+def _escape_controls(text: str) -> str:
+    # NUL is left as it is: it cannot move a cursor or start an escape sequence (the run shows such
+    # attachment names verbatim); every other control, and bidi overrides that reverse a name, are escaped.
+    return "".join(ch if ch == "\x00" or unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def _xml_unescape(text: str) -> str:

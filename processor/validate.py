@@ -21,7 +21,7 @@ from .crosscheck import cross_sheet_problems
 from .limits import LIMITS
 from .normalise import clean_text
 from .problems import Problem, cap_problems, problem, sort_key
-from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook
+from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook, shown_file_name
 from .records import Record, Submission
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
@@ -36,7 +36,7 @@ def validate_files(paths: Iterable[Path], rulebook: Rulebook | None = None) -> l
 
 def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str | None = None) -> Submission:
     """Everything wrong with one submission; its records when it can be used."""
-    sub = Submission(file=shown_name or path.name, path=path, sha256=content_digest(path))
+    sub = Submission(file=shown_name or shown_file_name(path.name), path=path, sha256=content_digest(path))
     book, opened = open_workbook(path, sub.file)
     sub.problems += opened
     if book is None:
@@ -55,6 +55,9 @@ def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str 
 def content_digest(path: Path) -> str:
     """sha256 of the file's bytes; of its name when it cannot be read (it is still accounted for)."""
     try:
+        size = path.stat().st_size
+        if size > LIMITS.max_file_bytes:  # refused unread (FILE_007): a 4 GB file is never read whole
+            return hashlib.sha256(f"{path}\0{size}".encode("utf-8", "replace")).hexdigest()
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return hashlib.sha256(str(path).encode("utf-8", "replace")).hexdigest()

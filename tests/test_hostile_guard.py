@@ -1,0 +1,218 @@
+"""No single file may stop the night: a far cell however it is spelled, repeated .ods rows and
+columns, a far .xls cell, too many sheets — each refused by the guard before a reader allocates,
+while this test process's peak memory stays small."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import python_calamine
+from hostile_corpus import (
+    FAR_CELL_SPELLINGS,
+    doctype_after_padding_xlsx,
+    far_cell_xlsx,
+    huge_dimension_xlsx,
+    many_cells_without_r_xlsx,
+    ods_many_tables,
+    ods_plain,
+    ods_repeated_columns,
+    ods_repeated_rows,
+    patch_xls_cells,
+)
+from support import soffice_convert
+
+from processor.guard import xlsx_sheet_extent
+from processor.isolate import IsolatedFailure, run_isolated
+from processor.read import open_workbook
+from processor.validate import validate_file
+
+PEAK_BOUND_KB = 1_500_000  # the test process may grow, but never by a sheet's worth of gigabytes
+
+
+def peak_rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def codes(path: Path) -> list[str]:
+    return [p.code for p in validate_file(path).problems]
+
+
+@pytest.mark.parametrize("spelling", sorted(FAR_CELL_SPELLINGS))
+def test_far_cell__any_xml_spelling__refused_by_the_guard(tmp_path, spelling):
+    path = far_cell_xlsx(tmp_path, spelling)
+    assert codes(path) == ["FILE_010"]
+    assert peak_rss_kb() < PEAK_BOUND_KB
+
+
+def test_far_cell__really_costs_gigabytes_when_the_guard_is_bypassed(tmp_path):
+    """Proof the corpus is hostile: calamine itself, in a 1 GiB child, runs out of memory on it."""
+    path = far_cell_xlsx(tmp_path, "single-quotes")
+
+    def read_directly(p: str):
+        book = python_calamine.CalamineWorkbook.from_path(p)
+        return book.get_sheet_by_name(book.sheet_names[0]).height
+
+    result = run_isolated(read_directly, str(path), memory_bytes=1 << 30, seconds=60)
+    assert isinstance(result, IsolatedFailure) and result.limit == "memory"
+
+
+def test_cells_placed_by_counting_past_the_column_limit__refused(tmp_path):
+    assert codes(many_cells_without_r_xlsx(tmp_path)) == ["FILE_010"]
+
+
+def test_dimension_claiming_the_whole_sheet__only_a_hint__file_is_read(tmp_path):
+    book, problems = open_workbook(huge_dimension_xlsx(tmp_path))
+    assert problems == [] and book.sheet(book.sheet_names[0]).rows == [["x", ""], ["", 3]]
+
+
+def test_entity_declaration_behind_a_long_comment__refused(tmp_path):
+    assert codes(doctype_after_padding_xlsx(tmp_path)) == ["FILE_009"]
+
+
+def test_formatted_far_cell_without_value__not_counted():
+    xml = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="90000"><c r="XFD90000" s="3"/></row></sheetData></worksheet>'
+    assert not xlsx_sheet_extent(xml).too_large
+    assert not xlsx_sheet_extent(xml.replace(b"<c ", b"<c\n")).too_large  # the exact pass agrees
+    as_openpyxl_writes_it = xml.replace(b's="3"/>', b's="3" t="n"></c>')
+    assert not xlsx_sheet_extent(as_openpyxl_writes_it).too_large
+    assert not xlsx_sheet_extent(as_openpyxl_writes_it.replace(b"<c ", b"<c\n")).too_large
+
+
+def test_far_row_with_a_valued_cell_without_r__counted():
+    xml = b"<worksheet><sheetData><row r='30000'><c><v>1</v></c></row></sheetData></worksheet>"
+    extent = xlsx_sheet_extent(xml)
+    assert (extent.rows, extent.columns) == (30000, 1)
+
+
+@pytest.mark.parametrize("cell", [b'<c a="<" r="XFD30000"><v>1</v></c>', b'<c a="/>" r="XFD30000"><v>1</v></c>',
+                                  b'<c a=">" r="XFD30000"><v>1</v></c>'])
+def test_angle_brackets_inside_quoted_attributes__the_far_cell_still_found(cell):
+    xml = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c>' + cell + b"</row></sheetData></worksheet>"
+    assert xlsx_sheet_extent(xml).too_large
+
+
+def test_reference_written_in_cell_text__not_a_cell():
+    xml = b'<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t> r="XFD30000"</t></is></c></row></sheetData></worksheet>'
+    assert not xlsx_sheet_extent(xml).too_large
+
+
+def test_the_fast_and_the_exact_pass_agree_on_a_real_township(r1_workbook):
+    with zipfile.ZipFile(r1_workbook()) as zf:
+        for name in (n for n in zf.namelist() if n.startswith("xl/worksheets/")):
+            xml = zf.read(name)
+            fast = xlsx_sheet_extent(xml)
+            exact = xlsx_sheet_extent(xml.replace(b'<c r="', b'<c  r="'))  # two spaces: not the plain form
+            assert 0 < exact.rows < 1000 and fast.rows == 0 and not exact.too_large
+
+
+# --- .ods -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, code", [(ods_repeated_rows, "FILE_010"), (ods_repeated_columns, "FILE_010"),
+                                        (ods_many_tables, "FILE_011")])
+def test_ods_repeats_and_tables__refused_before_reading(tmp_path, make, code):
+    path = make(tmp_path)
+    assert codes(path) == [code]
+    assert peak_rss_kb() < PEAK_BOUND_KB
+
+
+def test_ods_with_libreoffices_empty_repeated_tail__read(tmp_path):
+    book, problems = open_workbook(ods_plain(tmp_path))
+    assert problems == [] and book.sheet("S").rows == [[1.0, 1.0]]
+
+
+def test_ods_made_by_libreoffice__passes_the_guard(tmp_path, soffice, valid_r1_file):
+    ods = soffice_convert(valid_r1_file, "ods", tmp_path)
+    sub = validate_file(ods)
+    assert sub.accepted, sub.problems
+
+
+# --- .xls -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_xls(tmp_path, soffice) -> Path:
+    folder = tmp_path / "xls"
+    folder.mkdir()
+    wb = openpyxl.Workbook()
+    wb.active["A1"], wb.active["B2"] = "x", "y"
+    wb.save(folder / "small.xlsx")
+    return soffice_convert(folder / "small.xlsx", "xls", folder)
+
+
+def test_xls_far_cell__refused_before_reading(tmp_path, small_xls):
+    path = patch_xls_cells(Path(shutil.copy(small_xls, tmp_path / "far.xls")), 65000, 250)
+    assert codes(path) == ["FILE_010"]
+
+
+def test_xls_with_too_many_sheets__refused(tmp_path, soffice):
+    wb = openpyxl.Workbook()
+    for i in range(60):
+        wb.create_sheet(f"S{i}")["A1"] = i
+    wb.save(tmp_path / "many.xlsx")
+    assert codes(soffice_convert(tmp_path / "many.xlsx", "xls", tmp_path)) == ["FILE_011"]
+
+
+def test_real_xls_named_xlsx__read_by_content(tmp_path, soffice, valid_r1_file):
+    xls = soffice_convert(valid_r1_file, "xls", tmp_path)
+    renamed = xls.rename(tmp_path / "城关镇.xlsx")
+    sub = validate_file(renamed)
+    assert sub.accepted and [p.code for p in sub.problems] == ["FILE_004"]
+
+
+def test_xls_guard_reads_the_stream_olefile_reads(small_xls):
+    import olefile
+
+    from processor.guard import cfb_stream
+    assert cfb_stream(small_xls.read_bytes(), ("Workbook",)) == olefile.OleFileIO(str(small_xls)).openstream("Workbook").read()
+
+
+def test_broken_compound_file__file_problem_not_a_crash(tmp_path, small_xls):
+    data = bytearray(small_xls.read_bytes())
+    data[0x30:0x34] = b"\xff\xff\xff\x7f"  # directory starts beyond the file
+    (tmp_path / "broken.xls").write_bytes(bytes(data))
+    assert codes(tmp_path / "broken.xls") == ["FILE_002"]
+
+
+# --- size before bytes ------------------------------------------------------------------------------
+
+def test_4gb_file__refused_from_its_size_without_reading(tmp_path):
+    path = tmp_path / "4GB.xlsx"
+    with open(path, "wb") as fh:
+        fh.truncate(4 << 30)  # sparse: nothing is written to disk
+    book, problems = open_workbook(path)
+    assert book is None and [p.code for p in problems] == ["FILE_007"]
+    assert peak_rss_kb() < PEAK_BOUND_KB
+
+
+def test_4gb_file_in_the_inbox__refused_by_intake_without_reading(tmp_path):
+    (tmp_path / "inbox").mkdir()
+    with open(tmp_path / "inbox" / "4GB.xlsx", "wb") as fh:
+        fh.truncate(4 << 30)
+    script = ("import sys; from pathlib import Path; from processor.intake import scan_inbox; "
+              "found = scan_inbox(Path(sys.argv[1])).inputs; "
+              "print([p.code for i in found for p in i.problems]); "
+              "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "inbox")], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "['FILE_007']" and int(out[1]) < 300_000
+
+
+def test_4gb_file__starbatch_validate_refuses_it_with_bounded_memory(tmp_path):
+    path = tmp_path / "4GB.xlsx"
+    with open(path, "wb") as fh:
+        fh.truncate(4 << 30)
+    script = ("import sys, resource; from processor.cli import main\n"
+              "code = main(['validate', sys.argv[1], '--json'])\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}, timeout=300)
+    assert '"FILE_007"' in done.stdout, done.stderr
+    assert int(done.stdout.splitlines()[-1]) < 1_000_000  # imports take ~350 MB; the file would take 4 GB
