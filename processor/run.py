@@ -30,6 +30,7 @@ from .consolidate import Consolidated, InputRow, notice_dates, targets_table, wr
 from .county import derived_seed, draw_spot_check, evaluate_targets, finish_county, promotions
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
+from .isolate import IsolatedFailure, map_isolated
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .ledger import last_rulebook, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
@@ -198,17 +199,22 @@ def _tally(counts: Counter[Any]) -> str:
 # --- read, validate and score each file ------------------------------------------------------
 
 def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Input], work: Path) -> list[Accounted]:
-    """Validate (and score, branch by branch) every input; in parallel processes with --workers N."""
+    """Validate (and score, branch by branch) every input, each in a child process under a memory and a time
+    limit (isolate.py), --workers of them at once: a file that would exhaust either costs only itself."""
     jobs = [_job(item, work, n) for n, item in enumerate(inputs, 1)]
     show = _progress(config, len(jobs))
-    if config.workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(config.workers, initializer=_worker_init, initargs=(rulebook, config.period)) as pool:
-            results = list(_shown(pool.map(_worker_process, jobs, chunksize=4), show))
-    else:
-        _worker_init(rulebook, config.period)
-        results = list(_shown(map(_worker_process, jobs), show))
-    return [Accounted(item, sub, branches=branches, carried=carried)
-            for item, (sub, branches, carried) in zip(inputs, results, strict=True)]
+    _worker_init(rulebook, config.period)  # before the fork: the children inherit it
+    results = _shown(map_isolated(_worker_process, jobs, workers=config.workers), show)
+    accounted = []
+    for item, job, result in zip(inputs, jobs, results, strict=True):
+        if isinstance(result, IsolatedFailure):
+            logger.warning("{}: reading stopped in its child process ({}): {}", item.name, result.detail,
+                           result.note[-300:])
+            result = (Submission(file=item.name, path=Path(item.name), problems=[result.problem(item.name)],
+                                 sha256=job[2]), [], "")
+        sub, branches, carried = result
+        accounted.append(Accounted(item, sub, branches=branches, carried=carried))
+    return accounted
 
 
 def _shown(results: Iterable[Any], show: Callable[[int], None]) -> Iterator[Any]:

@@ -27,13 +27,13 @@ def scan_inputs(config: RunConfig, sources: dict[int, Path] | None = None, scan:
     ignored: list[str] = []
     if config.inbox is not None:
         got = scan(config.inbox)
-        _note_sources(config.inbox, got.inputs, sources)
+        _note_sources(got.inputs, sources)
         inputs += got.inputs
         ignored += got.ignored
     folder = mail_folder(config)
     if folder.is_dir():
         got = scan(folder)
-        _note_sources(folder, got.inputs, sources)
+        _note_sources(got.inputs, sources)
         prefix = f"{MAIL_DIR}/{config.period}/"
         for item in got.inputs:
             if id(item) in sources and not item.sender and not item.message_id:
@@ -44,20 +44,19 @@ def scan_inputs(config: RunConfig, sources: dict[int, Path] | None = None, scan:
     return Intake(inputs, ignored)
 
 
-def _note_sources(root: Path, inputs: list[Input], sources: dict[int, Path]) -> None:
+def _note_sources(inputs: list[Input], sources: dict[int, Path]) -> None:
     for item in inputs:
-        path = _message_file(root, item.origin)
+        path = _message_file(item)
         if path is not None:
             sources[id(item)] = path
 
 
-def _message_file(root: Path, origin: str) -> Path | None:
-    """The top-level message file an input came from (None for loose workbooks and archives)."""
-    rel = origin.split("#", 1)[0]
-    if "!" in rel:
+def _message_file(item: Input) -> Path | None:
+    """The top-level message file an input came from (None for loose workbooks and archives). Its real path,
+    not the shown origin: a folder copied from a Windows share may have a name that is not UTF-8."""
+    if item.source is None or "!" in item.origin.split("#", 1)[0]:
         return None
-    path = root / rel
-    return path if _kind_of(path) == "message" and path.is_file() else None
+    return item.source if _kind_of(item.source) == "message" and item.source.is_file() else None
 
 
 def _head(path: Path, limit: int = 256 * 1024) -> bytes:
