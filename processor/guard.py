@@ -272,7 +272,7 @@ class _OdsWalk:
             self.row += self.row_repeat
         self.depth -= 1
 
-    def text(self, data: str) -> None:
+    def text(self, _data: str) -> None:
         if self.cell is not None:
             self.cell_valued = True
 
@@ -425,7 +425,8 @@ class _Compound:
         return self.ministream[n * 64:(n + 1) * 64]
 
     def _chain_bytes(self, start: int, table: array, read) -> bytes:
-        parts, sector = [], start
+        parts: list[bytes] = []
+        sector = start
         for _ in range(min(len(table), len(self.data) // 64 + 1)):  # longer than that is a loop
             if sector >= _END_OF_CHAIN:
                 return b"".join(parts)

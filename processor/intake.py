@@ -183,12 +183,12 @@ def _too_many(name: str, origin: str, context: tuple, cap: int, left: int) -> In
 def _shown_and_kind(filename: str | None, payload: bytes, content_type: str, i: int) -> tuple[str, str | None]:
     """The name to show and the kind (workbook, message, archive); by content when the name says nothing."""
     kind = _kind_of_name(filename or "")
-    if kind is not None and _has_stem(filename):
+    if filename and kind is not None and _has_stem(filename):
         return shown_file_name(filename), kind
     sniffed = _kind_of_content(payload, content_type)
     if sniffed is None:
         return filename or "", None
-    return (shown_file_name(filename) if _has_stem(filename) else f"附件{i}（无文件名）{sniffed[1]}"), sniffed[0]
+    return (shown_file_name(filename) if filename and _has_stem(filename) else f"附件{i}（无文件名）{sniffed[1]}"), sniffed[0]
 
 
 def _has_stem(filename: str | None) -> bool:
@@ -227,8 +227,8 @@ def _header(msg: EmailMessage, key: str) -> str:
         value = msg.get(key)
         return "" if value is None else _repair_text(str(value))
     except Exception:  # undecodable header bytes: keep what can be read
-        raw = msg.get_all(key, failobj=[""])
-        return _repair_text(str(raw[0])) if raw else ""
+        values = msg.get_all(key) or [""]
+        return _repair_text(str(values[0]))
 
 
 def _message_date(msg: EmailMessage) -> dt.datetime | None:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -59,7 +59,7 @@ def run_isolated(func: Callable[[Any], Any], arg: Any, *, memory_bytes: int = LI
 
 def map_isolated(func: Callable[[Any], Any], args: Iterable[Any], workers: int = 2, *,
                  memory_bytes: int = LIMITS.isolate_memory_bytes,
-                 seconds: float = LIMITS.isolate_seconds) -> Iterator[Any]:
+                 seconds: float = LIMITS.isolate_seconds) -> Generator[Any, None, None]:
     """func(arg) for every arg in `workers` child processes, yielded in the order of args.
 
     A failure costs only its own item: a worker that died or overran is replaced.
@@ -182,11 +182,13 @@ class _Pool:
         for worker in busy:
             if worker.conn in ready and self._receive(worker, done):
                 continue
+            index = worker.index
+            assert index is not None  # busy workers hold an item
             if worker.process.sentinel in ready:
-                done[worker.index] = self._replace(worker)
+                done[index] = self._replace(worker)
             elif time.monotonic() >= worker.deadline:
                 worker.kill()
-                done[worker.index] = IsolatedFailure(TIME, note=f"{self.seconds} s")
+                done[index] = IsolatedFailure(TIME, note=f"{self.seconds} s")
                 self._replace(worker)
 
     def _receive(self, worker: _Worker, done: dict[int, Any]) -> bool:

@@ -196,7 +196,8 @@ def shown_file_name(name: str | bytes | os.PathLike) -> str:
     try:
         raw = os.fsencode(name)
     except UnicodeEncodeError:  # a lone surrogate that no file system byte made
-        raw = os.fspath(name).encode("utf-8", "backslashreplace")
+        text = os.fspath(name)
+        raw = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
     for encoding in ("utf-8", "gb18030"):
         try:
             return _escape_controls(raw.decode(encoding))
