@@ -55,6 +55,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "TPL_009": (ERROR, "“填报说明”中的填报年度“{value}”无效。请填写四位年份，如 2026。"),
     "TPL_011": (ERROR, "评定年度 {value} 与本次汇总的年度 {expected} 不符。请使用本年度模板重新填报。"),
     "TPL_010": (WARNING, "工作表“{sheet}”有 {detail} 行，超过上限，超出部分未读取。"),
+    "TPL_012": (WARNING, "工作表“{sheet}”被隐藏，其中 {value} 行数据已读取并计入。请取消隐藏（右键工作表标签→取消隐藏）后核对。"),
     # --- cells (VAL_) --------------------------------------------------------
     "VAL_001": (ERROR, "“{field}”必须填写。"),
     "VAL_002": (ERROR, "“{field}”应为数字，实际为“{value}”。请只填写数字。"),
@@ -68,6 +69,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "VAL_010": (ERROR, "“{field}”的值“{value}”不符合要求：{detail}"),
     "VAL_012": (ERROR, "“{field}”内容过长（{value}，上限 {limit}）。请只填写要求的内容。"),
     "VAL_011": (ERROR, "“{field}”为 {value}，得分只能是 0 或满分 {limit}（达成得分，不达成不得分）。"),
+    "VAL_013": (WARNING, "第 {value} 行是隐藏行，其中的数据已读取并计入。请取消隐藏后核对这一行。"),
+    "VAL_014": (WARNING, "列“{field}”是隐藏列，其中 {value} 个数据已读取并计入。请取消隐藏后核对。"),
     # --- cross-sheet (REF_) --------------------------------------------------
     "REF_001": (ERROR, "支部编码“{value}”在“支部信息”中不存在。请先在“支部信息”中登记该支部，或改正编码。"),
     "REF_002": (ERROR, "支部编码“{value}”重复（另见 {detail}）。每个支部只能登记一次。"),

@@ -21,6 +21,7 @@ from .cells import a1
 from .guard import inspect_package, xls_problems
 from .limits import LIMITS
 from .problems import Problem, problem
+from .sheetinfo import SheetInfo, workbook_info, xlsx_hidden, xlsx_hidden_sheets
 
 ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -32,6 +33,7 @@ class RawSheet:
     rows: list[list[Any]]
     origin: tuple[int, int]  # zero-based (row, column) of rows[0][0] in the real sheet
     formulas: frozenset[str] = frozenset()
+    info: SheetInfo = field(default_factory=SheetInfo)  # hidden rows, columns, the sheet itself
 
     def address(self, i: int, j: int) -> str:
         return a1(self.origin[0] + i, self.origin[1] + j)
@@ -53,6 +55,7 @@ class RawWorkbook:
     sheet_names: list[str]
     _book: Any = field(repr=False, default=None)
     _formula_xml: dict[str, str] = field(repr=False, default_factory=dict)
+    _info: dict[str, SheetInfo] = field(repr=False, default_factory=dict)  # .ods and .xls: read at open
 
     def sheet(self, name: str) -> RawSheet:
         """The sheet's values; UnreadableSheet when its part of the file is broken (the caller reports it)."""
@@ -60,17 +63,22 @@ class RawWorkbook:
             raw = self._book.get_sheet_by_name(name)
             rows = raw.to_python(skip_empty_area=True, nrows=LIMITS.max_rows + 1)
             start = raw.start or (0, 0)
-            return RawSheet(name, rows, (start[0], start[1]), self._formula_cells(name))
+            info = self._sheet_info(name)
+            return RawSheet(name, rows, (start[0], start[1]), frozenset(info.formulas), info)
         except Exception as exc:  # calamine, zipfile and zlib raise unrelated types for a corrupt part
             raise UnreadableSheet(name, _short(exc)) from exc
 
-    def _formula_cells(self, name: str) -> frozenset[str]:
+    def _sheet_info(self, name: str) -> SheetInfo:
+        if name in self._info:
+            return self._info[name]
         xml_path = self._formula_xml.get(name)
         if not xml_path:
-            return frozenset()
+            return SheetInfo()
         with zipfile.ZipFile(self.path) as zf:
             data = zf.read(xml_path)
-        return formula_addresses(data)
+            hidden_sheets = xlsx_hidden_sheets(zf.read("xl/workbook.xml"))
+        rows, columns = xlsx_hidden(data)
+        return SheetInfo(set(formula_addresses(data)), rows, columns, name in hidden_sheets)
 
     def close(self) -> None:
         if self._book is not None:
@@ -92,7 +100,7 @@ def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkboo
     except Exception as exc:  # calamine raises several unrelated types for broken files
         return None, problems + [problem("FILE_002", file=name, detail=_short(exc))]
     formula_xml = sheet_xml_paths(path) if kind in ("xlsx", "xlsm") else {}
-    return RawWorkbook(path, kind, names, book, formula_xml), problems
+    return RawWorkbook(path, kind, names, book, formula_xml, workbook_info(path, kind)), problems
 
 
 def sniff(path: Path, name: str) -> tuple[str | None, list[Problem]]:

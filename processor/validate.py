@@ -170,6 +170,7 @@ def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record] 
         record = _read_row(sub, raw, i, plan, letters)
         if record is not None:
             records.append(record)
+    sub.problems += hidden_data_problems(sub.file, raw, records, columns)
     row_ok = sheet.row_ok
     money = [f for f in sheet.fields if f.kind == "money"]
     for record in records:
@@ -178,6 +179,25 @@ def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record] 
         if money:
             sub.problems += _money_problems(sub.file, money, record)
     return records
+
+
+def hidden_data_problems(file: str, raw: RawSheet, records: list[Record], columns: dict[int, Field]) -> list[Problem]:
+    """Data the clerk cannot see is still read and counted: say so at its cells (warnings, so a file whose rows
+    were hidden by a filter is not refused, yet every hidden figure is on the receipt)."""
+    info = raw.info
+    found: list[Problem] = []
+    if info.hidden and records:
+        found.append(problem("TPL_012", file=file, sheet=raw.name, value=len(records)))
+    for record in records:
+        if record.row in info.hidden_rows:
+            found.append(problem("VAL_013", file=file, sheet=raw.name, cell=f"A{record.row}", value=record.row))
+    for field_ in columns.values():
+        letters = records[0].columns.get(field_.id) if records else None
+        used = [r for r in records if field_.id in r.values]
+        if letters in info.hidden_columns and used:
+            found.append(problem("VAL_014", file=file, sheet=raw.name, cell=f"{letters}{used[0].row}",
+                                 field=field_.title, value=len(used)))
+    return found
 
 
 def _locate_columns(sub: Submission, raw: RawSheet, sheet: Sheet) -> tuple[int, dict[int, Field]] | None:

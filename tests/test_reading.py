@@ -197,10 +197,25 @@ def test_formula_with_cached_value_after_libreoffice__still_not_trusted(tmp_path
     assert comparable(sub) == comparable(validate_file(r1_workbook(rows, name="原件.xlsx")))
 
 
-@pytest.mark.xfail(strict=True, reason="read.py finds formulas only in .xlsx/.xlsm sheet XML; in .ods and .xls "
-                                      "calamine hands over the cached value and the formula is not seen")
 @pytest.mark.parametrize("fmt", ["ods", "xls"])
 def test_formula_in_ods_or_xls__still_not_trusted(tmp_path, soffice, r1_workbook, rows, fmt):
     rows["scores"][1][SECRETARY_ABILITY_SELF] = "=10+5"
     sub = validate_file(soffice_convert(r1_workbook(rows), fmt, tmp_path / fmt))
     assert ("VAL_009", SCORES, "C3") in places(sub)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods", "xls"])
+def test_hidden_row_column_and_sheet_with_data__read__a_warning_at_their_cells(tmp_path, soffice, r1_workbook, fmt):
+    """A clerk who hides a row, a column or a sheet still has it counted: the receipt says where."""
+    book = openpyxl.load_workbook(r1_workbook())
+    book["村干部"].row_dimensions[3].hidden = True
+    book["支部信息"].column_dimensions["D"].hidden = True
+    book["加扣分事项"].sheet_state = "hidden"
+    book.save(tmp_path / "hidden.xlsx")
+    path = tmp_path / "hidden.xlsx" if fmt == "xlsx" else soffice_convert(tmp_path / "hidden.xlsx", fmt, tmp_path / fmt)
+    sub = validate_file(path)
+    found = places(sub)
+    assert ("VAL_013", "村干部", "A3") in found
+    assert ("VAL_014", "支部信息", "D2") in found
+    assert ("TPL_012", "加扣分事项", "") in found
+    assert sub.accepted  # warnings: the data is read and counted
