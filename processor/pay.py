@@ -117,21 +117,38 @@ def _line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, payee: str, 
 
 
 def performance_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine:
-    """share% of remuneration (monthly × months served), paid at the rate for the branch's rating."""
+    """share% of remuneration (monthly × months in this role), paid at the rate for the branch's rating.
+
+    A cadre who stepped aside at the 换届 and stays in another post keeps the former level (主动让贤).
+    """
     v = cadre.values
-    monthly, months = number(v["monthly_pay"]), int(v["months"])
+    months = int(v["months"])
+    kept = v.get("kept_monthly_pay") if "kept_level_source" in rule else None
+    monthly = number(v["monthly_pay"] if kept is None else kept)
     share = number(rule["share"])
     base = monthly * months * share / 100
     rate = performance_rate(rule, branch.rating)
-    basis = (f"月报酬 {monthly:.2f} × {months} 个月 × {show(share)}% = 绩效基数 {show(base)}；"
+    pay_text = f"月报酬 {monthly:.2f}" if kept is None else f"主动让贤保留原报酬 {monthly:.2f}"
+    basis = (f"{pay_text} × {months} 个月{_span_text(cadre)} × {show(share)}% = 绩效基数 {show(base)}；"
              f"{branch.rating}星发放 {show(rate)}%")
+    paid_from = "kept_monthly_pay" if kept is not None else "monthly_pay"
     line = _line(rb, rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis,
                  monthly_pay=monthly, months=months, performance_base=base, rate=rate,
-                 cells=[f"{cadre.sheet}!{cadre.cell('monthly_pay')}", f"{cadre.sheet}!{cadre.cell('months')}"])
+                 cells=[f"{cadre.sheet}!{cadre.cell(paid_from)}", f"{cadre.sheet}!{cadre.cell('months')}"])
+    if kept is not None:
+        line.notes.append(f"换届中主动让贤、继续担任{v.get('role', '')}，任职期间保持原报酬标准 {monthly:.2f} 元/月不变"
+                          f"（现职月报酬 {number(v['monthly_pay']):.2f}；{source_text(rule['kept_level_source'])}）")
     if line.amount == 0:
         line.notes.append("无星不发放绩效" if branch.rating == 0 and rate == 0 else
                           "在岗 0 个月" if months == 0 else "发放比例为 0")
     return line
+
+
+def _span_text(cadre: Record) -> str:
+    v = cadre.values
+    if "start_month" not in v and "end_month" not in v:
+        return ""
+    return f"（{int(v.get('start_month', 1))}—{int(v.get('end_month', 12))}月任{v.get('role', '')}）"
 
 
 def performance_rate(rule: dict[str, Any], rating: int) -> Decimal:
@@ -151,7 +168,8 @@ def star_reward_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, c
     is_secretary = v.get("role") == "书记"
     per = number(rule["per_star_month"]["secretary" if is_secretary else "other"])
     stars, months = counted_stars(rule, branch.rating), int(v["months"])
-    basis = f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × {months} 个月"
+    basis = (f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × "
+             f"{months} 个月{_span_text(cadre)}")
     return _line(rb, rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
                  cells=[f"{cadre.sheet}!{cadre.cell('months')}"])
 
