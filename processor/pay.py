@@ -219,10 +219,13 @@ def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResu
     if pay.get("shortfall") == "pro_rata" and income is not None and due > 0:
         for l in charged:
             l.amount = (l.amount * income / due).quantize(FEN, rounding=ROUND_DOWN)
-        note += f"，已按比例 {show((income * 100 / due).quantize(Decimal('0.01')))}% 发放"
+        done = f"已按比例 {show((income * 100 / due).quantize(Decimal('0.01')))}% 发放"
     else:
-        note += "，按设置足额列出，请乡镇核实资金来源"
+        done = "按设置足额列出，请乡镇核实资金来源"
+    note += f"，{done}"
     for l in charged:
         l.notes.append(note)
-    problems.append(problem("PAY_001", file=branch.file, sheet="支部信息", field="村集体经济收入（元）",
-                            value=shown_income, detail=f"支部 {branch.branch_code} {branch.name}：{note}。"))
+    where = {"file": branch.file, "sheet": "支部信息", "field": "村集体经济收入（元）", "branch": branch.branch_code,
+             "expected": f"{due:.2f}"}
+    problems.append(problem("PAY_002", value="未填写", **where) if income is None else
+                    problem("PAY_001", value=shown_income, detail=done, **where))

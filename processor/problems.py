@@ -85,9 +85,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "REF_018": (ERROR, "“让贤保留月报酬”只适用于让贤后担任其他“两委”职务的干部，不能填在职务为“书记”的行。"),
     # --- scoring (SCO_) ------------------------------------------------------
     "SCO_001": (WARNING, "“{field}”自评分 {value} 与乡镇评审分 {limit} 相差超过 {detail} 分，请核实。"),
-    "SCO_002": (WARNING, "{detail}"),
+    "SCO_002": (WARNING, "支部“{branch}”未填写“{field}”，无法参加“{detail}”的倒数排名，按未排名处理。请补填后重新报送。"),
+    "SCO_003": (WARNING, "{field}：{value} 个，占 {expected}%，低于指导比例 {limit}%。请县级评审复核。"),
     # --- pay (PAY_) ----------------------------------------------------------
-    "PAY_001": (WARNING, "{detail}"),
+    "PAY_001": (WARNING, "支部“{branch}”的村集体经济收入 {value} 元不足以支付应从中列支的 {expected} 元，{detail}。"),
+    "PAY_002": (WARNING, "支部“{branch}”未填写村集体经济收入，无法确认能否支付应从中列支的 {expected} 元，按设置足额列出。请乡镇核实资金来源。"),
     # --- normalisation notes (NRM_) -------------------------------------------
     "NRM_001": (INFO, "“{field}”已由“{value}”规范为“{detail}”。"),
 }
@@ -105,19 +107,22 @@ class Problem:
     field: str
     value: str
     message: str
+    branch: str = ""  # the branch code a problem is about, when it is about one (so nobody parses the message)
+    cadre: str = ""   # the cadre's name, when it is about one
+
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", field: str = "",
-            value: Any = "", **details: Any) -> Problem:
+            value: Any = "", branch: str = "", cadre: str = "", **details: Any) -> Problem:
     """Build a Problem from the catalogue; unknown template keys render as empty."""
     severity, template = CATALOGUE[code]
     shown = "" if value is None else str(value)
-    words = _Blank(field=field, value=shown, sheet=sheet, **details)
+    words = _Blank(field=field, value=shown, sheet=sheet, branch=branch, cadre=cadre, **details)
     return Problem(file=file, sheet=sheet, cell=cell, code=code, severity=severity,
-                   field=field, value=shown, message=template.format_map(words))
+                   field=field, value=shown, message=template.format_map(words), branch=branch, cadre=cadre)
 
 
 class _Blank(dict):
