@@ -125,7 +125,7 @@ def _exclude_bottom(rb: Rulebook, pool: list[BranchResult], step: dict[str, Any]
             f"倒数第 {rank}（同分按支部编码排序），最高只能评为{rating_text(rb, step['cap'])}，{change}", rule, source))
     for branch in unranked:
         problems.append(problem("SCO_002", file=branch.file, sheet="支部信息", field="目标考核得分",
-                                detail=f"支部 {branch.branch_code} 未填写目标考核得分，无法参加倒数排名（{step.get('name', '')}）。"))
+                                branch=branch.branch_code, detail=step.get("name", "排名")))
 
 
 def check_floor(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
@@ -135,11 +135,14 @@ def check_floor(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any]
     count = sum(1 for b in branches if b.rating <= level)
     share = number(step["share"])
     met = n == 0 or Decimal(count) * 100 >= share * n
-    text = (f"{rating_text(rb, level)}及以下 {count} 个，占 {show(Decimal(count) * 100 / n if n else Decimal(0))}%，"
+    # Shown to two decimals, compared exactly (1 of 52 is 1.92%, not 1.923076923…%).
+    shown = show((Decimal(count) * 100 / n).quantize(Decimal("0.01"), ROUND_HALF_UP) if n else Decimal(0))
+    text = (f"{rating_text(rb, level)}及以下 {count} 个，占 {shown}%，"
             f"{'达到' if met else '低于'}指导比例 {show(share)}%")
     notes.append(Reason(text, _rule(rb, i, step), source_text(step.get("source"))))
     if not met:
-        problems.append(problem("SCO_002", detail=f"{text}（{step.get('name', '')}），请县级评审复核。"))
+        problems.append(problem("SCO_003", field=step.get("name") or f"{rating_text(rb, level)}及以下",
+                                value=count, expected=shown, limit=show(share)))
 
 
 def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:

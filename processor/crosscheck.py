@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from .problems import Problem, problem
 from .records import Record, Submission
-from .sheets import REVIEW, SELF, score_field_id, score_title
+from .sheets import REVIEW, SELF, score_field_id, score_title, uses_cadres
 
 
 def cross_sheet_problems(sub: Submission) -> list[Problem]:
@@ -24,8 +25,8 @@ def cross_sheet_problems(sub: Submission) -> list[Problem]:
         found += _scores_complete(sub, codes)
     found += _events_complete(sub)
     found += _votes_consistent(sub)
-    if "cadres" not in unread and not _column_missing(sub, "cadres", "role"):
-        found += _one_secretary(sub, codes)
+    if uses_cadres(sub.rules) and "cadres" not in unread and not _column_missing(sub, "cadres", "role"):
+        found += _cadre_periods(sub, codes)
     return found
 
 
@@ -147,16 +148,65 @@ def _votes_consistent(sub: Submission) -> list[Problem]:
     return found
 
 
-def _one_secretary(sub: Submission, codes: dict) -> list[Problem]:
-    secretaries: dict[str, int] = defaultdict(int)
+def _cadre_periods(sub: Submission, codes: dict) -> list[Problem]:
+    """Each cadre row is one person in one role for some months; secretaries may follow each other,
+    never overlap (a branch has one secretary at a time), and one person never holds two rows at once."""
+    by_branch: dict[str, list[Record]] = defaultdict(list)
     for r in sub.records.get("cadres", []):
-        if r.values.get("role") == "书记" and "branch_code" in r.values:
-            secretaries[r.values["branch_code"]] += 1
-    found = []
+        if "branch_code" in r.values:
+            by_branch[r.values["branch_code"]].append(r)
+    found = [p for r in sub.records.get("cadres", []) for p in _row_period(sub, r)]
     for code, branch in codes.items():
-        n = secretaries.get(code, 0)
-        if n == 0:
+        rows = sorted(by_branch.get(code, []), key=lambda r: r.row)
+        secretaries = [r for r in rows if r.values.get("role") == "书记"]
+        if not secretaries:
             found.append(problem("REF_004", value=code, **_where(sub, branch, "branch_code", "支部编码")))
-        elif n > 1:
-            found.append(problem("REF_005", value=code, detail=n, **_where(sub, branch, "branch_code", "支部编码")))
+        found += _overlaps(sub, secretaries, lambda r: str(r.values["branch_code"]), "REF_005")
+        found += _overlaps(sub, [r for r in rows if "name" in r.values], lambda r: r.values["name"], "REF_017",
+                           same_person=True)
     return found
+
+
+def cadre_span(record: Record) -> tuple[int, int]:
+    """The months a cadre row covers: 起始月 (else January) to 截止月 (else December)."""
+    v = record.values
+    return int(v.get("start_month", 1)), int(v.get("end_month", 12))
+
+
+def _row_period(sub: Submission, r: Record) -> list[Problem]:
+    v = r.values
+    found = []
+    if v.get("role") == "书记" and "kept_monthly_pay" in v:
+        found.append(problem("REF_018", value=v["kept_monthly_pay"], **_where(sub, r, "kept_monthly_pay", "让贤保留月报酬（元）")))
+    if "start_month" not in v and "end_month" not in v:
+        return found
+    first, last = cadre_span(r)
+    if first > last:
+        found.append(problem("REF_015", value=first, limit=last, **_where(sub, r, "end_month", "截止月")))
+    elif isinstance(v.get("months"), int) and v["months"] > last - first + 1:
+        found.append(problem("REF_016", value=v["months"], limit=last - first + 1, **_where(sub, r, "months", "在岗月数")))
+    return found
+
+
+def _overlaps(sub: Submission, rows: list[Record], key: Callable[[Record], str], code: str,
+              same_person: bool = False) -> list[Problem]:
+    """Rows of the same key whose month spans share a month; reported at the later row, naming the earlier."""
+    found = []
+    for i, later in enumerate(rows):
+        first, last = cadre_span(later)
+        for earlier in rows[:i]:
+            # Two undated rows with one name may be two people of the same name; dated rows are one person's sequence.
+            if key(earlier) != key(later) or (same_person and not _dated(earlier) and not _dated(later)):
+                continue
+            a, b = cadre_span(earlier)
+            if first <= b and a <= last:
+                field = "起始月" if _dated(later) else "职务"
+                cell = later.cell("start_month" if _dated(later) else "role")
+                found.append(problem(code, value=key(later), detail=f"{earlier.sheet}!{earlier.cell('role')}",
+                                     file=sub.file, sheet=later.sheet, cell=cell, field=field))
+                break
+    return found
+
+
+def _dated(record: Record) -> bool:
+    return "start_month" in record.values or "end_month" in record.values

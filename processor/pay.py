@@ -84,7 +84,7 @@ def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[Branch
         members = sorted(branch.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))
         seen += [(branch.township, branch.branch_code, c.values.get("name", "")) for c in members]
         branch_lines = _branch_lines(rb, pay, branch, members)
-        _cover_from_collective(rb, pay, branch, branch_lines, problems)
+        _cover_from_collective(pay, branch, branch_lines, problems)
         lines += branch_lines
     return PayResult(lines, problems, seen)
 
@@ -104,34 +104,52 @@ def _star_reward_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult,
     return [line for c in cadres if (line := star_reward_line(rb, rule, branch, c)) is not None]
 
 
-def _village_award_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
+def _village_award_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult,
+                         _cadres: list[Record]) -> list[PaymentLine]:
     line = village_award_line(rb, rule, branch)
     return [] if line is None else [line]
 
 
-def _line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
+def _line(rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
           amount: Decimal, basis: str, **extra: Any) -> PaymentLine:
     return PaymentLine(branch.township, branch.village, branch.branch_code, branch.name, payee, role,
                        rule["type"], rule["id"], rule["name"], rule["payer"], fen(amount), basis,
                        source_text(rule.get("source")), **extra)
 
 
-def performance_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine:
-    """share% of remuneration (monthly × months served), paid at the rate for the branch's rating."""
+def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine:
+    """share% of remuneration (monthly × months in this role), paid at the rate for the branch's rating.
+
+    A cadre who stepped aside at the 换届 and stays in another post keeps the former level (主动让贤).
+    """
     v = cadre.values
-    monthly, months = number(v["monthly_pay"]), int(v["months"])
+    months = int(v["months"])
+    kept = v.get("kept_monthly_pay") if "kept_level_source" in rule else None
+    monthly = number(v["monthly_pay"] if kept is None else kept)
     share = number(rule["share"])
     base = monthly * months * share / 100
     rate = performance_rate(rule, branch.rating)
-    basis = (f"月报酬 {monthly:.2f} × {months} 个月 × {show(share)}% = 绩效基数 {show(base)}；"
+    pay_text = f"月报酬 {monthly:.2f}" if kept is None else f"主动让贤保留原报酬 {monthly:.2f}"
+    basis = (f"{pay_text} × {months} 个月{_span_text(cadre)} × {show(share)}% = 绩效基数 {show(base)}；"
              f"{branch.rating}星发放 {show(rate)}%")
-    line = _line(rb, rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis,
+    paid_from = "kept_monthly_pay" if kept is not None else "monthly_pay"
+    line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis,
                  monthly_pay=monthly, months=months, performance_base=base, rate=rate,
-                 cells=[f"{cadre.sheet}!{cadre.cell('monthly_pay')}", f"{cadre.sheet}!{cadre.cell('months')}"])
+                 cells=[f"{cadre.sheet}!{cadre.cell(paid_from)}", f"{cadre.sheet}!{cadre.cell('months')}"])
+    if kept is not None:
+        line.notes.append(f"换届中主动让贤、继续担任{v.get('role', '')}，任职期间保持原报酬标准 {monthly:.2f} 元/月不变"
+                          f"（现职月报酬 {number(v['monthly_pay']):.2f}；{source_text(rule['kept_level_source'])}）")
     if line.amount == 0:
         line.notes.append("无星不发放绩效" if branch.rating == 0 and rate == 0 else
                           "在岗 0 个月" if months == 0 else "发放比例为 0")
     return line
+
+
+def _span_text(cadre: Record) -> str:
+    v = cadre.values
+    if "start_month" not in v and "end_month" not in v:
+        return ""
+    return f"（{int(v.get('start_month', 1))}—{int(v.get('end_month', 12))}月任{v.get('role', '')}）"
 
 
 def performance_rate(rule: dict[str, Any], rating: int) -> Decimal:
@@ -143,7 +161,7 @@ def counted_stars(rule: dict[str, Any], rating: int) -> int:
     return rating if rule.get("stars_counted", "all") == "all" else max(0, rating - 2)
 
 
-def star_reward_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine | None:
+def star_reward_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine | None:
     """Per counted star per month served: the secretary's rate or every other cadre's."""
     if branch.rating < rule.get("min_rating", 0):
         return None
@@ -151,8 +169,9 @@ def star_reward_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, c
     is_secretary = v.get("role") == "书记"
     per = number(rule["per_star_month"]["secretary" if is_secretary else "other"])
     stars, months = counted_stars(rule, branch.rating), int(v["months"])
-    basis = f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × {months} 个月"
-    return _line(rb, rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
+    basis = (f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × "
+             f"{months} 个月{_span_text(cadre)}")
+    return _line(rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
                  cells=[f"{cadre.sheet}!{cadre.cell('months')}"])
 
 
@@ -175,7 +194,7 @@ def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult)
         amount *= count
     if "requires_unit" in rule:
         basis += f"（已获{rb.unit_by_id[rule['requires_unit']]['name']}）"
-    return _line(rb, rule, branch, branch.village or branch.name, "村级", amount, basis)
+    return _line(rule, branch, branch.village or branch.name, "村级", amount, basis)
 
 
 # Pay rule kinds: type -> the lines of one branch. Parameters: schemas/rulebook.schema.json $defs "pay_rule.<type>".
@@ -187,7 +206,7 @@ PAY_RULES: dict[str, PayRule] = {
 }
 
 
-def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, lines: list[PaymentLine],
+def _cover_from_collective(pay: dict[str, Any], branch: BranchResult, lines: list[PaymentLine],
                            problems: list[Problem]) -> None:
     """Lines charged to the village collective must fit its income; say so on the lines when not."""
     charged = [l for l in lines if l.payer == "village_collective" and l.amount > 0]
@@ -201,10 +220,13 @@ def _cover_from_collective(rb: Rulebook, pay: dict[str, Any], branch: BranchResu
     if pay.get("shortfall") == "pro_rata" and income is not None and due > 0:
         for l in charged:
             l.amount = (l.amount * income / due).quantize(FEN, rounding=ROUND_DOWN)
-        note += f"，已按比例 {show((income * 100 / due).quantize(Decimal('0.01')))}% 发放"
+        done = f"已按比例 {show((income * 100 / due).quantize(Decimal('0.01')))}% 发放"
     else:
-        note += "，按设置足额列出，请乡镇核实资金来源"
+        done = "按设置足额列出，请乡镇核实资金来源"
+    note += f"，{done}"
     for l in charged:
         l.notes.append(note)
-    problems.append(problem("PAY_001", file=branch.file, sheet="支部信息", field="村集体经济收入（元）",
-                            value=shown_income, detail=f"支部 {branch.branch_code} {branch.name}：{note}。"))
+    where = {"file": branch.file, "sheet": "支部信息", "field": "村集体经济收入（元）", "branch": branch.branch_code,
+             "expected": f"{due:.2f}"}
+    problems.append(problem("PAY_002", value="未填写", **where) if income is None else
+                    problem("PAY_001", value=shown_income, detail=done, **where))

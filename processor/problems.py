@@ -76,7 +76,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "REF_002": (ERROR, "支部编码“{value}”重复（另见 {detail}）。每个支部只能登记一次。"),
     "REF_003": (ERROR, "乡镇“{value}”与“填报说明”中的填报乡镇“{expected}”不一致。一个文件只报一个乡镇。"),
     "REF_004": (ERROR, "支部“{value}”没有登记书记（职务为“书记”的村干部）。每个支部必须有且只有一名书记。"),
-    "REF_005": (ERROR, "支部“{value}”登记了 {detail} 名书记。每个支部必须有且只有一名书记。"),
+    "REF_005": (ERROR, "支部“{value}”的书记任职月份重叠（另见 {detail}）。同一月份只能有一名书记；年中更换书记的，请在每名书记的行中填写起始月和截止月。"),
     "REF_006": (ERROR, "赞成票 {value} 多于参加人数 {limit}。请核对测评票数。"),
     "REF_007": (ERROR, "参加人数 {value} 多于应参加人数 {limit}。请核对测评人数。"),
     "REF_008": (WARNING, "支部“{value}”在“{sheet}”中没有任何记录。如确无数据可忽略。"),
@@ -86,12 +86,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "REF_012": (ERROR, "支部“{value}”在“评分”表中没有评分行。请为每个支部填写一行评分。"),
     "REF_013": (ERROR, "事项“{value}”需要填写“{field}”。{detail}"),
     "REF_014": (ERROR, "“{field}”的自评分和乡镇评审分都没有填写。请至少填写一项。"),
-    "REF_015": (ERROR, "文件中没有任何支部：“支部信息”表是空的。请逐行填写本乡镇的每个支部后重新报送。"),
+    "REF_015": (ERROR, "起始月 {value} 晚于截止月 {limit}。请核对任职月份。"),
+    "REF_016": (ERROR, "在岗月数 {value} 多于起始月至截止月之间的 {limit} 个月。请核对在岗月数或任职月份。"),
+    "REF_017": (ERROR, "“{value}”在本支部登记了多行，任职月份重叠（另见 {detail}）。一人先后担任两个职务的，请在每行填写起始月和截止月。"),
+    "REF_018": (ERROR, "“让贤保留月报酬”只适用于让贤后担任其他“两委”职务的干部，不能填在职务为“书记”的行。"),
+    "REF_019": (ERROR, "文件中没有任何支部：“支部信息”表是空的。请逐行填写本乡镇的每个支部后重新报送。"),
     # --- scoring (SCO_) ------------------------------------------------------
     "SCO_001": (WARNING, "“{field}”自评分 {value} 与乡镇评审分 {limit} 相差超过 {detail} 分，请核实。"),
-    "SCO_002": (WARNING, "{detail}"),
+    "SCO_002": (WARNING, "支部“{branch}”未填写“{field}”，无法参加“{detail}”的倒数排名，按未排名处理。请补填后重新报送。"),
+    "SCO_003": (WARNING, "{field}：{value} 个，占 {expected}%，低于指导比例 {limit}%。请县级评审复核。"),
     # --- pay (PAY_) ----------------------------------------------------------
-    "PAY_001": (WARNING, "{detail}"),
+    "PAY_001": (WARNING, "支部“{branch}”的村集体经济收入 {value} 元不足以支付应从中列支的 {expected} 元，{detail}。"),
+    "PAY_002": (WARNING, "支部“{branch}”未填写村集体经济收入，无法确认能否支付应从中列支的 {expected} 元，按设置足额列出。请乡镇核实资金来源。"),
     # --- normalisation notes (NRM_) -------------------------------------------
     "NRM_001": (INFO, "“{field}”已由“{value}”规范为“{detail}”。"),
 }
@@ -109,19 +115,22 @@ class Problem:
     field: str
     value: str
     message: str
+    branch: str = ""  # the branch code a problem is about, when it is about one (so nobody parses the message)
+    cadre: str = ""   # the cadre's name, when it is about one
+
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", field: str = "",
-            value: Any = "", **details: Any) -> Problem:
+            value: Any = "", branch: str = "", cadre: str = "", **details: Any) -> Problem:
     """Build a Problem from the catalogue; unknown template keys render as empty."""
     severity, template = CATALOGUE[code]
     shown = "" if value is None else str(value)
-    words = _Blank(field=field, value=shown, sheet=sheet, **details)
+    words = _Blank(field=field, value=shown, sheet=sheet, branch=branch, cadre=cadre, **details)
     return Problem(file=file, sheet=sheet, cell=cell, code=code, severity=severity,
-                   field=field, value=shown, message=template.format_map(words))
+                   field=field, value=shown, message=template.format_map(words), branch=branch, cadre=cadre)
 
 
 class _Blank(dict):

@@ -222,6 +222,11 @@ FACT_FIGURES = {"member_count", "secretary_is_head", "collective_income", "elder
                 "reserve_cadres", "target_assessment_score", "reelection_postponed_approved"}
 
 
+def used_figures(data: dict[str, Any]) -> set[str]:
+    """Every figure a rulebook's conditions name (the template asks only for the facts that are used)."""
+    return {figure for _, figure in _figures(data)}
+
+
 def _figures(node: Any, where: str = "") -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(node, dict):

@@ -80,8 +80,16 @@ def branch_facts(rb: Rulebook, period: int, data: BranchInput) -> dict[str, Any]
             facts[name] = number(v[name])
     facts["secretary_is_head"] = Decimal(1 if v.get("secretary_is_head") == "是" else 0) if "secretary_is_head" in v else None
     facts["reelection_postponed_approved"] = Decimal(1 if v.get("reelection_postponed_approved") == "是" else 0)
-    facts["reelection_overdue_days"] = _overdue_days(v.get("last_reelection"), rb.settings.get("reelection_term_years"), period)
+    term = term_years(rb, v.get("branch_type", ""))
+    facts["reelection_term_years"] = None if term is None else Decimal(term)
+    facts["reelection_overdue_days"] = _overdue_days(v.get("last_reelection"), term, period)
     return facts
+
+
+def term_years(rb: Rulebook, branch_type: str) -> int | None:
+    """The term of this branch type: committees (党委) 5 years, general branches and branches 3 (2018 opinion)."""
+    setting = rb.settings.get("reelection_term_years")
+    return setting.get(branch_type) if isinstance(setting, dict) else setting
 
 
 def _overdue_days(last: str | None, term_years: int | None, period: int) -> Decimal | None:
@@ -130,7 +138,7 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
     prefix = f"{scores.sheet}!"
     gap_limit = number(rb.settings.get("review_gap_warning", 0))
     fields = _item_fields(unit["id"], tuple(item["id"] for item in unit["items"]))
-    for item, (self_id, review_id) in zip(unit["items"], fields):
+    for item, (self_id, review_id) in zip(unit["items"], fields, strict=True):
         own = values.get(self_id)
         review = values.get(review_id)
         if review is not None:
@@ -260,10 +268,18 @@ def _branch_score(rb: Rulebook, data: BranchInput, result: BranchResult) -> Deci
             points = number(penalty["points"])
             score -= points
             vote = _vote_row(rb, data.votes, "overall")
-            result.reasons.append(Reason(f"{penalty['name']}：{'，'.join(texts)}，扣 {show(points)} 分",
+            result.reasons.append(Reason(f"{penalty['name']}：{'，'.join(texts)}{_term_text(penalty, result)}，扣 {show(points)} 分",
                                          f"{rb.id}.penalties.{penalty['id']}", source_text(penalty.get("source")),
                                          [f"{vote.sheet}!{vote.cell('votes_yes')}"] if vote else []))
     return score
+
+
+def _term_text(rule: dict[str, Any], result: BranchResult) -> str:
+    """Which term a reelection check used, so the reason says why a branch is overdue."""
+    term = result.facts.get("reelection_term_years")
+    if term is None or "reelection_overdue_days" not in str(rule.get("when")):
+        return ""
+    return f"（{result.branch_type}任期按 {term} 年计）"
 
 
 def _event_sources(rb: Rulebook) -> str:
@@ -316,7 +332,7 @@ def _whole_rating_vetoes(rb: Rulebook, data: BranchInput, result: BranchResult) 
 ADJUSTMENTS: dict[str, Callable[[int, dict[str, Any]], int]] = {
     "cap": lambda rating, adj: min(rating, adj["cap"]),
     "demote": lambda rating, adj: max(0, rating - adj.get("steps", 1)),
-    "zero": lambda rating, adj: 0,
+    "zero": lambda _rating, _adj: 0,
 }
 
 
@@ -330,7 +346,7 @@ def _adjust(rb: Rulebook, result: BranchResult) -> None:
         if before == result.rating:
             continue  # a cap above the rating changes nothing and would only clutter the trail
         change = f"由{rating_text(rb, before)}调整为{rating_text(rb, result.rating)}"
-        result.reasons.append(Reason(f"{adj['name']}：{'，'.join(texts)}，{change}",
+        result.reasons.append(Reason(f"{adj['name']}：{'，'.join(texts)}{_term_text(adj, result)}，{change}",
                                      f"{rb.id}.adjustments.{adj['id']}", source_text(adj.get("source"))))
 
 

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from .fastcheck import compile_row
 from .normalise import converter_for
 from .paths import SCHEMA_DIR
-from .rulebook import Rulebook
+from .rulebook import Rulebook, used_figures
 
 INSTRUCTIONS_SHEET = "填报说明"
 SELF, REVIEW = "self", "review"
@@ -114,8 +114,31 @@ def _build_sheets(rulebook: Rulebook) -> list[Sheet]:
         sheets.append(_vetoes(rulebook))
     if rulebook.votes:
         sheets.append(_votes(rulebook))
-    sheets.append(Sheet("cadres", load_static("cadres")["title"], _with_id(load_static("cadres"), rulebook, "cadres")))
+    if uses_cadres(rulebook):
+        sheets.append(_cadres(rulebook))
     return sheets
+
+
+CADRE_PAY_RULES = ("performance", "star_reward")
+
+
+def uses_cadres(rulebook: Rulebook) -> bool:
+    """Only a rulebook that pays cadres asks for them (a city organ is not asked for a village's 两委)."""
+    return any(r["type"] in CADRE_PAY_RULES for r in (rulebook.data.get("pay") or {}).get("rules", []))
+
+
+def _cadres(rulebook: Rulebook) -> Sheet:
+    schema = load_static("cadres")
+    if not any("kept_level_source" in r for r in rulebook.data["pay"]["rules"]):
+        _drop(schema, "kept_monthly_pay")
+    return Sheet("cadres", schema["title"], _with_id(schema, rulebook, "cadres"))
+
+
+def _drop(schema: dict[str, Any], field_id: str) -> None:
+    del schema["properties"][field_id]
+    schema["x-order"].remove(field_id)
+    if field_id in schema.get("required", []):
+        schema["required"].remove(field_id)
 
 
 def _with_id(schema: dict[str, Any], rulebook: Rulebook, key: str) -> dict[str, Any]:
@@ -126,6 +149,8 @@ def _with_id(schema: dict[str, Any], rulebook: Rulebook, key: str) -> dict[str, 
 def _branches(rulebook: Rulebook) -> Sheet:
     schema = load_static("branches")
     schema["properties"]["branch_type"]["enum"] = list(rulebook.data["branch_types"])
+    if "fact.secretary_is_head" not in used_figures(rulebook.data):
+        _drop(schema, "secretary_is_head")
     return Sheet("branches", schema["title"], _with_id(schema, rulebook, "branches"))
 
 

@@ -307,6 +307,8 @@ def _problem_for_error(file: str, record: Record, fid: str, title: str, error: A
         return problem("VAL_004", limit=error.validator_value, **where)
     if kind in ("maximum", "exclusiveMaximum"):
         return problem("VAL_005", limit=error.validator_value, **where)
+    if kind == "enum" and isinstance(error.schema, dict) and error.schema.get("x-score"):
+        return problem("VAL_011", limit=_shown(error.validator_value[-1]), **where)  # an all-or-nothing item
     if kind == "enum":
         options = "、".join(str(o) for o in error.validator_value)
         return problem("VAL_006", limit=options[:200], **where)
@@ -347,4 +349,4 @@ def cross_check(sub: Submission) -> None:
     sub.problems += cross_sheet_problems(sub)
     if "branches" not in sub.unread_sheets and not sub.records.get("branches"):
         # A blank template must never stand for a township: it would replace its real submission.
-        sub.problems.append(problem("REF_015", file=sub.file, sheet="支部信息"))
+        sub.problems.append(problem("REF_019", file=sub.file, sheet="支部信息"))

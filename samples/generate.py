@@ -593,7 +593,7 @@ BROKEN = [
     Broken("REF_004-no-secretary.xlsx", "MC-XH-002's 书记 (村干部 C7) entered as 副书记",
            [("REF_004", "支部信息", "B3")], _set("村干部", "C7", "副书记")),
     Broken("REF_005-two-secretaries.xlsx", "MC-XH-002's 村委会副主任 (村干部 C8) entered as 书记",
-           [("REF_005", "支部信息", "B3")], _set("村干部", "C8", "书记")),
+           [("REF_005", "村干部", "C8")], _set("村干部", "C8", "书记")),
     Broken("REF_009-duplicate-score-row.xlsx", "评分 row 2 (MC-XH-001) pasted again as row 6",
            [("REF_009", "评分", "A6")], _copy_row("评分", 2, 6)),
     Broken("REF_011-no-township.xlsx", "填报乡镇 left empty", [("REF_011", "填报说明", "B5")],

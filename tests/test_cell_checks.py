@@ -154,10 +154,13 @@ def test_branch_without_secretary__reported_at_the_branch(r1_workbook, rows):
     assert _only(validate_file(r1_workbook(rows))) == ("REF_004", BRANCHES, "B3", "CG-002")
 
 
-def test_branch_with_two_secretaries__reported_at_the_branch(r1_workbook, rows):
+def test_two_secretaries_all_year__reported_at_the_second_one(r1_workbook, rows):
+    # Changed on purpose (issue 11): two secretaries are fine in sequence; two for the whole year overlap,
+    # reported at the second one's 职务 cell, naming the first.
     rows["cadres"][1]["role"] = "书记"
     sub = validate_file(r1_workbook(rows))
-    assert _only(sub) == ("REF_005", BRANCHES, "B2", "CG-001")
+    assert _only(sub) == ("REF_005", "村干部", "C3", "CG-001")
+    assert "村干部!C2" in sub.problems[0].message
 
 
 def test_branch_scored_twice__reported_at_the_second_score_row(r1_workbook, rows):

@@ -68,7 +68,7 @@ def test_blank_resubmission__refused__all_175_branches_and_the_money_stay__exit_
     assert len(data["branches"]) == SAMPLE_BRANCHES and data["totals"]["amount"] == SAMPLE_TOTAL
     states = {i["file"]: i["state"] for i in data["inputs"]}
     assert states["城关镇-补充.xlsx"] == "rejected" and states["01-城关镇.xlsx"] == "accepted"
-    assert any(p["code"] == "REF_015" and p["sheet"] == "支部信息" for p in data["problems"])
+    assert any(p["code"] == "REF_019" and p["sheet"] == "支部信息" for p in data["problems"])
     assert "01-城关镇.xlsx stays in force for 城关镇" in summary
 
 

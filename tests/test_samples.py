@@ -79,8 +79,7 @@ def test_inbox__villages_short_of_reward_money__are_the_designed_ones(tmp_path: 
     from processor.pipeline import pay_files
 
     _, paid = pay_files(INBOX_FILES, tmp_path)
-    flagged = {re.search(r"支部 (\S+)", p.message).group(1)
-               for g in paid for p in g.payments.problems if p.code == "PAY_001"}
+    flagged = {p.branch for g in paid for p in g.payments.problems if p.code == "PAY_001"}
     designed = {b["branch_code"] for rows in INTENDED.values() for b in rows if b["reward_exceeds_income"]}
     assert designed and flagged == designed
 

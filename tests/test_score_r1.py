@@ -223,8 +223,9 @@ def first_k_stars(k: int) -> dict[str, int]:
 LIST_CASES = [
     # stars, qualified, lists (rulebook order: notice, rectification, honours, honours_high, spot_check)
     pytest.param(0, False, ["rectification"], id="0_stars__rectification"),           # line 319: 一星及以下 整顿
-    pytest.param(1, False, ["rectification", "spot_check"], id="1_star__rectification_and_spot_check"),
-    pytest.param(2, True, ["spot_check"], id="2_stars__spot_check_only"),           # line 315: 抽查一星二星
+    # Changed on purpose (issue 11 item 5): line 315 公示 is for every “星级” branch, one star and up.
+    pytest.param(1, False, ["notice", "rectification", "spot_check"], id="1_star__notice_rectification_and_spot_check"),
+    pytest.param(2, True, ["notice", "spot_check"], id="2_stars__notice_and_spot_check"),  # line 315: 抽查一星二星
     pytest.param(3, True, ["notice", "honours"], id="3_stars__notice_and_honours"),  # line 315 公示, 319 四个优先
     pytest.param(4, True, ["notice", "honours", "honours_high"], id="4_stars__high_honours"),  # line 319 四星五星
     pytest.param(5, True, ["notice", "honours", "honours_high"], id="5_stars__high_honours"),

@@ -78,7 +78,10 @@ def test_r3_law_star__set_directly(tmp_path, law, is_earned, figure):
 # --- qualified / rectification below 7 (line 179: 对“七星级”以下基层党组织……整顿) ------------------------
 RECTIFY_CASES = [
     # id, stars not earned (votes 27/30 = 90%, not above), rating, qualified, lists
-    pytest.param("SS-07", ["study", "org_life", "position"], 7, True, ["notice"], id="7_stars__qualified"),
+    # Changed on purpose (issue 11 item 4): “七星级以下” includes seven (the other side is “八星级以上”).
+    pytest.param("SS-08", ["study", "org_life"], 8, True, ["notice"], id="8_stars__qualified"),
+    pytest.param("SS-07", ["study", "org_life", "position"], 7, False, ["notice", "rectification"],
+                 id="7_stars__rectification"),
     pytest.param("SS-06", ["study", "org_life", "position", "ecology"], 6, False, ["notice", "rectification"],
                  id="6_stars__rectification"),
     pytest.param("SS-10", [], 10, True, ["notice", "commendation"], id="10_stars__commendation"),
@@ -162,5 +165,24 @@ def test_r3_exclusion__bottom_3_of_each_town__not_of_the_whole_batch(tmp_path):
 
 def test_r3_exclusion__village_without_target_score__warned_SCO_002(tmp_path):
     s = county(RB, tmp_path, [village("SS-01", votes=votes())])
-    assert [p.code for p in s.county.problems] == ["SCO_002"]
-    assert "SS-01" in s.county.problems[0].message
+    assert [(p.code, p.branch) for p in s.county.problems] == [("SCO_002", "SS-01")]
+
+
+def test_r3_town_departments__the_town_committees_own_branch_is_not_one_of_them(tmp_path):
+    # line 179: 后2位的镇直部门 — the town's departments (机关党支部). The 镇党委's own organ branch
+    # (镇机关党支部) ranks them and is not in the pool (issue 11 item 4), even with the lowest score:
+    # departments 20, 30, 40 → 20 and 30 capped at nine; the 镇机关党支部 at 10 keeps its rating.
+    def organ_votes(branch_type: str) -> list[dict]:
+        voted = [u for u in RB.units if u["id"] != "law" and (not u.get("applies_to") or branch_type in u["applies_to"])]
+        return [vote(u["name"], 30, 30, 28) for u in voted]
+
+    organs = [village("ZJ-10", branch_type="镇机关党支部", votes=organ_votes("镇机关党支部"), target_assessment_score=10)]
+    organs += [village(f"BM-{s}", branch_type="机关党支部", votes=organ_votes("机关党支部"), target_assessment_score=s)
+               for s in (20, 30, 40)]
+    s = county(RB, tmp_path, organs, default_score="max")
+    top = s["BM-40"].rating
+    assert top == 10, "every organ earns all ten stars before the exclusion"
+    assert {b.branch_code: b.rating for b in s.branches} == {"ZJ-10": top, "BM-20": min(top, 9), "BM-30": min(top, 9),
+                                                            "BM-40": top}
+    assert not reasons_by_rule(s["ZJ-10"], "R3.county.1.exclude_bottom")
+    assert_reason(s["BM-20"], "R3.county.1.exclude_bottom", "3 个同类支部", "倒数第 1")

@@ -243,5 +243,5 @@ def test_r4_quota__county_note_and_floor_warning(quota_county):
     assert notes["R4.county.0.quota_max"] == "5星共 3 个，超过名额 2 个，1 个按得分调整为4星"
     # no organ at one star or below: 0 of 20 = 0% < 10% → the guideline floor is reported, not enforced
     assert notes["R4.county.1.floor_warning"] == "1星及以下 0 个，占 0%，低于指导比例 10%"
-    assert len(quota_county.problems("SCO_002")) == 1
+    assert len(quota_county.problems("SCO_003")) == 1  # its own code since issue 11 item 8
     assert sum(1 for b in quota_county.branches if b.rating == 5) == 2
