@@ -40,3 +40,20 @@ def test_targets_not_collected__said_plainly_with_why():
 
 def test_rulebook_without_targets__no_rows():
     assert evaluate_targets(load_rulebook("R4"), _branches(1, 2)) == []
+
+
+def test_model_villages__过10万元_means_above_100000__labelled_as_the_text_does():
+    # 004_661bff59ee7f4186.txt line 14: 打造一批集体经济收入过10万元的样板村 — 过 is "above": 100000 itself is not.
+    branches = _branches(0, 3)
+    for b, income in zip(branches, ("100000", "100000.01", "250000"), strict=True):
+        b.facts["collective_income"] = Decimal(income)
+    row = _row(targets_table(evaluate_targets(load_rulebook("R1"), branches)), "样板村")
+    assert row[0] == "集体经济收入过10万元的样板村" and row[2] == "2" and row[5] == "004_661bff59ee7f4186.txt 第14行"
+
+
+def test_township_committee_and_county_department_targets__not_collected__said_with_why():
+    # 003_dee69c3e95568f05.txt line 12: 85%以上的乡镇党委、60%以上的县直涉农部门和乡镇站所.
+    rows = targets_table(evaluate_targets(load_rulebook("R1"), _branches(1, 2)))
+    township, departments = _row(rows, "乡镇党委"), _row(rows, "县直涉农部门")
+    assert township[1:3] == ["≥85%", "未采集"] and "未采集乡镇党委" in township[4]
+    assert departments[1:3] == ["≥60%", "未采集"]
