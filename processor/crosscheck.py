@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .problems import Problem, problem
 from .records import Record, Submission
-from .sheets import REVIEW, SELF, score_field_id, score_title, uses_cadres
+from .sheets import sheets_for, REVIEW, SELF, score_field_id, score_title, uses_cadres
 
 
 def cross_sheet_problems(sub: Submission) -> list[Problem]:
@@ -25,6 +25,11 @@ def cross_sheet_problems(sub: Submission) -> list[Problem]:
         found += _scores_complete(sub, codes)
     found += _events_complete(sub)
     found += _votes_consistent(sub)
+    found += _committee_sizes(sub)
+    if "branches" not in unread:
+        found += _pay_facts_present(sub, branches)
+    if "branches" not in unread and "votes" not in unread:
+        found += _votes_present(sub, codes)
     if uses_cadres(sub.rules) and "cadres" not in unread and not _column_missing(sub, "cadres", "role"):
         found += _cadre_periods(sub, codes)
     return found
@@ -145,6 +150,57 @@ def _votes_consistent(sub: Submission) -> list[Problem]:
                 share = (Decimal(participants) * 100 / members).quantize(Decimal("0.1"))
                 found.append(problem("REF_010", value=share, limit=min_turnout,
                                      detail=f"{participants}/{members}", **_where(sub, r, "participants", "实际参加人数")))
+    return found
+
+
+def _votes_present(sub: Submission, codes: dict[str, Record]) -> list[Problem]:
+    """Where the rulebook requires a vote (R4: 满意率 decides points off and whether a rating is given), a branch
+    without one cannot be rated as the text says: an error at the 民主测评 sheet, never a silent pass."""
+    votes = sub.rules.votes or {}
+    if not votes.get("required"):
+        return []
+    have = {(r.values.get("branch_code"), r.values.get("target")) for r in sub.records.get("votes", [])}
+    found = []
+    for code in codes:
+        for target in votes["targets"]:
+            name = sub.rules.vote_target_name(target)
+            if (code, name) not in have:
+                found.append(problem("REF_020", file=sub.file, sheet="民主测评", value=code, field=f"测评对象“{name}”"))
+    return found
+
+
+def _pay_facts_present(sub: Submission, branches: list[Record]) -> list[Problem]:
+    """A count a payment is multiplied by (R1: 120 yuan per resident aged 70+) left blank would pay 0 without a
+    word: a warning at the cell, so the township fills it before the money is worked out."""
+    rules = [r for r in (sub.rules.data.get("pay") or {}).get("rules", []) if "per_fact" in r]
+    found = []
+    for rule in rules:
+        for record in branches:
+            if rule["per_fact"] in record.columns and record.values.get(rule["per_fact"]) is None:
+                title = _field_title(sub, "branches", rule["per_fact"])
+                found.append(problem("PAY_003", value=record.values.get("branch_code", ""), detail=rule["name"],
+                                     **_where(sub, record, rule["per_fact"], title)))
+    return found
+
+
+def _field_title(sub: Submission, key: str, field_id: str) -> str:
+    sheet = next((s for s in sheets_for(sub.rules) if s.key == key), None)
+    return next((f.title for f in sheet.fields if f.id == field_id), field_id) if sheet else field_id
+
+
+def _committee_sizes(sub: Submission) -> list[Problem]:
+    """The evaluation committee's size per vote (R3: 一般为5～7人; “一般” makes it a warning unless the rulebook
+    says error)."""
+    rule = (sub.rules.votes or {}).get("committee_size")
+    if not rule:
+        return []
+    found = []
+    for r in sub.records.get("votes", []):
+        size = r.values.get("committee_size")
+        if isinstance(size, int) and not rule["min"] <= size <= rule["max"]:
+            code = "REF_021" if rule["severity"] == "error" else "REF_022"
+            found.append(problem(code, value=size, limit=f"{rule['min']}～{rule['max']}",
+                                 **_where(sub, r, "committee_size", "评议委员会人数")))
     return found
 
 
