@@ -52,7 +52,7 @@ def _summary(workbook, formats: Formats, sub: Submission) -> None:
     counts = count_by_severity(sub.problems)
     rows = [
         ("报送文件", sub.file),
-        ("填报乡镇", sub.township),
+        ("报送单位" if sub.meta.get("kind") else "填报乡镇", sub.township),
         ("模板", f"{sub.template} {sub.meta.get('template_version', '')}".strip()),
         ("评定年度", str(sub.meta.get("period", ""))),
         ("审核结果", verdict(sub)),

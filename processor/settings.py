@@ -22,6 +22,7 @@ class RunConfig:
     progress: bool | None = None  # None: only on a terminal
     workers: int = 1
     mail: Any = None  # processor.mail.MailConfig: --imap fetch, --reply/--smtp replies
+    as_of: dt.date | None = None  # the day the procedure's statuses are judged on (None: today in China)
 
     @property
     def ledger_path(self) -> Path:
