@@ -66,6 +66,7 @@ class Finding:
     after: int
     file: str
     cells: list[str] = field(default_factory=list)
+    on: str = ""  # the date the body gave (评审日期, 核查日期)
 
 
 @dataclass
@@ -233,7 +234,7 @@ def apply_review(rb: Rulebook, period: int, county: CountyResult, sub: Submissio
         county.branches[index] = after
         what = f"{listed[key]}结论：{conclusion}"
         findings.append(Finding(key, listed[key], what, before.rating, after.rating, sub.file,
-                                [f"{r.sheet}!{r.cell('conclusion')}"]))
+                                [f"{r.sheet}!{r.cell('conclusion')}"], str(r.values.get("review_date") or "")))
     return findings
 
 
@@ -326,7 +327,8 @@ def apply_complaints(rb: Rulebook, county: CountyResult, subs: list[Submission])
                                                 else proc.get("complaint_source") or proc.get("source")),
                                     [f"{r.sheet}!{r.cell('finding')}"]))
             findings.append(Finding(b.key, "公示反馈", f"{finding}{'，' + str(r.values.get('action')) if finding == '属实' else ''}",
-                                    before, b.rating, sub.file, [f"{r.sheet}!{r.cell('finding')}"]))
+                                    before, b.rating, sub.file, [f"{r.sheet}!{r.cell('finding')}"],
+                                    str(r.values.get("checked_on") or "")))
             if r.values.get("action") == CANCEL_STAR and finding == "属实":
                 findings[-1].what = f"属实，{CANCEL_STAR}"
     return findings, sorted(set(still_open))
@@ -357,15 +359,17 @@ def run_procedure(rb: Rulebook, period: int, county: CountyResult, listed: dict[
     complaint_findings, still_open = apply_complaints(rb, county, given.complaints)
     findings += complaint_findings
     county.townships = township_summary(rb, county.branches)
-    if review_stage and confirmation is None:
+    if review_stage and confirmation is None and given.notice_start is None:
         notice = {"start": None, "end": None, "working_days": days, "pending": True,
                   "error": f"{settings(rb).get('confirming_body', '县委')}尚未确定名单，公示期在确定后计算"}
     else:
         start = given.notice_start or (_day_after(confirmation["date"]) if confirmation else given.default_start)
         notice = notice_for(start, days)
     ended = bool(notice.get("end")) and given.as_of > dt.date.fromisoformat(notice["end"])
-    payable = ended and not still_open
-    why = ("" if payable else "有核查中的公示反馈" if ended else
+    unconfirmed = review_stage and confirmation is None
+    payable = ended and not still_open and not unconfirmed
+    why = ("" if payable else f"{settings(rb).get('confirming_body', '县委')}尚未确定名单" if unconfirmed else
+           "有核查中的公示反馈" if ended else
            "公示期尚未结束" if notice.get("end") else str(notice.get("error") or "公示期未确定"))
     statuses = _statuses(rb, county, listed, findings, confirmation, notice, given, still_open, review_stage)
     return Outcome(review_stage, listed, findings, statuses, confirmation, notice, payable, why, still_open)
@@ -393,7 +397,7 @@ def _statuses(rb: Rulebook, county: CountyResult, listed: dict[Key, str], findin
     for b in county.branches:
         if b.key in cancelled:
             f = cancelled[b.key]
-            found[b.key] = Status("cancelled", "公示反馈核查", "", f.file)
+            found[b.key] = Status("cancelled", "公示反馈核查", f.on, f.file)
         elif review_stage and confirmation is None:
             found[b.key] = (Status("under_review", proc.get("reviewing_body", "县级评审组"), "",
                                    given.review.file if given.review else "") if b.key in listed
