@@ -348,6 +348,7 @@ def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict
                    default_notice_start(townships_in),
                    {a.sub.file: shown_date(a.input.date) for a in townships_in if a.state == "accepted"})
     outcome = run_procedure(rb, config.period, county, listed, given, notice_dates)
+    _statuses_on_receipts(rb, county, outcome, accounted)
     proc = settings(rb)
     written = [write_complaints_workbook(staging / complaints_workbook_name(rb, config.period), rb, config.period,
                                          "县委组织部")]
@@ -358,6 +359,19 @@ def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict
 
 
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _statuses_on_receipts(rb: Rulebook, county: CountyResult, outcome: Outcome, accounted: list[Accounted]) -> None:
+    """Each receipt shows the status of what its file decided: a township's branches, a county workbook's findings."""
+    rows = {(r[0], r[1]): r for r in status_rows(rb, county, outcome)}
+    by_file: dict[str, list[list[Any]]] = {}
+    for b in county.branches:
+        by_file.setdefault(b.file, []).append(rows[b.key])
+    for f in outcome.findings:
+        by_file.setdefault(f.file, []).append(rows[f.key])
+    for a in accounted:
+        if a.state == "accepted" and a.sub.file in by_file:
+            a.sub.meta["status_rows"] = [[str(v) for v in r] for r in by_file[a.sub.file]]
 
 
 def _finance_version(config: RunConfig, rb: Rulebook, outcome: Outcome, payments: PayResult,

@@ -201,6 +201,17 @@ def test_complaint__cancels_the_third_branch_and_the_period_becomes_payable(seas
     assert not any(DRAFT_TEXT in str(v) for row in season["final_cadres"] for v in row)
 
 
+def test_receipts__show_the_status_of_what_each_file_decided(season):
+    out = season["out"]
+    final = season["final"]
+    entry = {i["file"]: i for i in final["inputs"]}
+    township = sheet_values(out / "receipts" / entry["02-河口镇.xlsx"]["receipt"], "评定状态")
+    assert [r[1] for r in township[1:]] == ["HK-001", "HK-002", "HK-003", "HK-004"]
+    assert township[1][5] == "已取消"
+    complaint = sheet_values(out / "receipts" / entry["公示反馈表_第1批.xlsx"]["receipt"], "评定状态")
+    assert [(r[1], r[5]) for r in complaint[1:]] == [("HK-001", "已取消")]
+
+
 def test_finance__totals_change_by_exactly_the_adjusted_and_cancelled_amounts(season):
     before, after = _paid(season["first"]), _paid(season["final"])
     # R1 line 319, each branch has a secretary (2400/month) and one other cadre (1800/month), 12 months, 10 people
@@ -354,3 +365,4 @@ def test_county_without_review_stage__one_step_flow_payable_after_the_notice(tmp
     assert {b["status"] for b in after["branches"]} == {"final"}
     assert after["procedure"]["payable"] is True
     assert sheet_values(out / FINANCE_BOOK, "说明")[0][0] != DRAFT_TEXT
+
