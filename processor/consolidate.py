@@ -51,6 +51,8 @@ class Consolidated:
     spot: dict[str, Any]                      # seed, share, candidates, drawn (list of keys)
     changes: list[dict[str, Any]]             # promotions and demotions against the previous period
     targets: list[list[Any]] = field(default_factory=list)
+    # Sheets of the rating procedure (processor/procedure.py): (title, headers, rows), written last.
+    procedure_sheets: list[tuple[str, list[str], list[list[Any]]]] = field(default_factory=list)
 
 
 def write_consolidated(path: Path, c: Consolidated) -> Path:
@@ -66,6 +68,8 @@ def write_consolidated(path: Path, c: Consolidated) -> Path:
     _targets(workbook, formats, c)
     _problems(workbook, formats, c)
     _inputs(workbook, formats, c)
+    for title, headers, rows in c.procedure_sheets:
+        write_table(workbook.add_worksheet(title), formats, headers, rows)
     workbook.close()
     return path
 

@@ -108,26 +108,28 @@ def _sum_by(lines: list[PaymentLine], key) -> dict[Any, Decimal]:
 
 
 def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayResult,
-                           branches: list[BranchResult], county: str = "") -> Path:
+                           branches: list[BranchResult], county: str = "", draft: str | None = None) -> Path:
+    """DRAFT: the text that marks an unpayable version (ratings not yet final), on the cover's first rows and
+    at the top of every payment sheet; None for the payable version."""
     rows = cadre_rows(result)
     awards = award_lines(result)
     found = checks(result, rows, awards, {b.key: b.facts.get("collective_income") for b in branches})
     workbook = new_workbook(path, f"{period}年度 {rb.name} 发放表")
     formats = Formats(workbook)
-    _cover(workbook, formats, rb, period, result, found, county)
-    _cadre_sheet(workbook, formats, rows)
-    _award_sheet(workbook, formats, awards, {b.key: b for b in branches}, rb)
-    _village_sheet(workbook, formats, result, {b.key: b for b in branches}, rb)
-    _township_sheet(workbook, formats, result, rows)
-    _payer_sheet(workbook, formats, result)
-    _check_sheet(workbook, formats, found, rows)
+    _cover(workbook, formats, rb, period, result, found, county, draft)
+    _cadre_sheet(workbook, formats, rows, draft)
+    _award_sheet(workbook, formats, awards, {b.key: b for b in branches}, rb, draft)
+    _village_sheet(workbook, formats, result, {b.key: b for b in branches}, rb, draft)
+    _township_sheet(workbook, formats, result, rows, draft)
+    _payer_sheet(workbook, formats, result, draft)
+    _check_sheet(workbook, formats, found, rows, draft)
     for ws in workbook.worksheets():
         ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "autofilter": True, "sort": True})
         # Printed, a row must keep the payee and the amounts on one page: A4 landscape, one page wide.
         ws.set_landscape()
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
+        ws.repeat_rows(0, 2 if draft else 0)  # a draft's marker is printed on every page too
     workbook.close()
     return path
 
@@ -141,7 +143,7 @@ def _shortfall_text(result: PayResult) -> str:
 
 
 def _cover(workbook, formats: Formats, rb: Rulebook, period: int, result: PayResult, found: list[Check],
-           county: str) -> None:
+           county: str, draft: str | None) -> None:
     ws = workbook.add_worksheet("说明")
     passed = all(c.passed for c in found)
     lines = [
@@ -152,8 +154,9 @@ def _cover(workbook, formats: Formats, rb: Rulebook, period: int, result: PayRes
         ("舍入规则", "每一付款行按 Decimal 精确计算后，在生成该行时四舍五入到分（一次）；所有小计、合计均为已舍入行的直接相加，不再舍入。"),
         ("资金来源", "村集体经济收入 = 从村集体经济收入列支；县财政；未明确 = 原文未规定由谁支付，请按本县规定处理。"),
     ]
-    ws.write_string(0, 0, f"{period}年度 村干部绩效、星级奖励及村级奖补发放表", formats.title)
-    for i, (label, value) in enumerate(lines, 2):
+    top = _draft_rows(ws, formats, draft)
+    ws.write_string(top, 0, f"{period}年度 村干部绩效、星级奖励及村级奖补发放表", formats.title)
+    for i, (label, value) in enumerate(lines, top + 2):
         ws.write_string(i, 0, label, formats.bold)
         fmt = formats.yuan if isinstance(value, Decimal) else (
             (formats.ok if passed else formats.bad) if label == "核对结果" else formats.wrap)
@@ -163,7 +166,15 @@ def _cover(workbook, formats: Formats, rb: Rulebook, period: int, result: PayRes
     ws.activate()
 
 
-def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow]) -> None:
+def _draft_rows(ws, formats: Formats, draft: str | None) -> int:
+    """The draft marker in the sheet's first row (and a blank row under it); the rows it took."""
+    if not draft:
+        return 0
+    ws.write_string(0, 0, draft, formats.bad)
+    return 2
+
+
+def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow], draft: str | None) -> None:
     ws = workbook.add_worksheet(CADRE_SHEET)
     table = []
     for r in rows:
@@ -175,38 +186,41 @@ def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow]) -> None:
                       w.amount if w else ZERO, r.total, sources, basis])
     money = {5: formats.yuan, 7: formats.yuan, 8: formats.percent, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan,
              6: formats.integer}
-    _table_with_total(ws, formats, CADRE_HEADERS, table, money, [9, 10, 11])
+    _table_with_total(ws, formats, CADRE_HEADERS, table, money, [9, 10, 11], draft)
 
 
 def _table_with_total(ws, formats: Formats, headers: list[str], table: list[list[Any]], col_formats: dict,
-                      total_cols: list[int]) -> None:
+                      total_cols: list[int], draft: str | None = None) -> None:
+    top = _draft_rows(ws, formats, draft)
     for j, h in enumerate(headers):
-        ws.write_string(0, j, h, formats.header)
-    for i, row in enumerate(table, 1):
+        ws.write_string(top, j, h, formats.header)
+    for i, row in enumerate(table, top + 1):
         for j, value in enumerate(row):
             write_value(ws, i, j, value, formats, col_formats.get(j))
-    last = len(table) + 1
+    last = len(table) + top + 1
     ws.write_string(last, 0, "合计", formats.bold)
     totals: list[Any] = ["合计"] + [""] * (len(headers) - 1)
     for j in total_cols:
         totals[j] = sum((row[j] for row in table), ZERO)
         ws.write_number(last, j, float(totals[j]), formats.yuan_bold)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(table), 1), len(headers) - 1)
+    ws.freeze_panes(top + 1, 0)
+    ws.autofilter(top, 0, top + max(len(table), 1), len(headers) - 1)
     # The total row is the widest number of its column: size the columns for it too (first, so
     # fit_columns' look at the first rows includes it), or the total shows as ###.
     fit_columns(ws, headers, [totals] + table, cap=50)
 
 
-def _award_sheet(workbook, formats: Formats, awards: list[PaymentLine], by_key: dict, rb: Rulebook) -> None:
+def _award_sheet(workbook, formats: Formats, awards: list[PaymentLine], by_key: dict, rb: Rulebook,
+                 draft: str | None) -> None:
     ws = workbook.add_worksheet(AWARD_SHEET)
     headers = ["乡镇", "村", "支部", "星级", "项目", "金额", "资金来源", "依据"]
     table = [[l.township, l.village, l.branch_name, rating_text(rb, by_key[(l.township, l.branch_code)].rating),
               l.rule_name, l.amount, PAYER_TEXT[l.payer], f"{l.basis}（{l.source}）"] for l in awards]
-    _table_with_total(ws, formats, headers, table, {5: formats.yuan}, [5])
+    _table_with_total(ws, formats, headers, table, {5: formats.yuan}, [5], draft)
 
 
-def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, rb: Rulebook) -> None:
+def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, rb: Rulebook,
+                   draft: str | None) -> None:
     ws = workbook.add_worksheet("村级小计")
     headers = ["乡镇", "村", "支部", "星级", "绩效工资", "星级奖励", "村级奖补", "合计", "村集体应列支",
                "村集体经济收入", "村集体收入是否足够"]
@@ -224,10 +238,10 @@ def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, 
         table.append([branch.township, branch.village, branch.name, rating_text(rb, branch.rating),
                       kind("performance"), kind("star_reward"), kind("village_award"),
                       sum((l.amount for l in lines), ZERO), collective, income, enough])
-    _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(4, 10)}, [4, 5, 6, 7, 8])
+    _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(4, 10)}, [4, 5, 6, 7, 8], draft)
 
 
-def _township_sheet(workbook, formats: Formats, result: PayResult, rows: list[CadreRow]) -> None:
+def _township_sheet(workbook, formats: Formats, result: PayResult, rows: list[CadreRow], draft: str | None) -> None:
     ws = workbook.add_worksheet("乡镇小计")
     headers = ["乡镇", "支部数", "干部人数", "绩效工资", "星级奖励", "村级奖补", "合计"]
     by_township: dict[str, list[PaymentLine]] = defaultdict(list)
@@ -243,32 +257,33 @@ def _township_sheet(workbook, formats: Formats, result: PayResult, rows: list[Ca
         table.append([township, len({l.branch_code for l in lines}), cadres[township],
                       kind("performance"), kind("star_reward"), kind("village_award"),
                       sum((l.amount for l in lines), ZERO)])
-    _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(3, 7)}, [3, 4, 5, 6])
+    _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(3, 7)}, [3, 4, 5, 6], draft)
 
 
-def _payer_sheet(workbook, formats: Formats, result: PayResult) -> None:
+def _payer_sheet(workbook, formats: Formats, result: PayResult, draft: str | None) -> None:
     ws = workbook.add_worksheet("按资金来源汇总")
     headers = ["资金来源", "付款行数", "金额"]
     table = [[PAYER_TEXT[p], sum(1 for l in result.lines if l.payer == p), result.total(p)]
              for p in PAYER_TEXT if any(l.payer == p for l in result.lines)]
-    _table_with_total(ws, formats, headers, table, {2: formats.yuan}, [2])
+    _table_with_total(ws, formats, headers, table, {2: formats.yuan}, [2], draft)
 
 
-def _check_sheet(workbook, formats: Formats, found: list[Check], rows: list[CadreRow]) -> None:
+def _check_sheet(workbook, formats: Formats, found: list[Check], rows: list[CadreRow], draft: str | None) -> None:
     ws = workbook.add_worksheet("核对")
     headers = ["检查项", "结果", "数值一", "数值二", "说明"]
+    top = _draft_rows(ws, formats, draft)
     for j, h in enumerate(headers):
-        ws.write_string(0, j, h, formats.header)
-    for i, c in enumerate(found, 1):
+        ws.write_string(top, j, h, formats.header)
+    for i, c in enumerate(found, top + 1):
         ws.write_string(i, 0, c.name, formats.text)
         ws.write_string(i, 1, "通过" if c.passed else "不通过", formats.ok if c.passed else formats.bad)
         for j, value in ((2, c.left), (3, c.right)):
             write_value(ws, i, j, value, formats, formats.yuan if isinstance(value, Decimal) else formats.integer)
         ws.write_string(i, 4, c.note, formats.text)
     # Excel's own re-count of the cadre sheet, so finance can see the sum is not just our word.
-    row = len(found) + 2
-    last = len(rows) + 1
+    row = top + len(found) + 2
+    last = len(rows) + 1 + top  # the cadre sheet's last line, below its draft rows when there are any
     total = sum((r.total for r in rows), ZERO)
     ws.write_string(row, 0, "Excel 复算：干部明细“合计”列之和", formats.bold)
-    ws.write_formula(row, 2, f"=SUM('{CADRE_SHEET}'!L2:L{last})", formats.yuan, float(total))
+    ws.write_formula(row, 2, f"=SUM('{CADRE_SHEET}'!L{top + 2}:L{last})", formats.yuan, float(total))
     fit_columns(ws, headers, [[c.name, "不通过", c.left, c.right, c.note] for c in found] + [["", "", total, "", ""]])

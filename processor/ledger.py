@@ -104,13 +104,15 @@ def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
 
 
 def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: list[dict[str, Any]],
-               carried: Sequence[tuple[str, str]] = ()) -> int:
+               carried: Sequence[tuple[str, str]] = (), procedure: dict[str, Any] | None = None) -> int:
     """One run in one transaction; a run already recorded under its commit id is not recorded again.
 
     CARRIED: (township, records JSON) of each accepted submission, for next period's prefilled templates.
+    PROCEDURE: every branch's status (who set it, when, from which file) and the payable finance version issued.
     """
     with connect(path) as db:
         db.executescript(PREFILL_SCHEMA)
+        db.executescript(PROCEDURE_SCHEMA)
         done = db.execute("SELECT id FROM runs WHERE commit_id = ?", (run.get("commit_id"),)).fetchone()
         if done:
             return int(done[0])
@@ -130,7 +132,59 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
               b["grade"], None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches])
         db.executemany("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
                        [(run["period"], township, records) for township, records in carried])
+        if procedure:
+            _record_procedure(db, run_id, run, procedure)
     return run_id
+
+
+# The rating procedure (processor/procedure.py): each run's status of every branch, and each payable version of
+# the finance workbook that was issued. Tables of their own, created on first use.
+PROCEDURE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS branch_status (
+    run_id INTEGER NOT NULL, period INTEGER NOT NULL, rulebook TEXT NOT NULL, township TEXT NOT NULL,
+    branch_code TEXT NOT NULL, status TEXT NOT NULL, set_by TEXT NOT NULL, set_on TEXT NOT NULL, file TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS branch_status_period ON branch_status(period, rulebook, township, branch_code);
+CREATE TABLE IF NOT EXISTS finance_versions (
+    period INTEGER NOT NULL, rulebook TEXT NOT NULL, version INTEGER NOT NULL, issued_on TEXT NOT NULL,
+    run_id INTEGER NOT NULL, total TEXT NOT NULL, lines TEXT NOT NULL, PRIMARY KEY (period, rulebook, version)
+);
+"""
+
+
+def _record_procedure(db: sqlite3.Connection, run_id: int, run: dict[str, Any], procedure: dict[str, Any]) -> None:
+    db.executemany("INSERT INTO branch_status VALUES (?,?,?,?,?,?,?,?,?)",
+                   [(run_id, run["period"], run["rulebook"], s["township"], s["branch_code"], s["status"],
+                     s["set_by"], s["set_on"], s["file"]) for s in procedure.get("statuses", [])])
+    issue = procedure.get("issue")
+    if issue:  # a rerun issuing the same version records nothing new
+        db.execute("INSERT OR IGNORE INTO finance_versions VALUES (?,?,?,?,?,?,?)",
+                   (run["period"], run["rulebook"], issue["version"], issue["issued_on"], run_id, issue["total"],
+                    json.dumps(issue["lines"], ensure_ascii=False, sort_keys=True)))
+
+
+def issued_versions(path: Path, rulebook: str, period: int) -> list[dict[str, Any]]:
+    """The payable versions of the period's finance workbook issued so far, oldest first."""
+    if not path.exists():
+        return []
+    with connect(path) as db:
+        db.executescript(PROCEDURE_SCHEMA)
+        rows = db.execute("SELECT version, issued_on, total, lines FROM finance_versions WHERE period = ? AND "
+                          "rulebook = ? ORDER BY version", (period, rulebook)).fetchall()
+    return [{"version": v, "issued_on": d, "total": t, "lines": json.loads(lines)} for v, d, t, lines in rows]
+
+
+def branch_statuses(path: Path, rulebook: str, period: int) -> list[dict[str, Any]]:
+    """The statuses the last recorded run of the period gave."""
+    if not path.exists():
+        return []
+    with connect(path) as db:
+        db.executescript(PROCEDURE_SCHEMA)
+        rows = db.execute("SELECT township, branch_code, status, set_by, set_on, file FROM branch_status WHERE "
+                          "run_id = (SELECT max(run_id) FROM branch_status WHERE period = ? AND rulebook = ?) "
+                          "ORDER BY township, branch_code", (period, rulebook)).fetchall()
+    keys = ("township", "branch_code", "status", "set_by", "set_on", "file")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def _replies_db(path: Path) -> sqlite3.Connection:

@@ -102,6 +102,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "PAY_001": (WARNING, "支部“{branch}”的村集体经济收入 {value} 元不足以支付应从中列支的 {expected} 元，{detail}。"),
     "PAY_002": (WARNING, "支部“{branch}”未填写村集体经济收入，无法确认能否支付应从中列支的 {expected} 元，按设置足额列出。请乡镇核实资金来源。"),
     "PAY_003": (WARNING, "支部“{value}”未填写“{field}”：“{detail}”按人数计发，未填写则按 0 人计算。如本支部获得相应星级，请补填后重新报送。"),
+    # --- the county procedure: review, confirmation, complaints (PRO_) -------
+    "PRO_001": (ERROR, "“填报说明”中没有填写“{field}”。请在“{field}”右侧填写后重新报送。"),
+    "PRO_002": (ERROR, "支部“{value}”：“{field}”必须填写（已填写结论或核查结论的行）。"),
+    "PRO_003": (ERROR, "支部“{value}”的结论为“调整”，但没有填写任何县级评审分或否决事项。请填写评审分，或把结论改为“维持”。"),
+    "PRO_004": (ERROR, "已填写县委确定日期，但支部“{value}”还没有评审结论。县委只能确定评审完毕的名单：请补填结论，或先清空县委确定日期。"),
+    "PRO_005": (ERROR, "支部“{value}”不在本年度县级评审名单中。请删除该行，或使用本次生成的最新县级评审表。"),
+    "PRO_006": (ERROR, "已填写县委确定日期，但评审名单中的支部“{value}”（{detail}）不在本表中。请使用最新的县级评审表，补齐该支部的评审结论。"),
+    "PRO_007": (ERROR, "支部“{value}”不在本年度的评定结果中。请按评定结果汇总“支部评定”核对支部编码。"),
     # --- normalisation notes (NRM_) -------------------------------------------
     "NRM_001": (INFO, "“{field}”已由“{value}”规范为“{detail}”。"),
 }

@@ -93,7 +93,7 @@ def _finish(out: Path, plan: Commit) -> None:
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
         record_run(ledger, record["run"], record["inputs"], record["branches"],
-                   [(t, r) for t, r in record.get("carried", [])])
+                   [(t, r) for t, r in record.get("carried", [])], record.get("procedure"))
         keep_good_copy(ledger)
         pending.unlink()
         _fault_point("ledger")

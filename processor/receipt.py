@@ -39,6 +39,8 @@ def write_receipt(sub: Submission, folder: Path) -> Path:
     _summary(workbook, formats, sub)
     _problems(workbook, formats, sub)
     _changes(workbook, formats, sub)
+    if sub.meta.get("status_rows"):
+        _statuses(workbook, formats, sub.meta["status_rows"])
     workbook.close()
     return path
 
@@ -52,7 +54,7 @@ def _summary(workbook, formats: Formats, sub: Submission) -> None:
     counts = count_by_severity(sub.problems)
     rows = [
         ("报送文件", sub.file),
-        ("填报乡镇", sub.township),
+        ("报送单位" if sub.meta.get("kind") else "填报乡镇", sub.township),
         ("模板", f"{sub.template} {sub.meta.get('template_version', '')}".strip()),
         ("评定年度", str(sub.meta.get("period", ""))),
         ("审核结果", verdict(sub)),
@@ -114,3 +116,18 @@ def _changes(workbook, formats: Formats, sub: Submission) -> None:
             ws.write_string(i, j, str(value), formats.text)
     ws.freeze_panes(1, 0)
     fit_columns(ws, headers, rows)
+
+
+STATUS_HEADERS = ["乡镇", "支部编码", "支部名称", "县级审查", "当前评定", "状态", "设定者", "日期", "依据文件"]
+
+
+def _statuses(workbook, formats: Formats, rows: list[list[str]]) -> None:
+    """评定状态: where each branch this file decided stands in the county's procedure (processor/procedure.py)."""
+    ws = workbook.add_worksheet("评定状态")
+    for j, h in enumerate(STATUS_HEADERS):
+        ws.write_string(0, j, h, formats.header)
+    for i, row in enumerate(rows, 1):
+        for j, value in enumerate(row):
+            ws.write_string(i, j, value, formats.text)
+    ws.freeze_panes(1, 0)
+    fit_columns(ws, STATUS_HEADERS, rows)

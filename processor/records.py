@@ -137,6 +137,9 @@ class BranchResult:
     figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
     event_rows: list[Record] = field(default_factory=list, repr=False)
     cadres: list[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
+    # The branch's own rows by sheet key (branches, scores, vetoes, votes): the county panel's figures
+    # rescore the branch from them (processor/procedure.py), and the review workbook shows them.
+    rows: dict[str, list[Record]] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:

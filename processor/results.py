@@ -23,7 +23,10 @@ RESULTS_JSON = "results.json"
 def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Accounted], county: CountyResult,
                        payments: PayResult, problems: list[tuple[str, str, Problem]], missing: list[str],
                        counts: dict[str, int], seed: int, spot: dict[str, Any], notice: dict[str, Any],
-                       ignored: list[str]) -> Path:
+                       ignored: list[str], statuses: dict[tuple[str, str], dict[str, str]] | None = None,
+                       procedure: dict[str, Any] | None = None) -> Path:
+    """STATUSES: each branch's rating status (processor/procedure.py), shown as its `status` and `status_detail`."""
+    shown = statuses or {}
     sections = {
         "rulebook": rb.template_id, "period": period, "seed": seed,
         "inputs": ({"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
@@ -32,12 +35,13 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                     **{k: v for k, v in count_by_severity(a.sub.problems).items() if k != "info"}} for a in accounted),
         "missing": missing,
         "ignored": ignored,
-        "branches": (b.to_dict() for b in county.branches),
+        "branches": (_with_status(b.to_dict(), shown.get(b.key)) for b in county.branches),
         "payments": (l.to_dict() for l in payments.lines),
         "problems": ({"township": t, "state": s, **p.to_dict()} for t, s, p in problems),
         "spot_check": {"seed": seed, "share": str(spot["share"]), "candidates": spot["candidates"],
                        "drawn": [{"township": t, "branch_code": c} for t, c in spot["drawn"]]},
         "notice": notice,
+        "procedure": procedure or {},
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
     }
@@ -55,6 +59,13 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                 fh.write(_compact(value))
         fh.write("\n}\n")
     return path
+
+
+def _with_status(branch: dict[str, Any], status: dict[str, str] | None) -> dict[str, Any]:
+    if status is not None:
+        branch["status"] = status["status"]
+        branch["status_detail"] = status
+    return branch
 
 
 def _compact(value: Any) -> str:

@@ -19,30 +19,86 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
 from .accounting import STATES, Accounted, account
-from .common import CHINA_TZ, consolidated_workbook_name, finance_workbook_name, now_utc, shown_date
-from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
-from .county import derived_seed, draw_spot_check, evaluate_targets, finish_county, promotions
+from .common import (
+    CHINA_TZ,
+    consolidated_workbook_name,
+    finance_workbook_name,
+    now_utc,
+    shown_date,
+)
+from .consolidate import (
+    Consolidated,
+    InputRow,
+    notice_dates,
+    targets_table,
+    write_consolidated,
+)
+from .county import (
+    derived_seed,
+    draw_spot_check,
+    evaluate_targets,
+    finish_county,
+    promotions,
+)
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
-from .isolate import IsolatedFailure, map_isolated
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
-from .ledger import last_rulebook, previous_results, previous_townships
+from .isolate import IsolatedFailure, map_isolated
+from .ledger import issued_versions, last_rulebook, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
-from .pay import compute_payments
+from .pay import PayResult, compute_payments
 from .prefill import submission_records_json
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
-from .publish import JOURNAL, RECEIPTS, clean_stale_staging, commit, new_staging, recover, stage_ledger_record
+from .procedure import (
+    ACCOUNTABILITY_HEADERS,
+    STATUS_HEADERS,
+    STATUS_TEXT,
+    Inputs,
+    Outcome,
+    accountability_rows,
+    check_against_county,
+    finance_version,
+    keep_rows,
+    line_key,
+    outcome_json,
+    review_list,
+    review_rows,
+    run_procedure,
+    settings,
+    status_rows,
+)
+from .publish import (
+    JOURNAL,
+    RECEIPTS,
+    clean_stale_staging,
+    commit,
+    new_staging,
+    recover,
+    stage_ledger_record,
+)
 from .receipt import write_receipt
-from .records import BranchResult, Submission
+from .records import BranchResult, CountyResult, Submission
 from .results import RESULTS_JSON, write_results_json
-from .rulebook import Rulebook, load_rulebook
+from .review import (
+    REVIEW_KIND,
+    adjustments_workbook_name,
+    complaints_workbook_name,
+    kind_of_template,
+    review_workbook_name,
+    validate_procedure_file,
+    write_adjustments_workbook,
+    write_complaints_workbook,
+    write_review_workbook,
+)
+from .rulebook import Rulebook, load_rulebook, shipped_rulebooks
 from .score import score_submission
 from .settings import RunConfig
 from .summary import one_screen_summary
@@ -63,6 +119,7 @@ class RunOutcome:
     summary: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
     branches: list[BranchResult] = field(default_factory=list, repr=False)  # the county's scored branches
+    procedure: dict[str, Any] = field(default_factory=dict, repr=False)  # statuses and the finance issue, for the ledger
 
 
 class Stopwatch:
@@ -151,7 +208,7 @@ def _township_states(accounted: list[Accounted]) -> dict[str, str]:
     """Each township's standing: accepted when a submission of it is in force, else rejected."""
     states: dict[str, str] = {}
     for a in accounted:
-        if a.state in ("accepted", "rejected") and a.sub.township:
+        if a.state in ("accepted", "rejected") and a.sub.township and not _county_workbook(a):
             states[a.sub.township] = "accepted" if "accepted" in (a.state, states.get(a.sub.township)) else a.state
     return states
 
@@ -164,9 +221,10 @@ def operator_choices(config: RunConfig, given: Rulebook | None, accounted: list[
     A run whose --period or --rulebook disagrees with most submissions stops here, before any receipt is
     written or sent: otherwise every township would be told to redo a file that was right.
     """
-    named = Counter(a.sub.template for a in accounted if a.sub.template)
+    named = Counter(a.sub.template for a in accounted if a.sub.template and not _county_workbook(a))
     if given is None:
-        books = {a.sub.rules.template_id: a.sub.rules for a in accounted if a.sub.rulebook is not None}
+        books = {a.sub.rules.template_id: a.sub.rules for a in accounted
+                 if a.sub.rulebook is not None and not _county_workbook(a)}
         if len(books) > 1:
             raise RunError(f"报送使用了不同的评定办法（{_tally(named)}），请用 --rulebook 指定本次汇总的评定办法 "
                            f"/ submissions name different rulebooks; give --rulebook")
@@ -178,7 +236,7 @@ def operator_choices(config: RunConfig, given: Rulebook | None, accounted: list[
         if named and named[rulebook.template_id] * 2 < sum(named.values()):
             raise RunError(f"{_most(named)}，而本次汇总的评定办法为 {rulebook.template_id}；请检查 --rulebook "
                            f"/ the submissions name another rulebook: check --rulebook")
-    stated = Counter(p for a in accounted if a.sub.rulebook is not None
+    stated = Counter(p for a in accounted if a.sub.rulebook is not None and not _county_workbook(a)
                      and isinstance(p := a.sub.meta.get("period"), int))
     if stated and stated[config.period] * 2 < sum(stated.values()):
         raise RunError(f"{_most(stated)}年度，而本次汇总为{config.period}年度；请检查 --period "
@@ -251,14 +309,28 @@ def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
     if known:
         return Submission(file=name, path=Path(name), problems=known, sha256=digest), [], ""
     sub = validate_submission(Path(path), name, rulebook, period)
+    if sub.rulebook is None:
+        owner, kind = _procedure_owner(rulebook, sub.template)
+        if owner is not None and kind is not None:  # the county's own review or complaints workbook (review.py)
+            return validate_procedure_file(Path(path), name, owner, kind, period), [], ""
     branches: list[BranchResult] = []
     carried = ""
     if sub.accepted:
         branches, found = score_submission(sub.rules, sub, period)
         sub.problems += found
         carried = submission_records_json(sub)
+        keep_rows(sub, branches)
     sub.records = {}
     return sub, branches, carried
+
+
+def _procedure_owner(rulebook: Rulebook | None, template_id: str) -> tuple[Rulebook | None, str | None]:
+    """The rulebook whose review or complaints workbook this template id is (the run's, else a shipped one)."""
+    for candidate in [rulebook] if rulebook is not None else shipped_rulebooks():
+        kind = kind_of_template(candidate, template_id)
+        if kind is not None:
+            return candidate, kind
+    return None, None
 
 
 def validate_submission(path: Path, name: str, rulebook: Rulebook | None, period: int) -> Submission:
@@ -280,15 +352,16 @@ def _safe_extension(item: Input) -> str:
 def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], current: dict[str, str],
              missing: list[str], expected: list[str], ignored: list[str], staging: Path,
              watch: Stopwatch) -> RunOutcome:
-    accepted = [a.sub for a in accounted if a.state == "accepted"]
+    townships_in = [a for a in accounted if not _county_workbook(a)]
+    accepted = [a.sub for a in townships_in if a.state == "accepted"]
     county = finish_county(rulebook, [b for a in accounted if a.state == "accepted" for b in a.branches], [])
     watch.lap("score county")
-    payments = compute_payments(rulebook, accepted, county.branches)
-    watch.lap("pay")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
-    notice = notice_dates(config.notice_start or default_notice_start(accounted),
-                          rulebook.settings.get("notice_working_days", 5))
+    procedure, county_outputs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
+    notice = procedure.notice
+    payments = compute_payments(rulebook, accepted, county.branches)
+    watch.lap("pay")
     counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
     counts["inputs"] = len(accounted)
     counts["missing"] = len(missing)
@@ -298,27 +371,130 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     outputs += _write_receipts([a for a in accounted if a.state != "duplicate"], staging / RECEIPTS, config.workers)
     watch.lap("write receipts")
     changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
-    problems = _all_problems(accounted, county.problems + payments.problems, missing, notice)
+    problems = _all_problems(accounted, county.problems + payments.problems, missing,
+                             {} if notice.get("pending") else notice)
     # The county's own order of townships when it gave one (config or last period), then any others.
-    seen = {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")}
+    seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
     townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)))
+                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)),
+                                [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
+                                 ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))])
     watch.lap("consolidate")
     outputs.append(write_consolidated(staging / consolidated_workbook_name(rulebook.id, config.period), consolidated))
     watch.lap("write consolidated workbook")
     outputs.append(write_finance_workbook(staging / finance_workbook_name(rulebook.id, config.period), rulebook,
-                                          config.period, payments, county.branches, config.county))
+                                          config.period, payments, county.branches, config.county, procedure.draft))
+    finance = _finance_version(config, rulebook, procedure, payments, county.branches, staging, outputs)
+    outputs += county_outputs
     watch.lap("write finance workbook")
     outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,
-                                      problems, missing, counts, seed, spot, notice, ignored))
+                                      problems, missing, counts, seed, spot, notice, ignored,
+                                      {k: s.to_dict() for k, s in procedure.statuses.items()},
+                                      {**outcome_json(procedure), "finance": finance["shown"]}))
     watch.lap("write results.json")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
                                  seed, ignored)
-    if notice.get("error"):
+    if notice.get("error") and not notice.get("pending"):
         summary += f"\nWARNING public notice dates not set: {notice['error']}"
-    return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches)
+    summary += "\n" + _procedure_summary(procedure, finance["shown"])
+    return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches,
+                      procedure={"statuses": [{"township": k[0], "branch_code": k[1], **s.to_dict()}
+                                              for k, s in procedure.statuses.items()], "issue": finance["issue"]})
+
+
+# --- the rating procedure: the county's review, confirmation, notice and complaints (procedure.py) ---------
+
+def _county_workbook(a: Accounted) -> bool:
+    """A review or complaints workbook of the county's own (recognised by its template id), not a township's."""
+    return bool(a.sub.meta.get("kind"))
+
+
+def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict[str, Any],
+               accounted: list[Accounted], townships_in: list[Accounted], staging: Path) -> tuple[Outcome, list[Path]]:
+    """The review list and its workbook (township figures), then the county's findings applied in order."""
+    listed = review_list(rb, county.branches, spot["drawn"])
+    rows, stamps = review_rows(rb, county.branches, listed,
+                               previous_results(config.ledger_path, rb.template_id, config.period))
+    mine = [a for a in accounted if _county_workbook(a) and a.state == "accepted"]
+    for a in mine:
+        check_against_county(a.sub, listed, county.branches)
+        if not a.sub.accepted:
+            a.state = "rejected"  # refused at the cell: nothing of it is applied
+    ready = sorted((a for a in mine if a.state == "accepted"), key=lambda a: (a.input.date or _EPOCH, a.input.name))
+    reviews = [a.sub for a in ready if a.sub.meta["kind"] == REVIEW_KIND]
+    given = Inputs(reviews[-1] if reviews else None, [a.sub for a in ready if a.sub.meta["kind"] != REVIEW_KIND],
+                   config.as_of or dt.datetime.now(CHINA_TZ).date(), config.notice_start,
+                   default_notice_start(townships_in),
+                   {a.sub.file: shown_date(a.input.date) for a in townships_in if a.state == "accepted"})
+    outcome = run_procedure(rb, config.period, county, listed, given, notice_dates)
+    _statuses_on_receipts(rb, county, outcome, accounted)
+    proc = settings(rb)
+    written = [write_complaints_workbook(staging / complaints_workbook_name(rb, config.period), rb, config.period,
+                                         "县委组织部")]
+    if outcome.review_stage:
+        written.insert(0, write_review_workbook(staging / review_workbook_name(rb, config.period), rb, config.period,
+                                                rows, stamps, proc.get("reviewing_body", "县级评审组")))
+    return outcome, written
+
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _statuses_on_receipts(rb: Rulebook, county: CountyResult, outcome: Outcome, accounted: list[Accounted]) -> None:
+    """Each receipt shows the status of what its file decided: a township's branches, a county workbook's findings."""
+    rows = {(r[0], r[1]): r for r in status_rows(rb, county, outcome)}
+    by_file: dict[str, list[list[Any]]] = {}
+    for b in county.branches:
+        by_file.setdefault(b.file, []).append(rows[b.key])
+    for f in outcome.findings:
+        by_file.setdefault(f.file, []).append(rows[f.key])
+    for a in accounted:
+        if a.state == "accepted" and a.sub.file in by_file:
+            a.sub.meta["status_rows"] = [[str(v) for v in r] for r in by_file[a.sub.file]]
+
+
+def _finance_version(config: RunConfig, rb: Rulebook, outcome: Outcome, payments: PayResult,
+                     branches: list[BranchResult], staging: Path, outputs: list[Path]) -> dict[str, Any]:
+    """Which payable version this is (the ledger keeps the issued ones); changes since one issued are adjustments."""
+    lines: dict[str, str] = {}
+    for l in payments.lines:
+        key = line_key(l.township, l.branch_code, l.rule_id, l.payee, l.role, l.cells[-1] if l.cells else "")
+        lines[key] = f"{Decimal(lines.get(key, '0')) + l.amount:.2f}"
+    as_of = config.as_of or dt.datetime.now(CHINA_TZ).date()
+    version, previous, issue = finance_version(issued_versions(config.ledger_path, rb.template_id, config.period),
+                                               lines, outcome.payable, as_of, f"{payments.total():.2f}")
+    shown = {"payable": outcome.payable, "version": version, "adjusts_version": previous["version"] if previous else None,
+             "total": f"{payments.total():.2f}"}
+    if previous is not None:
+        heading = (f"第{version}版相对已发放的第{previous['version']}版（{previous['issued_on']}）的调整" if version
+                   else f"本草案相对已发放的第{previous['version']}版（{previous['issued_on']}）的调整，尚不能发放")
+        outputs.append(write_adjustments_workbook(staging / adjustments_workbook_name(rb, config.period), rb,
+                                                  config.period, heading, _adjustment_rows(previous["lines"], lines, branches),
+                                                  outcome.draft))
+    return {"shown": shown, "issue": issue}
+
+
+def _adjustment_rows(issued: dict[str, str], now: dict[str, str], branches: list[BranchResult]) -> list[list[Any]]:
+    why = {b.key: next((r.text for r in reversed(b.reasons) if ".procedure." in r.rule), "星级变化") for b in branches}
+    rows = []
+    for key in sorted(set(issued) | set(now)):
+        before, after = Decimal(issued.get(key, "0")), Decimal(now.get(key, "0"))
+        if before != after:
+            township, code, rule, payee, role, _ = key.split("|")
+            rows.append([township, code, payee, role, rule, before, after, after - before, why.get((township, code), "")])
+    return rows
+
+
+def _procedure_summary(outcome: Outcome, finance: dict[str, Any]) -> str:
+    counts: dict[str, int] = {}
+    for s in outcome.statuses.values():
+        counts[s.code] = counts.get(s.code, 0) + 1
+    shown = ", ".join(f"{STATUS_TEXT[c]} {n}" for c, n in sorted(counts.items()))
+    pay = (f"finance workbook PAYABLE, version {finance['version']}" if outcome.payable
+           else f"finance workbook is a DRAFT ({outcome.why_not_payable})")
+    return f"procedure: {shown}; {pay}"
 
 
 def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> list[Path]:
@@ -377,7 +553,7 @@ def _ledger_record(config: RunConfig, rb: Rulebook, started: str, accounted: lis
     results = [{"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
                 "grade": b.grade, "qualified": b.qualified, "score": str(b.score)} for b in outcome.branches]
     carried = [(a.sub.township, a.carried) for a in accounted if a.state == "accepted" and a.carried]
-    return {"run": run, "inputs": inputs, "branches": results, "carried": carried}
+    return {"run": run, "inputs": inputs, "branches": results, "carried": carried, "procedure": outcome.procedure}
 
 
 def _stated_period(sub: Submission) -> int | None:

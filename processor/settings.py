@@ -23,6 +23,7 @@ class RunConfig:
     workers: int = 1
     accept_shrink: list[str] = field(default_factory=list)  # files confirmed to drop branches/cadres (accounting.py)
     mail: Any = None  # processor.mail.MailConfig: --imap fetch, --reply/--smtp replies
+    as_of: dt.date | None = None  # the day the procedure's statuses are judged on (None: today in China)
 
     @property
     def ledger_path(self) -> Path:

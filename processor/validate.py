@@ -83,9 +83,9 @@ def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) 
 
 # --- template id and meta ------------------------------------------------------------------
 
-def read_meta(raw: RawSheet) -> dict[str, Any]:
-    """Values written right of the labels 模板编号 / 模板版本 / 填报乡镇 / 评定年度."""
-    wanted = {label: key for key, label in META_LABELS.items()}
+def read_meta(raw: RawSheet, labels: dict[str, str] = META_LABELS) -> dict[str, Any]:
+    """Values written right of the labels (模板编号 / 模板版本 / 填报乡镇 / 评定年度 unless told others)."""
+    wanted = {label: key for key, label in labels.items()}
     meta: dict[str, Any] = {}
     for i, row in enumerate(raw.rows[:60]):
         for j, value in enumerate(row):
@@ -154,6 +154,13 @@ def _find_sheet(sub: Submission, book: RawWorkbook, wanted: str) -> str | None:
 def _fold(text: str) -> str:
     """Header and sheet names compare without spaces, width or a required-mark asterisk."""
     return unicodedata.normalize("NFKC", clean_text(str(text))).replace(" ", "").lstrip("*").strip()
+
+
+def read_sheet(sub: Submission, book: RawWorkbook, sheet: Sheet) -> list[Record] | None:
+    """One sheet of any template (the county's review and complaint workbooks too): found by name, columns by
+    header text, every cell normalised and checked against the sheet's schema. None when it cannot be read."""
+    name = _find_sheet(sub, book, sheet.name)
+    return _read_records(sub, book.sheet(name), sheet) if name is not None else None
 
 
 # --- one sheet -----------------------------------------------------------------------------

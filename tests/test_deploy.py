@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from processor.mail import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, read_password
+from processor.mail.config import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, read_password
 from processor.paths import ROOT
 
 DEPLOY = ROOT / "deploy"
