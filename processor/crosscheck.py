@@ -172,14 +172,17 @@ def _votes_present(sub: Submission, codes: dict[str, Record]) -> list[Problem]:
 def _pay_facts_present(sub: Submission, branches: list[Record]) -> list[Problem]:
     """A count a payment is multiplied by (R1: 120 yuan per resident aged 70+) left blank would pay 0 without a
     word: a warning at the cell, so the township fills it before the money is worked out."""
-    rules = [r for r in (sub.rules.data.get("pay") or {}).get("rules", []) if "per_fact" in r]
+    uses: dict[str, list[str]] = {}
+    for rule in (sub.rules.data.get("pay") or {}).get("rules", []):
+        if "per_fact" in rule:
+            uses.setdefault(rule["per_fact"], []).append(rule["name"])
     found = []
-    for rule in rules:
+    for fact, names in uses.items():
         for record in branches:
-            if rule["per_fact"] in record.columns and record.values.get(rule["per_fact"]) is None:
-                title = _field_title(sub, "branches", rule["per_fact"])
-                found.append(problem("PAY_003", value=record.values.get("branch_code", ""), detail=rule["name"],
-                                     **_where(sub, record, rule["per_fact"], title)))
+            if fact in record.columns and record.values.get(fact) is None:
+                found.append(problem("PAY_003", value=record.values.get("branch_code", ""), detail="”“".join(names),
+                                     branch=str(record.values.get("branch_code", "")),
+                                     **_where(sub, record, fact, _field_title(sub, "branches", fact))))
     return found
 
 

@@ -1,0 +1,67 @@
+"""Silent blanks that change outcomes are said at their cells (issue 11 item 6), and R3's committee size.
+
+Each workbook is the committed template filled by header text, as a clerk fills it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from processor.rulebook import load_rulebook
+from processor.validate import validate_file
+from readings_helpers import cadre, fill_by_header, r1_branch, score_row
+
+R1, R3, R4 = load_rulebook("R1"), load_rulebook("R3"), load_rulebook("R4")
+
+
+def _places(sub, code: str) -> list[tuple[str, str]]:
+    return [(p.sheet, p.cell) for p in sub.problems if p.code == code]
+
+
+def test_r4_branch_without_a_vote__error_at_the_vote_sheet(tmp_path: Path) -> None:
+    # 002_2fd0b28a4b55ec79.txt line 375: 满意率60%以下扣5分，50%以下不定星级 — with no vote neither can be applied.
+    organs = [{"乡镇": "城关镇", "支部编码": code, "支部名称": f"{code}党组织", "支部类型": "机关党支部", "党员人数": 40}
+              for code in ("JG-A", "JG-B")]
+    path = fill_by_header(R4, tmp_path / "城关镇.xlsx", "城关镇", {
+        "支部信息": organs,
+        "评分": [score_row(R4, o["支部编码"], [u["id"] for u in R4.units]) for o in organs],
+        "民主测评": [{"支部编码": "JG-A", "测评对象": "整体", "应参加人数": 40, "实际参加人数": 40, "满意（赞成）票数": 38}],
+    })
+    sub = validate_file(path, R4)
+    missing = [p for p in sub.problems if p.code == "REF_020"]
+    assert [(p.sheet, p.value, p.severity) for p in missing] == [("民主测评", "JG-B", "error")]
+    assert not sub.accepted
+
+
+def test_r1_elderly_count_blank__warning_at_its_cell(tmp_path: Path) -> None:
+    # 000_556207f0cb65ca56.txt line 319: 平安和谐星 … 70周岁以上老人，每人每年120元 — a blank count pays 0 silently.
+    path = fill_by_header(R1, tmp_path / "城关镇.xlsx", "城关镇", {
+        "支部信息": [r1_branch("CG-001", **{"70周岁以上老人数": None}), r1_branch("CG-002", **{"70周岁以上老人数": 12})],
+        "评分": [score_row(R1, code, [u["id"] for u in R1.units]) for code in ("CG-001", "CG-002")],
+        "村干部": [cadre("CG-001", "王一", "书记", 3000, 12), cadre("CG-002", "王二", "书记", 3000, 12)],
+    })
+    sub = validate_file(path, R1)
+    warned = [p for p in sub.problems if p.code == "PAY_003"]
+    assert len(warned) == 1 and warned[0].value == "CG-001" and warned[0].sheet == "支部信息"
+    assert warned[0].field == "70周岁以上老人数" and warned[0].cell.endswith("2") and warned[0].severity == "warning"
+    assert sub.accepted
+
+
+def test_r3_committee_of_four__warning_at_the_cell__five_to_seven_fine(tmp_path: Path) -> None:
+    # 002_2fd0b28a4b55ec79.txt line 167: 评议委员会……一般为5~7人 — “一般”: outside it is a warning, not a refusal.
+    codes = ("CG-A", "CG-B")
+    branches = [{"乡镇": "城关镇", "支部编码": c, "支部名称": f"{c}村党支部", "支部类型": "村党支部", "党员人数": 30}
+                for c in codes]
+    target = R3.vote_target_name(R3.votes["targets"][0])
+    votes = [{"支部编码": "CG-A", "测评对象": target, "应参加人数": 30, "实际参加人数": 30, "满意（赞成）票数": 29,
+              "评议委员会人数": 4},
+             {"支部编码": "CG-B", "测评对象": target, "应参加人数": 30, "实际参加人数": 30, "满意（赞成）票数": 29,
+              "评议委员会人数": 7}]
+    path = fill_by_header(R3, tmp_path / "城关镇.xlsx", "城关镇", {
+        "支部信息": branches,
+        "评分": [score_row(R3, c, [u["id"] for u in R3.units]) for c in codes],
+        "民主测评": votes,
+    })
+    sub = validate_file(path, R3)
+    warned = [p for p in sub.problems if p.code == "REF_022"]
+    assert [(p.sheet, p.value, p.severity) for p in warned] == [("民主测评", "4", "warning")]
+    assert warned[0].cell.endswith("2")
