@@ -42,9 +42,20 @@ def by_score(branch: BranchResult) -> tuple:
 
 
 def assign_grades(rb: Rulebook, branches: list[BranchResult]) -> None:
-    """Forced distribution: rank by score, cut at the cumulative shares (rounded half up)."""
+    """Forced distribution within each group (R5: each 基层党委 grades its own branches, 002 line 483; else the
+    county): rank by score, cut at the cumulative shares rounded half up; equal scores get the same grade —
+    a tie across a cut goes to the better grade and the grades below shrink."""
+    within = rb.data["rating"].get("grades_within")
+    groups: dict[str, list[BranchResult]] = {}
+    for branch in branches:
+        groups.setdefault(branch.committee if within else "", []).append(branch)
+    for name, members in sorted(groups.items()):
+        _grade_group(rb, members, f"{name}所属" if within else "全县")
+
+
+def _grade_group(rb: Rulebook, members: list[BranchResult], where: str) -> None:
     grades = rb.data["rating"]["grades"]
-    ranked = sorted(branches, key=by_score)
+    ranked = sorted(members, key=by_score)
     n = len(ranked)
     cumulative, bounds = Decimal(0), []
     for grade in grades:
@@ -53,14 +64,17 @@ def assign_grades(rb: Rulebook, branches: list[BranchResult]) -> None:
     bounds[-1] = n
     source = source_text(rb.data["rating"].get("grades_source") or rb.data["rating"].get("source"))
     top = rb.data["rating"]["max"]
+    shares = "、".join(f"{g['name']}{show(number(g['share']))}%" for g in grades)
+    best_of_score: dict[Decimal, int] = {}
     for rank, branch in enumerate(ranked, 1):
-        index = next(k for k, bound in enumerate(bounds) if rank <= bound)
+        by_place = next(k for k, bound in enumerate(bounds) if rank <= bound)
+        index = best_of_score.setdefault(branch.score, by_place)  # the first (best) place of this score
         branch.grade = grades[index]["name"]
         branch.rating = top - index
-        shares = "、".join(f"{g['name']}{show(number(g['share']))}%" for g in grades)
+        tie = "，与同分支部同等" if index != by_place else ""
         branch.reasons.append(Reason(
-            f"综合得分 {show(branch.score)}，全县 {n} 个支部中排第 {rank} 名（同分按支部编码排序），"
-            f"按强制分布（{shares}）评为{branch.grade}", f"{rb.id}.rating.grades", source))
+            f"综合得分 {show(branch.score)}，{where} {n} 个支部中排第 {rank} 名，"
+            f"按强制分布（{shares}）评为{branch.grade}{tie}", f"{rb.id}.rating.grades", source))
 
 
 def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,

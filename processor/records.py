@@ -140,6 +140,7 @@ class BranchResult:
     # The branch's own rows by sheet key (branches, scores, vetoes, votes): the county panel's figures
     # rescore the branch from them (processor/procedure.py), and the review workbook shows them.
     rows: dict[str, list[Record]] = field(default_factory=dict, repr=False)
+    committee: str = ""  # the 基层党委 the branch belongs to, where grades are given within each (R5)
 
     @property
     def key(self) -> tuple[str, str]:

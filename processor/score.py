@@ -59,6 +59,7 @@ def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Pr
     result = BranchResult(file=data.sub.file, township=v.get("township", data.sub.township),
                           branch_code=v["branch_code"], name=v.get("branch_name", ""),
                           village=v.get("village") or v.get("branch_name", ""), branch_type=v.get("branch_type", ""),
+                          committee=str(v.get("parent_committee") or ""),
                           units=[], score=ZERO, rating=0, rating_max=rb.data["rating"]["max"], facts=facts,
                           event_rows=data.events, cadres=data.cadres)
     for unit in rb.units:

@@ -151,6 +151,10 @@ def _branches(rulebook: Rulebook) -> Sheet:
     schema["properties"]["branch_type"]["enum"] = list(rulebook.data["branch_types"])
     if "fact.secretary_is_head" not in used_figures(rulebook.data):
         _drop(schema, "secretary_is_head")
+    if rulebook.data["rating"].get("grades_within") == "parent_committee":
+        schema["required"].append("parent_committee")
+    else:  # asked only where grades are given within each 基层党委 (R5)
+        _drop(schema, "parent_committee")
     return Sheet("branches", schema["title"], _with_id(schema, rulebook, "branches"))
 
 

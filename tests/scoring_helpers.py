@@ -106,6 +106,8 @@ def rows_for(rb: Rulebook, branches: list[Branch], township: str = TOWNSHIP,
         info = {"township": township, "branch_code": b.code, "branch_name": f"{b.code}党支部",
                 "village": f"{b.code}村", "branch_type": rb.data["branch_types"][0], "member_count": 30,
                 "secretary_is_head": "是"}
+        if rb.data["rating"].get("grades_within") == "parent_committee":
+            info["parent_committee"] = "第一基层党委"
         info.update(b.info)
         rows["branches"].append(info)
         score: dict[str, Any] = {"branch_code": b.code}

@@ -63,14 +63,15 @@ def test_r5_standard_half_met__refused_by_the_template(tmp_path):
 
 
 # --- forced distribution over 10 branches (line 483; shares 20/40/30/10 a setting) ----------------
-# Cut points: cumulative share × 10 = 2, 6, 9, 10 → ranks 1-2 优秀, 3-6 良好, 7-9 基本合格, 10 不合格.
-# Scores by hand (100 minus the standards missed); R5-B and R5-C tie at 97.5 across the 优秀/良好 cut:
-# the tie is decided by branch code, so R5-B (rank 2) is 优秀 and R5-C (rank 3) 良好.
+# Line 483: each 基层党委 grades its own branches (all ten here in one). Cut points: cumulative share × 10 =
+# 2, 6, 9, 10 → places 1-2 优秀, 3-6 良好, 7-9 基本合格, 10 不合格. Scores by hand (100 minus the standards
+# missed); R5-B and R5-C tie at 97.5 across the 优秀/良好 cut: equal scores get equal grades, the tie goes to the
+# better grade (both 优秀) and 良好 shrinks to places 4-6.
 GRADES = [
     # code, dimension totals (others full), score, rank, grade, rating, qualified, lists
     ("R5-A", {}, "100", 1, "优秀", 4, True, ["commendation"]),
     ("R5-B", {"systems": 12.5}, "97.5", 2, "优秀", 4, True, ["commendation"]),           # 100 − 2.5
-    ("R5-C", {"systems": 12.5}, "97.5", 3, "良好", 3, True, []),                         # tie, higher code
+    ("R5-C", {"systems": 12.5}, "97.5", 3, "优秀", 4, True, ["commendation"]),           # tie: same grade
     ("R5-D", {"team": 15}, "95", 4, "良好", 3, True, []),                                # 100 − 5
     ("R5-G", {"member_management": 9}, "94", 5, "良好", 3, True, []),                    # 100 − 3 − 3
     ("R5-E", {"role": 13.34}, "93.34", 6, "良好", 3, True, []),                          # 100 − 6.66
@@ -93,7 +94,7 @@ def test_r5_forced_distribution_of_10(grade_county, code, dims, score, rank, gra
     b = grade_county[code]
     assert b.score == Decimal(score)
     assert (b.grade, b.rating, b.qualified, b.lists) == (grade, rating, qualified, lists)
-    assert_reason(b, "R5.rating.grades", f"综合得分 {score}，全县 10 个支部中排第 {rank} 名", "同分按支部编码排序",
+    assert_reason(b, "R5.rating.grades", f"综合得分 {score}，第一基层党委所属 10 个支部中排第 {rank} 名",
                   "优秀20%、良好40%、基本合格30%、不合格10%", f"评为{grade}", source=f"{SEED} 第483行")
 
 
@@ -101,4 +102,25 @@ def test_r5_forced_distribution__counts_per_grade(grade_county):
     counts = {}
     for b in grade_county.branches:
         counts[b.grade] = counts.get(b.grade, 0) + 1
-    assert counts == {"优秀": 2, "良好": 4, "基本合格": 3, "不合格": 1}  # 20%, 40%, 30%, 10% of 10
+    assert counts == {"优秀": 3, "良好": 3, "基本合格": 3, "不合格": 1}  # 2+1 tied, 4−1, 3, 1
+
+
+def test_r5_grades_within_each_committee__one_committees_best_is_优秀_though_others_score_higher(tmp_path):
+    # 002_2fd0b28a4b55ec79.txt line 483: 所在基层党委……对所属党支部进行量化考评……划分等级. Two committees of 5:
+    # cut points × 5 = 1, 3, 4.5 → 5 (half up), 5 → place 1 优秀, 2-3 良好, 4-5 基本合格.
+    # 甲党委 scores 100, 97.5, 95, 94, 93.34; 乙党委 83.34, 65, 15, … — 乙's best (83.34) is 优秀 although it is
+    # below every branch of 甲, whose 94 and 93.34 are 基本合格.
+    first = [branch(f"JA-{n}", scores=dims, parent_committee="甲党委") for n, dims in
+             enumerate([{}, {"systems": 12.5}, {"team": 15}, {"member_management": 9}, {"role": 13.34}])]
+    second = [branch(f"YI-{n}", scores=dims, parent_committee="乙党委") for n, dims in
+              enumerate([{"team": 10, "role": 13.34}, {"team": 0, "member_management": 0},
+                         {d: 0 for d in DIMENSIONS if d != "groundwork"},
+                         {d: 0 for d in DIMENSIONS if d != "groundwork"},
+                         {d: 0 for d in DIMENSIONS if d != "groundwork"}])]
+    result = county(RB, tmp_path, first + second)
+    assert [result[f"JA-{n}"].grade for n in range(5)] == ["优秀", "良好", "良好", "基本合格", "基本合格"]
+    assert result["YI-0"].grade == "优秀" and result["YI-1"].grade == "良好"
+    # YI-2, YI-3, YI-4 tie at 15 from place 3 (良好): all three 良好, nothing left for 基本合格 in 乙.
+    assert [result[f"YI-{n}"].grade for n in (2, 3, 4)] == ["良好", "良好", "良好"]
+    assert "乙党委所属 5 个支部中排第 1 名" in result["YI-0"].reasons[-1].text or any(
+        "乙党委所属 5 个支部中排第 1 名" in r.text for r in result["YI-0"].reasons)
