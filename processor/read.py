@@ -21,7 +21,7 @@ from .cells import a1
 from .guard import inspect_package, xls_problems
 from .limits import LIMITS
 from .problems import Problem, problem
-from .sheetinfo import SheetInfo, workbook_info, xlsx_hidden, xlsx_hidden_sheets
+from .sheetinfo import SheetInfo, workbook_info, xlsx_hidden, xlsx_hidden_sheets, xlsx_merges
 
 ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -78,7 +78,7 @@ class RawWorkbook:
             data = zf.read(xml_path)
             hidden_sheets = xlsx_hidden_sheets(zf.read("xl/workbook.xml"))
         rows, columns = xlsx_hidden(data)
-        return SheetInfo(set(formula_addresses(data)), rows, columns, name in hidden_sheets)
+        return SheetInfo(set(formula_addresses(data)), rows, columns, name in hidden_sheets, xlsx_merges(data))
 
     def close(self) -> None:
         if self._book is not None:

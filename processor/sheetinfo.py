@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cells import a1, column_letters
+from .cells import a1, column_letters, split_a1
 from .guard import cfb_stream
 
 
@@ -28,6 +28,7 @@ class SheetInfo:
     hidden_rows: set[int] = field(default_factory=set)       # 1-based row numbers
     hidden_columns: set[str] = field(default_factory=set)    # column letters
     hidden: bool = False                                       # the sheet itself
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first row, first col, last row, last col), 0-based
 
 
 def workbook_info(path: Path, kind: str) -> dict[str, SheetInfo]:
@@ -67,6 +68,17 @@ def xlsx_hidden(sheet_xml: bytes) -> tuple[set[int], set[str]]:
             if high - low < 1000:  # "hide every column to the right" marks no data column
                 columns |= {column_letters(c - 1) for c in range(low, high + 1)}
     return rows, columns
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*["\']([A-Za-z]+[0-9]+):([A-Za-z]+[0-9]+)["\']')
+
+
+def xlsx_merges(sheet_xml: bytes) -> list[tuple[int, int, int, int]]:
+    found = []
+    for m in _MERGE.finditer(sheet_xml):
+        (r1, c1), (r2, c2) = split_a1(m.group(1).decode().upper()), split_a1(m.group(2).decode().upper())
+        found.append((r1, c1, r2, c2))
+    return found
 
 
 def xlsx_hidden_sheets(workbook_xml: bytes) -> set[str]:
@@ -125,6 +137,9 @@ class _OdsInfo:
             self.column = 0
         elif tag in (f"{_TABLE} table-cell", f"{_TABLE} covered-table-cell"):
             repeat = _count(attrs, "number-columns-repeated")
+            rows, columns = _count(attrs, "number-rows-spanned"), _count(attrs, "number-columns-spanned")
+            if rows > 1 or columns > 1:
+                self.current.merges.append((self.row, self.column, self.row + rows - 1, self.column + columns - 1))
             if f"{_TABLE} formula" in attrs:
                 self.current.formulas |= {a1(self.row + r, self.column + k)
                                           for r in range(min(self.row_repeat, 1000)) for k in range(min(repeat, 1000))}
@@ -156,7 +171,7 @@ def ods_info(content: bytes) -> dict[str, SheetInfo]:
 # --- xls (BIFF8) ------------------------------------------------------------------------------
 
 _BOUNDSHEET, _BOF, _EOF, _FILEPASS = 0x0085, 0x0809, 0x000A, 0x002F
-_FORMULA, _ROW, _COLINFO = 0x0006, 0x0208, 0x007D
+_FORMULA, _ROW, _COLINFO, _MERGEDCELLS = 0x0006, 0x0208, 0x007D, 0x00E5
 
 
 def xls_info(stream: bytes) -> dict[str, SheetInfo]:
@@ -189,6 +204,11 @@ def _xls_record(info: SheetInfo, kind: int, body: bytes) -> None:
         flags = struct.unpack_from("<I", body, 12)[0]
         if flags & 0x20:  # fDyZero: the row is hidden
             info.hidden_rows.add(row + 1)
+    elif kind == _MERGEDCELLS and len(body) >= 2:
+        count = struct.unpack_from("<H", body)[0]
+        for k in range(min(count, (len(body) - 2) // 8)):
+            first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", body, 2 + 8 * k)
+            info.merges.append((first_row, first_col, last_row, last_col))
     elif kind == _COLINFO and len(body) >= 10:
         first, last, _width, _xf, flags = struct.unpack_from("<HHHHH", body)
         if flags & 0x01 and last - first < 1000:

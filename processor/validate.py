@@ -16,13 +16,13 @@ from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator
 
-from .cells import column_letters
+from .cells import a1, column_letters
 from .crosscheck import cross_sheet_problems
 from .limits import LIMITS
 from .normalise import clean_text
 from .problems import Problem, cap_problems, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook, shown_file_name
-from .records import Record, Submission
+from .records import Change, Record, Submission
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
 
@@ -64,6 +64,9 @@ def content_digest(path: Path) -> str:
 
 
 def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) -> None:
+    if not _looks_like_a_template(book):
+        sub.problems.append(problem("TPL_013", file=sub.file, value="、".join(book.sheet_names[:5])))
+        return
     meta_sheet = _find_sheet(sub, book, INSTRUCTIONS_SHEET)
     if meta_sheet is None:
         return
@@ -79,6 +82,13 @@ def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) 
         if records is None:
             sub.unread_sheets.add(sheet.key)
     cross_check(sub)
+
+
+def _looks_like_a_template(book: RawWorkbook) -> bool:
+    """Some sheet of some template is here (renamed sheets get their own hints); a workbook with none of them is
+    another document altogether: one message saying so, not a hint per missing sheet."""
+    known = {_fold(s.name) for rb in shipped_rulebooks() for s in sheets_for(rb)} | {_fold(INSTRUCTIONS_SHEET)}
+    return any(_fold(name) in known for name in book.sheet_names)
 
 
 # --- template id and meta ------------------------------------------------------------------
@@ -133,7 +143,7 @@ def _check_meta(sub: Submission) -> None:
     if not sub.meta.get("township"):
         sub.problems.append(problem("REF_011", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="填报乡镇",
                                     cell=sub.meta.get("township_cell", "")))
-    period = str(sub.meta.get("period") or "")
+    period = unicodedata.normalize("NFKC", str(sub.meta.get("period") or "")).strip().removesuffix("度").removesuffix("年")
     if not (period.isdigit() and len(period) == 4 and 2000 <= int(period) <= 2100):
         sub.problems.append(problem("TPL_009", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="评定年度",
                                     cell=sub.meta.get("period_cell", ""), value=period))
@@ -174,6 +184,10 @@ def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record] 
     plan = [(j, f, f.convert) for j, f in columns.items()]
     records = []
     for i in range(header_row + 1, len(raw.rows)):
+        if _is_total_row(raw.rows[i]):
+            sub.problems.append(problem("VAL_015", file=sub.file, sheet=raw.name, cell=raw.address(i, 0),
+                                        value=raw.origin[0] + i + 1))
+            continue
         record = _read_row(sub, raw, i, plan, letters)
         if record is not None:
             records.append(record)
@@ -185,7 +199,48 @@ def _read_records(sub: Submission, raw: RawSheet, sheet: Sheet) -> list[Record] 
             sub.problems += schema_problems(sub.file, sheet, record, sheet.validator)
         if money:
             sub.problems += _money_problems(sub.file, money, record)
+    sub.problems += merged_cell_problems(sub, raw, header_row, columns)
     return records
+
+
+TOTAL_WORDS = ("合计", "小计", "总计", "总合计", "共计")
+
+
+def _is_total_row(row: list[Any]) -> bool:
+    """A row a clerk added to sum the sheet (合计/小计/总计 in its first text cells)."""
+    for cell in row[:4]:
+        if isinstance(cell, str) and cell.strip():
+            text = unicodedata.normalize("NFKC", cell).replace(" ", "").rstrip(":：")
+            return text.startswith(TOTAL_WORDS) and len(text) <= 6
+    return False
+
+
+def merged_cell_problems(sub: Submission, raw: RawSheet, header_row: int,
+                         columns: dict[int, Field]) -> list[Problem]:
+    """A merge over data rows keeps one value for many rows; say so at the merge, and drop the "must be filled"
+    lines it caused on the cells it covers (they would send the clerk after the wrong fix)."""
+    first_data_row = raw.origin[0] + header_row + 1  # 0-based sheet row of the first data row
+    mapped = {raw.origin[1] + j for j in columns}
+    found: list[Problem] = []
+    covered: set[str] = set()
+    for r1, c1, r2, c2 in raw.info.merges:
+        if r2 < first_data_row or not any(c1 <= c <= c2 for c in mapped):
+            continue
+        ref = f"{a1(r1, c1)}:{a1(r2, c2)}"
+        found.append(problem("VAL_016", file=sub.file, sheet=raw.name, cell=a1(r1, c1), value=ref))
+        covered |= {a1(r, c) for r in range(r1, min(r2, r1 + 1000) + 1) for c in range(c1, c2 + 1)} - {a1(r1, c1)}
+    if covered:
+        sub.problems[:] = [p for p in sub.problems
+                           if not (p.sheet == raw.name and p.code == "VAL_001" and p.cell in covered)]
+    return found
+
+
+def _canonical_code(value: str, raw: Any, change: Change | None) -> tuple[str, Change | None]:
+    """A branch code matches whatever case or width it was typed in (cs-００1 is CS-001); the change is recorded."""
+    canonical = unicodedata.normalize("NFKC", value).strip().upper()
+    if canonical == value:
+        return value, change
+    return canonical, Change("branch_code", str(raw), canonical)
 
 
 def hidden_data_problems(file: str, raw: RawSheet, records: list[Record], columns: dict[int, Field]) -> list[Problem]:
@@ -275,6 +330,8 @@ def _read_row(sub: Submission, raw: RawSheet, i: int, plan: list, letters: dict[
         value, change = convert(cell)
         if value is None:
             continue
+        if f.id == "branch_code" and isinstance(value, str):
+            value, change = _canonical_code(value, cell, change)
         values[f.id] = value
         if change:
             sub.changes.append((raw.name, f"{letters[f.id]}{row_number}", change))
