@@ -23,6 +23,7 @@ from .normalise import clean_text
 from .problems import Problem, cap_problems, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook, shown_file_name
 from .records import Record, Submission
+from .periods import parse_period
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
 
@@ -134,11 +135,14 @@ def _check_meta(sub: Submission) -> None:
         sub.problems.append(problem("REF_011", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="填报乡镇",
                                     cell=sub.meta.get("township_cell", "")))
     period = str(sub.meta.get("period") or "")
-    if not (period.isdigit() and len(period) == 4 and 2000 <= int(period) <= 2100):
+    parsed = parse_period(period)
+    if parsed is None:
         sub.problems.append(problem("TPL_009", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="评定年度",
                                     cell=sub.meta.get("period_cell", ""), value=period))
-    else:
-        sub.meta["period"] = int(period)
+    else:  # the year stays an int (the nightly run's period); a half-year scheme's half travels beside it
+        sub.meta["period"] = parsed.year
+        if parsed.half is not None:
+            sub.meta["half"] = parsed.half
 
 
 def _find_sheet(sub: Submission, book: RawWorkbook, wanted: str) -> str | None:
