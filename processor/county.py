@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
 from .conditions import evaluate, number, show
+from .extras import attach_extras
 from .figures import figure
 from .problems import Problem, problem
 from .records import BranchResult, CountyResult, Reason, Submission, UnitResult
@@ -279,6 +280,7 @@ def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyRes
     problems: list[Problem] = []
     for sub in sorted(subs, key=lambda s: (s.township, s.file)):
         scored, found = score_submission(rb, sub, period)
+        found += attach_extras(rb, sub, scored, period)
         branches += scored
         problems += found
     return finish_county(rb, branches, problems)

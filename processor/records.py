@@ -137,6 +137,7 @@ class BranchResult:
     figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
     event_rows: list[Record] = field(default_factory=list, repr=False)
     cadres: list[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
+    extras: dict[str, Any] = field(default_factory=dict)  # members, meetings, secretary type (extras.py)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -158,7 +159,7 @@ class BranchResult:
                 "reasons": [r.sentence() for r in self.reasons],
                 "reason_details": [{"text": r.text, "rule": r.rule, "source": r.source, "cells": r.cells}
                                    for r in self.reasons],
-                "units": [u.to_dict() for u in self.units]}
+                "units": [u.to_dict() for u in self.units], **self.extras}
 
 
 @dataclass

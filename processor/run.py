@@ -28,6 +28,7 @@ from .accounting import STATES, Accounted, account
 from .common import CHINA_TZ, consolidated_workbook_name, finance_workbook_name, now_utc, shown_date
 from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
 from .county import derived_seed, draw_spot_check, evaluate_targets, finish_county, promotions
+from .extras import attach_extras
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .isolate import IsolatedFailure, map_isolated
@@ -255,6 +256,7 @@ def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
     carried = ""
     if sub.accepted:
         branches, found = score_submission(sub.rules, sub, period)
+        found += attach_extras(sub.rules, sub, branches, period)  # members, meetings, secretary type
         sub.problems += found
         carried = submission_records_json(sub)
     sub.records = {}
