@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     _pay_command(sub)
     _run_command(sub)
     _add_remind(sub)
+    _compare_command(sub)
     return parser
 
 
@@ -163,6 +164,25 @@ def _run_command(sub: Any) -> None:
 
     add_mail_options(p)  # --imap, --reply, --smtp, …
     p.set_defaults(func=cmd_run)
+
+
+def _compare_command(sub: Any) -> None:
+    p = _command(sub, "compare", "两种评定办法对比 / the same submissions under two rulebooks",
+                 "用两种评定办法（或同一办法的两个版本）评定同一批报送，生成对比工作簿：每个支部在两种办法下的星级、"
+                 "各项金额及差额，乡镇和付款方合计，升星、降星的支部，以及未能比较的部分（模板不同时只比较共同部分）。"
+                 "只读取 INBOX 中的工作簿，不写台账、不发回执。\n"
+                 "What-if: rate and pay INBOX's workbooks under rulebooks A and B; write the differences to DIR.",
+                 "退出码 / exit codes:\n  0  已生成对比工作簿 written\n"
+                 "  1  已生成，但有文件或支部未能比较（见“未能比较”） written; something was not comparable\n"
+                 "  2  无法运行（评定办法、期间或文件夹有误） could not run",
+                 "starbatch compare 收件箱 --rulebook R1 --rulebook 规则/R1-二星以上计奖.yaml --period 2026 --out 对比")
+    p.add_argument("inbox", type=Path, help="报送工作簿所在文件夹（含子文件夹）或文件 / folder of township workbooks")
+    p.add_argument("--rulebook", action="append", required=True, metavar="NAME",
+                   help="评定办法编号、名称或 .yaml 路径，给两次：先 A 后 B / give twice: A, then B")
+    _add_rulebook_dir(p)
+    p.add_argument("--period", required=True, help="评定期间：年度（2026）或半年（2026H1） / a year or a half-year")
+    p.add_argument("--out", type=Path, required=True, help="对比工作簿写入的文件夹 / folder to write into")
+    p.set_defaults(func=cmd_compare)
 
 
 def _rulebook(args: argparse.Namespace) -> Rulebook | None:
@@ -296,6 +316,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(outcome.summary)
     return outcome.exit_code
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_paths, write_comparison
+    from .errors import ConfigError
+    from .periods import period_option
+    from .pipeline import workbook_paths
+    from .rulebook import load_rulebook, resolve_rulebook_path
+
+    if len(args.rulebook) != 2:
+        raise ConfigError("请给出两个评定办法：--rulebook A --rulebook B / give --rulebook exactly twice")
+    a, b = (load_rulebook(resolve_rulebook_path(name, args.rulebook_dir)) for name in args.rulebook)
+    period = period_option(args.period)
+    comparison = compare_paths(workbook_paths([args.inbox]), a, b, period)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = write_comparison(args.out / f"评定办法对比_{a.id}_{b.id}_{period}.xlsx", comparison)
+    print(f"{path}: {len(comparison.keys)} 个支部，{len(comparison.not_comparable)} 条未能比较")
+    return EXIT_PROBLEMS if comparison.not_comparable else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .extra_sheets import write_extra_sheets
 from .problems import Problem
 from .receipt import SEVERITY_TEXT
 from .county import TargetResult
@@ -66,6 +67,7 @@ def write_consolidated(path: Path, c: Consolidated) -> Path:
     _list_sheet(workbook, formats, c, "荣誉名单", ["honours", "honours_high", "commendation", "plaque"])
     _changes(workbook, formats, c)
     _targets(workbook, formats, c)
+    write_extra_sheets(workbook, formats, c.rulebook, c.county.branches)
     _problems(workbook, formats, c)
     _inputs(workbook, formats, c)
     for title, headers, rows in c.procedure_sheets:

@@ -13,9 +13,10 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
 from .conditions import evaluate, number, show
+from .extras import attach_extras
 from .figures import figure
 from .problems import Problem, problem
-from .records import BranchResult, CountyResult, Reason, Submission
+from .records import BranchResult, CountyResult, Reason, Submission, UnitResult
 from .rulebook import Rulebook, rating_text, source_text
 from .score import score_submission
 
@@ -95,6 +96,45 @@ def apply_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any]
     if len(holders) > allowed:
         notes.append(Reason(f"{label}共 {len(holders)} 个，超过名额 {allowed} 个，{len(holders) - allowed} 个按得分调整为"
                             f"{rating_text(rb, level - 1)}", rule, source))
+
+
+def apply_per_star_quota(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
+                         notes: list[Reason], problems: list[Problem]) -> None:
+    """At most `count` branches county-wide keep each star: by the star's own score, ties by branch code.
+
+    The older Huojia scheme (000_556207f0cb65ca56.txt line 303): “每颗星不超10个村”. A branch that loses a star
+    is rated by the stars it keeps (never above the rating it had, so a cap applied earlier still holds).
+    """
+    for unit in [u for u in rb.units if u["id"] in step.get("units", [u["id"] for u in rb.units])]:
+        holders = sorted(((b, own) for b in branches for own in b.units if own.id == unit["id"] and own.earned),
+                         key=lambda bo: (-bo[1].total, bo[0].branch_code, bo[0].township))
+        _keep_first(rb, holders, unit["name"], step, i, notes, problems)
+
+
+def _keep_first(rb: Rulebook, holders: list[tuple[BranchResult, UnitResult]], star: str, step: dict[str, Any],
+                i: int, notes: list[Reason], problems: list[Problem]) -> None:
+    allowed, n = step["count"], len(holders)
+    rule, source = _rule(rb, i, step), source_text(step.get("source"))
+    for rank, (branch, unit) in enumerate(holders, 1):
+        head = (f"{star}名额：全县每颗星不超过 {allowed} 个村；本支部{star}得分 {show(unit.total)}，在 {n} 个达到"
+                f"标准的支部中排第 {rank}（同分按支部编码排序）")
+        if rank <= allowed:
+            branch.reasons.append(Reason(f"{head}，保留{star}", rule, source))
+            continue
+        unit.earned = False
+        branch.rating = min(branch.rating, sum(1 for u in branch.units if u.earned))
+        branch.reasons.append(Reason(f"{head}，超出名额，不授予{star}，评为{rating_text(rb, branch.rating)}",
+                                     rule, source))
+    if n > allowed:
+        notes.append(Reason(f"{star}达到标准 {n} 个，超过名额 {allowed} 个，{n - allowed} 个按得分未授予",
+                            rule, source))
+    if 0 < allowed < n and holders[allowed - 1][1].total == holders[allowed][1].total:
+        tied = [b for b, u in holders if u.total == holders[allowed][1].total]
+        text = (f"{star}名额线上同分：{'、'.join(f'{b.township} {b.branch_code}' for b in tied)} 得分均为 "
+                f"{show(holders[allowed][1].total)}，按支部编码排序决定（{holders[allowed - 1][0].branch_code} 保留，"
+                f"{holders[allowed][0].branch_code} 未授予），请县级评审确认")
+        notes.append(Reason(text, rule, source))
+        problems.append(problem("SCO_002", detail=text + "。"))
 
 
 def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
@@ -227,6 +267,7 @@ class CountyStep(NamedTuple):
 
 COUNTY_STEPS: dict[str, CountyStep] = {
     "quota_max": CountyStep("rank", apply_quota),
+    "per_star_quota": CountyStep("rank", apply_per_star_quota),
     "exclude_bottom": CountyStep("rank", apply_exclusion),
     "floor_warning": CountyStep("check", check_floor),
     "township_assessment": CountyStep("summary", None),
@@ -256,6 +297,7 @@ def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyRes
     problems: list[Problem] = []
     for sub in sorted(subs, key=lambda s: (s.township, s.file)):
         scored, found = score_submission(rb, sub, period)
+        found += attach_extras(rb, sub, scored, period)
         branches += scored
         problems += found
     return finish_county(rb, branches, problems)

@@ -141,6 +141,7 @@ class BranchResult:
     # rescore the branch from them (processor/procedure.py), and the review workbook shows them.
     rows: dict[str, list[Record]] = field(default_factory=dict, repr=False)
     committee: str = ""  # the 基层党委 the branch belongs to, where grades are given within each (R5)
+    extras: dict[str, Any] = field(default_factory=dict)  # members, meetings, secretary type (extras.py)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -162,7 +163,7 @@ class BranchResult:
                 "reasons": [r.sentence() for r in self.reasons],
                 "reason_details": [{"text": r.text, "rule": r.rule, "source": r.source, "cells": r.cells}
                                    for r in self.reasons],
-                "units": [u.to_dict() for u in self.units]}
+                "units": [u.to_dict() for u in self.units], **self.extras}
 
 
 @dataclass

@@ -198,6 +198,16 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     for i, target in enumerate((data.get("votes") or {}).get("targets", [])):
         if target != "overall" and target not in unit_ids:
             reasons.append(f"votes/targets/{i}: '{target}' is neither 'overall' nor a unit id")
+    meetings = data.get("meetings") or {}
+    if meetings.get("effect") == "standard":
+        unit = next((u for u in data["units"] if u["id"] == meetings.get("unit")), None)
+        if unit is None or meetings.get("item") not in [it["id"] for it in unit["items"]]:
+            reasons.append(f"meetings: effect 'standard' needs unit and item naming a standard; "
+                           f"units: {', '.join(unit_ids)}")
+    for i, step in enumerate(data.get("county", [])):
+        for ref in step.get("units", []) if step.get("type") == "per_star_quota" else []:
+            if ref not in unit_ids:
+                reasons.append(f"county/{i}/units: '{ref}' is not a unit id; units: {', '.join(unit_ids)}")
     for i, rule in enumerate((data.get("pay") or {}).get("rules", [])):
         if "requires_unit" in rule and rule["requires_unit"] not in unit_ids:
             reasons.append(f"pay/rules/{i}/requires_unit: '{rule['requires_unit']}' is not a unit id")

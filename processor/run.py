@@ -47,6 +47,7 @@ from .county import (
     finish_county,
     promotions,
 )
+from .extras import attach_extras
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -317,6 +318,7 @@ def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
     carried = ""
     if sub.accepted:
         branches, found = score_submission(sub.rules, sub, period)
+        found += attach_extras(sub.rules, sub, branches, period)  # members, meetings, secretary type
         sub.problems += found
         carried = submission_records_json(sub)
         keep_rows(sub, branches)

@@ -114,6 +114,7 @@ def _build_sheets(rulebook: Rulebook) -> list[Sheet]:
         sheets.append(_vetoes(rulebook))
     if rulebook.votes:
         sheets.append(_votes(rulebook))
+    sheets += [make(rulebook) for key, make in OPTIONAL_SHEETS.items() if key in rulebook.data]
     if uses_cadres(rulebook):
         sheets.append(_cadres(rulebook))
     return sheets
@@ -141,6 +142,36 @@ def _drop(schema: dict[str, Any], field_id: str) -> None:
         schema["required"].remove(field_id)
 
 
+def _members(rulebook: Rulebook) -> Sheet:
+    schema = load_static("members")
+    return Sheet("members", schema["title"], _with_id(schema, rulebook, "members"))
+
+
+def _meetings(rulebook: Rulebook) -> Sheet:
+    schema = load_static("meetings")
+    schema["properties"]["kind"]["enum"] = [c["kind"] for c in rulebook.data["meetings"]["cycle"]]
+    return Sheet("meetings", schema["title"], _with_id(schema, rulebook, "meetings"))
+
+
+# Sheets a template has when its rulebook has the key: data decides, not code.
+OPTIONAL_SHEETS = {"members": _members, "meetings": _meetings}
+
+# Columns of 支部信息 a rulebook key adds (optional for the clerk): the R3 member committee, the secretary's type.
+def _optional_branch_columns(rulebook: Rulebook, schema: dict[str, Any]) -> None:
+    props = schema["properties"]
+    if "members" in rulebook.data:
+        committee = rulebook.data["members"]["committee"]
+        props["committee_size"] = {
+            "type": "integer", "title": "评审委员会人数", "minimum": 0, "maximum": 100,
+            "description": f"“双十星”争创评审委员会人数，一般为{committee['min']}～{committee['max']}人。"}
+        schema["x-order"].append("committee_size")
+    if "secretary_types" in rulebook.data:
+        types = list(rulebook.data["secretary_types"]["types"])
+        props["secretary_type"] = {"type": "string", "title": "书记类型", "enum": types,
+                                   "description": "乡镇党委对村党支部书记研判分类：" + "、".join(types) + "。"}
+        schema["x-order"].append("secretary_type")
+
+
 def _with_id(schema: dict[str, Any], rulebook: Rulebook, key: str) -> dict[str, Any]:
     schema["$id"] = f"https://starbatch.invalid/schemas/generated/{rulebook.template_id}/{key}.schema.json"
     return schema
@@ -155,6 +186,7 @@ def _branches(rulebook: Rulebook) -> Sheet:
         schema["required"].append("parent_committee")
     else:  # asked only where grades are given within each 基层党委 (R5)
         _drop(schema, "parent_committee")
+    _optional_branch_columns(rulebook, schema)
     return Sheet("branches", schema["title"], _with_id(schema, rulebook, "branches"))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .cells import column_letters
+from .periods import rulebook_cycle
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import (
     INSTRUCTIONS_SHEET,
@@ -59,8 +60,7 @@ def _write_instructions(workbook: Any, formats: Formats, rulebook: Rulebook, she
                                     "input_title": "填报乡镇", "input_message": "填写本乡镇名称，如 城关镇。"})
     ws.write_string(5, 0, "评定年度", formats.bold)
     ws.write_blank(5, 1, None, formats.input)
-    ws.data_validation(5, 1, 5, 1, {"validate": "integer", "criteria": "between", "minimum": 2000, "maximum": 2100,
-                                    "input_title": "评定年度", "input_message": "四位年份，如 2026。"})
+    ws.data_validation(5, 1, 5, 1, _period_validation(rulebook))
     row = 7
     for line in _general_notes(rulebook):
         ws.write_string(row, 0, line, formats.text)
@@ -77,6 +77,14 @@ def _write_instructions(workbook: Any, formats: Formats, rulebook: Rulebook, she
             ws.write_string(row, 3, field_rule_text(f), formats.wrap)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     ws.activate()
+
+
+def _period_validation(rulebook: Rulebook) -> dict[str, Any]:
+    if rulebook_cycle(rulebook.settings) == "half_year":  # 2026H1 is text: Excel's whole-number check would refuse it
+        return {"validate": "length", "criteria": "between", "minimum": 6, "maximum": 6, "input_title": "评定期间",
+                "input_message": "每半年评定一次：上半年填 2026H1，下半年填 2026H2。"}
+    return {"validate": "integer", "criteria": "between", "minimum": 2000, "maximum": 2100,
+            "input_title": "评定年度", "input_message": "四位年份，如 2026。"}
 
 
 def _general_notes(rulebook: Rulebook) -> list[str]:

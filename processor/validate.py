@@ -22,6 +22,7 @@ from .limits import LIMITS
 from .normalise import clean_text
 from .problems import Problem, cap_problems, problem, sort_key
 from .read import RawSheet, RawWorkbook, UnreadableSheet, open_workbook, shown_file_name
+from .periods import parse_period
 from .records import Change, Record, Submission
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
@@ -143,12 +144,15 @@ def _check_meta(sub: Submission) -> None:
     if not sub.meta.get("township"):
         sub.problems.append(problem("REF_011", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="填报乡镇",
                                     cell=sub.meta.get("township_cell", "")))
-    period = unicodedata.normalize("NFKC", str(sub.meta.get("period") or "")).strip().removesuffix("度").removesuffix("年")
-    if not (period.isdigit() and len(period) == 4 and 2000 <= int(period) <= 2100):
+    period = unicodedata.normalize("NFKC", str(sub.meta.get("period") or "")).strip()
+    parsed = parse_period(period.removesuffix("度").removesuffix("年"))  # 2026年 / 2026年度 are a year too
+    if parsed is None:
         sub.problems.append(problem("TPL_009", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="评定年度",
                                     cell=sub.meta.get("period_cell", ""), value=period))
-    else:
-        sub.meta["period"] = int(period)
+    else:  # the year stays an int (the nightly run's period); a half-year scheme's half travels beside it
+        sub.meta["period"] = parsed.year
+        if parsed.half is not None:
+            sub.meta["half"] = parsed.half
 
 
 def _find_sheet(sub: Submission, book: RawWorkbook, wanted: str) -> str | None:

@@ -29,7 +29,7 @@ def _refusal(tmp_path: Path, change) -> str:
 
 def test_all_shipped_rulebooks__load():
     loaded = shipped_rulebooks()
-    assert sorted(rb.id for rb in loaded) == ["R1", "R2", "R3", "R4", "R5"]
+    assert sorted(rb.id for rb in loaded) == ["R1", "R2", "R3", "R4", "R5", "R7"]
     assert len(loaded) == len(list(RULEBOOK_DIR.glob("*.yaml")))
 
 
