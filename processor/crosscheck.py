@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .problems import Problem, problem
 from .records import Record, Submission
-from .sheets import sheets_for, REVIEW, SELF, score_field_id, score_title, uses_cadres
+from .sheets import REVIEW, SELF, score_field_id, score_title, uses_cadres
 
 
 def cross_sheet_problems(sub: Submission) -> list[Problem]:
@@ -26,8 +26,6 @@ def cross_sheet_problems(sub: Submission) -> list[Problem]:
     found += _events_complete(sub)
     found += _votes_consistent(sub)
     found += _committee_sizes(sub)
-    if "branches" not in unread:
-        found += _pay_facts_present(sub, branches)
     if "branches" not in unread and "votes" not in unread:
         found += _votes_present(sub, codes)
     if uses_cadres(sub.rules) and "cadres" not in unread and not _column_missing(sub, "cadres", "role"):
@@ -167,28 +165,6 @@ def _votes_present(sub: Submission, codes: dict[str, Record]) -> list[Problem]:
             if (code, name) not in have:
                 found.append(problem("REF_020", file=sub.file, sheet="民主测评", value=code, field=f"测评对象“{name}”"))
     return found
-
-
-def _pay_facts_present(sub: Submission, branches: list[Record]) -> list[Problem]:
-    """A count a payment is multiplied by (R1: 120 yuan per resident aged 70+) left blank would pay 0 without a
-    word: a warning at the cell, so the township fills it before the money is worked out."""
-    uses: dict[str, list[str]] = {}
-    for rule in (sub.rules.data.get("pay") or {}).get("rules", []):
-        if "per_fact" in rule:
-            uses.setdefault(rule["per_fact"], []).append(rule["name"])
-    found = []
-    for fact, names in uses.items():
-        for record in branches:
-            if fact in record.columns and record.values.get(fact) is None:
-                found.append(problem("PAY_003", value=record.values.get("branch_code", ""), detail="”“".join(names),
-                                     branch=str(record.values.get("branch_code", "")),
-                                     **_where(sub, record, fact, _field_title(sub, "branches", fact))))
-    return found
-
-
-def _field_title(sub: Submission, key: str, field_id: str) -> str:
-    sheet = next((s for s in sheets_for(sub.rules) if s.key == key), None)
-    return next((f.title for f in sheet.fields if f.id == field_id), field_id) if sheet else field_id
 
 
 def _committee_sizes(sub: Submission) -> list[Problem]:

@@ -104,7 +104,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # --- pay (PAY_) ----------------------------------------------------------
     "PAY_001": (WARNING, "支部“{branch}”的村集体经济收入 {value} 元不足以支付应从中列支的 {expected} 元，{detail}。"),
     "PAY_002": (WARNING, "支部“{branch}”未填写村集体经济收入，无法确认能否支付应从中列支的 {expected} 元，按设置足额列出。请乡镇核实资金来源。"),
-    "PAY_003": (WARNING, "支部“{value}”未填写“{field}”：“{detail}”按人数计发，未填写则按 0 人计算。如本支部获得相应星级，请补填后重新报送。"),
+    "PAY_003": (WARNING, "支部“{value}”获得了按人数计发的“{detail}”，但“{field}”未填写，已按 0 人计算。请补填人数后重新报送。"),
     # --- the county procedure: review, confirmation, complaints (PRO_) -------
     "PRO_001": (ERROR, "“填报说明”中没有填写“{field}”。请在“{field}”右侧填写后重新报送。"),
     "PRO_002": (ERROR, "支部“{value}”：“{field}”必须填写（已填写结论或核查结论的行）。"),

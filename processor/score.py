@@ -61,7 +61,8 @@ def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Pr
                           village=v.get("village") or v.get("branch_name", ""), branch_type=v.get("branch_type", ""),
                           committee=str(v.get("parent_committee") or ""),
                           units=[], score=ZERO, rating=0, rating_max=rb.data["rating"]["max"], facts=facts,
-                          event_rows=data.events, cadres=data.cadres)
+                          event_rows=data.events, cadres=data.cadres,
+                          rows=_own_rows(data))
     for unit in rb.units:
         if unit.get("applies_to") and result.branch_type not in unit["applies_to"]:
             continue
@@ -71,6 +72,14 @@ def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Pr
     _whole_rating_vetoes(rb, data, result)
     _adjust(rb, result)
     return result
+
+
+def _own_rows(data: BranchInput) -> dict[str, list[Record]]:
+    """The branch's rows by sheet key: pay points at their cells, the county panel rescores from them."""
+    rows = {"branches": [data.branch], "vetoes": data.vetoes, "votes": data.votes}
+    if data.scores is not None:
+        rows["scores"] = [data.scores]
+    return rows
 
 
 def branch_facts(rb: Rulebook, period: int, data: BranchInput) -> dict[str, Any]:

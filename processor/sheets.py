@@ -224,9 +224,7 @@ def _votes(rulebook: Rulebook) -> Sheet:
     schema = load_static("votes")
     targets = (rulebook.votes or {}).get("targets", [])
     schema["properties"]["target"]["enum"] = [rulebook.vote_target_name(t) for t in targets]
-    if "committee_size" in (rulebook.votes or {}):
-        schema["required"].append("committee_size")
-    else:  # asked only where the rule system records its evaluation committee (R3)
+    if "committee_size" not in (rulebook.votes or {}):  # asked only where the rule system records its evaluation committee (R3)
         del schema["properties"]["committee_size"]
         schema["x-order"].remove("committee_size")
     return Sheet("votes", schema["title"], _with_id(schema, rulebook, "votes"))

@@ -145,7 +145,7 @@ def _check_meta(sub: Submission) -> None:
         sub.problems.append(problem("REF_011", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="填报乡镇",
                                     cell=sub.meta.get("township_cell", "")))
     period = unicodedata.normalize("NFKC", str(sub.meta.get("period") or "")).strip()
-    parsed = parse_period(period.removesuffix("度").removesuffix("年"))  # 2026年 / 2026年度 are a year too
+    parsed = parse_period(period) or parse_period(period.removesuffix("度").removesuffix("年"))  # 2026年(度) too
     if parsed is None:
         sub.problems.append(problem("TPL_009", file=sub.file, sheet=INSTRUCTIONS_SHEET, field="评定年度",
                                     cell=sub.meta.get("period_cell", ""), value=period))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from processor.pipeline import pay_files
 from processor.rulebook import load_rulebook
 from processor.validate import validate_file
 from readings_helpers import cadre, fill_by_header, r1_branch, score_row
@@ -32,18 +33,20 @@ def test_r4_branch_without_a_vote__error_at_the_vote_sheet(tmp_path: Path) -> No
     assert not sub.accepted
 
 
-def test_r1_elderly_count_blank__warning_at_its_cell(tmp_path: Path) -> None:
-    # 000_556207f0cb65ca56.txt line 319: 平安和谐星 … 70周岁以上老人，每人每年120元 — a blank count pays 0 silently.
+def test_r1_elderly_count_blank__star_earned__warning_at_its_cell_when_paid(tmp_path: Path) -> None:
+    # 000_556207f0cb65ca56.txt line 319: 平安和谐星 … 70周岁以上老人，每人每年120元 — a blank count paid 0 silently.
+    # Both branches earn every star (all items at their maximum); CG-001 left the count blank, CG-002 gave 12.
     path = fill_by_header(R1, tmp_path / "城关镇.xlsx", "城关镇", {
         "支部信息": [r1_branch("CG-001", **{"70周岁以上老人数": None}), r1_branch("CG-002", **{"70周岁以上老人数": 12})],
         "评分": [score_row(R1, code, [u["id"] for u in R1.units]) for code in ("CG-001", "CG-002")],
         "村干部": [cadre("CG-001", "王一", "书记", 3000, 12), cadre("CG-002", "王二", "书记", 3000, 12)],
     })
-    sub = validate_file(path, R1)
-    warned = [p for p in sub.problems if p.code == "PAY_003"]
-    assert len(warned) == 1 and warned[0].value == "CG-001" and warned[0].sheet == "支部信息"
+    report, [paid] = pay_files([path], tmp_path / "out", R1)
+    assert not report.rejected
+    warned = [p for p in paid.payments.problems if p.code == "PAY_003"]
+    assert len(warned) == 1 and warned[0].branch == "CG-001" and warned[0].sheet == "支部信息"
     assert warned[0].field == "70周岁以上老人数" and warned[0].cell.endswith("2") and warned[0].severity == "warning"
-    assert sub.accepted
+    assert "70周岁以上老人奖励" in warned[0].message
 
 
 def test_r3_committee_of_four__warning_at_the_cell__five_to_seven_fine(tmp_path: Path) -> None:

@@ -141,10 +141,12 @@ def test_options_sheet__hidden_from_the_clerk(shipped):
         assert wb[OPTIONS_SHEET].sheet_state == "hidden"
 
 
-def test_blank_template__asks_only_for_township_and_year(shipped):
+def test_blank_template__asks_only_for_township_year_and_branches(shipped):
     rulebook, _ = shipped
     sub = validate_file(TEMPLATE_DIR / template_file_name(rulebook))
     assert sub.rulebook is not None and sub.rulebook.id == rulebook.id
+    # A blank template must never stand for a township (it would replace its real file): no branch is an error.
     assert sorted((p.code, p.sheet) for p in sub.problems) == [("REF_011", INSTRUCTIONS_SHEET),
+                                                               ("REF_019", "支部信息"),
                                                                ("TPL_009", INSTRUCTIONS_SHEET)]
     assert all(records == [] for records in sub.records.values())
