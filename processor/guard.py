@@ -25,8 +25,9 @@ _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 # The r attribute of a valued cell (not self-closing: <c r="B7" s="1"/> is formatting only) that lies
 # far out: a three-letter column, or a row number of five or more digits. Normal sheets have none,
 # so the scan runs at C speed without building matches. Only cells have letters in r; rows do not.
-_FAR_COLUMN = re.compile(rb' r="([A-Z]{3})[0-9]{1,7}"[^>]*[^/]>')
-_FAR_ROW = re.compile(rb' r="[A-Z]{1,3}([0-9]{5,7})"[^>]*[^/]>')
+# A cell with content; an empty one is <c .../> or, as lxml writes it (openpyxl with lxml), <c ...></c>.
+_FAR_COLUMN = re.compile(rb' r="([A-Z]{3})[0-9]{1,7}"[^>]*[^/]>(?!</c>)')
+_FAR_ROW = re.compile(rb' r="[A-Z]{1,3}([0-9]{5,7})"[^>]*[^/]>(?!</c>)')
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b")
 
 

@@ -23,7 +23,8 @@ from loguru import logger
 
 from .accounting import STATES, Accounted, account
 from .common import CHINA_TZ, consolidated_workbook_name, finance_workbook_name, now_utc, shown_date
-from .consolidate import Consolidated, InputRow, notice_dates, targets_table, write_consolidated
+from .consolidate import (Consolidated, InputRow, notice_dates, reasons_workbook_name, targets_table,
+                          write_consolidated, write_reasons_workbook)
 from .county import derived_seed, draw_spot_check, evaluate_targets, finish_county, promotions
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
@@ -31,7 +32,9 @@ from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold 
 from .ledger import previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
+from .notice import NoticeContact, write_notices
 from .pay import compute_payments
+from .payers import with_county_payers
 from .prefill import submission_records_json
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .publish import JOURNAL, RECEIPTS, clean_stale_staging, commit, new_staging, recover, stage_ledger_record
@@ -209,7 +212,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     accepted = [a.sub for a in accounted if a.state == "accepted"]
     county = finish_county(rulebook, [b for a in accounted if a.state == "accepted" for b in a.branches], [])
     watch.lap("score county")
-    payments = compute_payments(rulebook, accepted, county.branches)
+    paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
+    payments = compute_payments(paid_by, accepted, county.branches)
     watch.lap("pay")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
@@ -229,12 +233,16 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     seen = {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")}
     townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)))
+                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)),
+                                county_name=config.county)
     watch.lap("consolidate")
     outputs.append(write_consolidated(staging / consolidated_workbook_name(rulebook.id, config.period), consolidated))
     watch.lap("write consolidated workbook")
-    outputs.append(write_finance_workbook(staging / finance_workbook_name(rulebook.id, config.period), rulebook,
-                                          config.period, payments, county.branches, config.county))
+    outputs.append(write_reasons_workbook(staging / reasons_workbook_name(rulebook.id, config.period), consolidated))
+    outputs += write_notices(staging, consolidated, NoticeContact(config.county, config.issuer, config.notice_phone,
+                                                                  config.notice_address, config.notice_mailbox))
+    outputs.append(write_finance_workbook(staging / finance_workbook_name(rulebook.id, config.period), paid_by,
+                                          config.period, payments, county.branches, config.county, townships=townships))
     watch.lap("write finance workbook")
     outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,
                                       problems, missing, counts, seed, spot, notice, ignored))
