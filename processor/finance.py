@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import CHINA_TZ
+from .consolidate import system_name
 from .pay import FEN, PAYER_TEXT, PaymentLine, PayResult, fen
 from .payers import county_set, unset
 from .records import BranchResult
@@ -156,7 +157,7 @@ def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayRes
     rows = sorted(cadre_rows(result), key=lambda r: paper.order(r.performance.township))
     awards = sorted(award_lines(result), key=lambda l: paper.order(l.township))
     found = checks(result, rows, awards, {b.key: b.facts.get("collective_income") for b in branches})
-    workbook = new_workbook(path, paper.title(f" {rb.name} 财务发放表"))
+    workbook = new_workbook(path, paper.title(f" {system_name(rb, paper.county)} 财务发放表"))
     formats = Formats(workbook)
     by_key = {b.key: b for b in branches}
     _cover(workbook, formats, paper, rb, result, found)
@@ -224,7 +225,7 @@ def _cover(workbook, formats: Formats, paper: Paper, rb: Rulebook, result: PayRe
             (formats.ok if passed else formats.bad) if label == "核对结果" else formats.wrap)
         write_value(ws, i, 1, value, formats, fmt)
     signature_block(ws, formats, row + len(lines) + 1, 1)
-    print_layout(ws, Page(paper.title(f" {rb.name} 财务发放表")), sum(widths))
+    print_layout(ws, Page(paper.title(f" {system_name(rb, paper.county)} 财务发放表")), sum(widths))
     ws.activate()
 
 
