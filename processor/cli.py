@@ -154,6 +154,7 @@ def _run_command(sub: Any) -> None:
     p.add_argument("--config", type=Path, help="TOML 配置文件，命令行优先 / TOML file with any of these options")
     p.add_argument("--ledger", type=Path, help="台账文件（默认 DIR/ledger.sqlite） / ledger file")
     p.add_argument("--townships", help="应报送的乡镇，逗号分隔（默认取上一年度的） / townships that must submit")
+    p.add_argument("--county", help="县（市、区）名称，印在汇总表、财务发放表和公示上 / the county's name")
     p.add_argument("--notice-start", help="公示开始日期 YYYY-MM-DD（默认最新报送的次日） / first day of the public notice")
     p.add_argument("--seed", type=int, help="抽查随机种子（默认由采用的文件推出） / spot-check seed")
     p.add_argument("--log-json", action="store_true", help="机器可读日志 DIR/logs/starbatch.jsonl / machine-readable logs")

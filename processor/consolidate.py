@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .extra_sheets import write_extra_sheets
+from .extra_sheets import extra_tables
+from .common import CHINA_TZ
+from .county import TargetResult
 from .problems import Problem
 from .receipt import SEVERITY_TEXT
-from .county import TargetResult
 from .records import BranchResult, CountyResult
 from .rulebook import Rulebook, rating_text, source_text
 from .workdays import (
@@ -19,7 +21,15 @@ from .workdays import (
     is_working_day,
     next_working_day,
 )
-from .xlsx import Formats, new_workbook, write_table
+from .xlsx import (
+    Formats,
+    Page,
+    new_workbook,
+    print_layout,
+    set_widths,
+    title_block,
+    write_table,
+)
 
 STATE_TEXT = {"accepted": "通过", "rejected": "未通过", "superseded": "已被替代", "duplicate": "重复报送"}
 
@@ -54,10 +64,21 @@ class Consolidated:
     targets: list[list[Any]] = field(default_factory=list)
     # Sheets of the rating procedure (processor/procedure.py): (title, headers, rows), written last.
     procedure_sheets: list[tuple[str, list[str], list[list[Any]]]] = field(default_factory=list)
+    county_name: str = ""                     # the county's name from the run config, printed in every title
+
+
+def system_name(rb: Rulebook, county: str = "") -> str:
+    """The rating system's name; a rulebook named after its seed's county loses that county's name
+    when printed for another county (获嘉县“五星”党支部创建 → “五星”党支部创建)."""
+    return _COUNTY_PREFIX.sub("", rb.name) if county else rb.name
+
+
+_COUNTY_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,6}?[县市区旗]")
+KEY = (0, 2)  # 乡镇, 支部编码, 支部名称: repeated at the left of every printed page
 
 
 def write_consolidated(path: Path, c: Consolidated) -> Path:
-    workbook = new_workbook(path, f"{c.period}年度 {c.rulebook.name} 评定结果汇总")
+    workbook = new_workbook(path, _doc_title(c))
     formats = Formats(workbook)
     _summary(workbook, formats, c)
     _branches(workbook, formats, c)
@@ -67,17 +88,50 @@ def write_consolidated(path: Path, c: Consolidated) -> Path:
     _list_sheet(workbook, formats, c, "荣誉名单", ["honours", "honours_high", "commendation", "plaque"])
     _changes(workbook, formats, c)
     _targets(workbook, formats, c)
-    write_extra_sheets(workbook, formats, c.rulebook, c.county.branches)
+    for name, headers, rows in extra_tables(c.rulebook, c.county.branches):
+        _table_sheet(workbook, formats, c, name, name, headers, rows, key=None)
     _problems(workbook, formats, c)
     _inputs(workbook, formats, c)
     for title, headers, rows in c.procedure_sheets:
-        write_table(workbook.add_worksheet(title), formats, headers, rows)
+        _table_sheet(workbook, formats, c, title, title, headers, rows, key=None)
     workbook.close()
     return path
 
 
+def reasons_workbook_name(rulebook_id: str, period: int) -> str:
+    return f"评定理由_{rulebook_id}_{period}.xlsx"
+
+
+def write_reasons_workbook(path: Path, c: Consolidated) -> Path:
+    """Every branch's full reasons, each with its rule, seed line and cells: a reference of its own, so
+    the consolidated workbook prints in a few dozen pages (its 支部评定 shows the decisive reasons)."""
+    workbook = new_workbook(path, _doc_title(c, "评定理由"))
+    _reasons(workbook, Formats(workbook), c)
+    workbook.close()
+    return path
+
+
+def _doc_title(c: Consolidated, what: str = "评定结果汇总表") -> str:
+    return f"{c.county_name}{c.period}年度{system_name(c.rulebook, c.county_name)}{what}"
+
+
+def _table_sheet(workbook, formats: Formats, c: Consolidated, name: str, title: str, headers: list[str],
+                 rows: list[list[Any]], col_formats: dict[int, Any] | None = None, widths: dict[int, int] | None = None,
+                 key: tuple[int, int] | None = KEY, note: str = "", cap: int = 30) -> Any:
+    """A sheet that prints: its title, county/period/date, an optional note, the table; header and key
+    columns repeated on every page."""
+    ws = workbook.add_worksheet(name)
+    sized = set_widths(ws, headers, rows, cap, widths)
+    made = dt.datetime.now(CHINA_TZ).date().isoformat()
+    facts = [f"县（市、区）：{c.county_name or '未设置'}", f"评定年度：{c.period}", f"制表日期：{made}"]
+    row = title_block(ws, formats, f"{c.county_name}{c.period}年度{title}", facts, len(headers) - 1, sum(sized),
+                      note=note)
+    width = write_table(ws, formats, headers, rows, col_formats, first_row=row, cap=cap, widths=widths)
+    print_layout(ws, Page(_doc_title(c), (row, row), key), width)
+    return ws
+
+
 def _summary(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("汇总")
     top = c.rulebook.data["rating"]["max"]
     levels = list(range(top, -1, -1))
     level_names = [_level_name(c.rulebook, r) for r in levels]
@@ -91,10 +145,11 @@ def _summary(workbook, formats: Formats, c: Consolidated) -> None:
             continue
         rows.append([township, state, s["branches"], *[s["distribution"][r] for r in levels], s["qualified"],
                      s["qualified_rate"], s["assessment"], s["rank"]])
-    write_table(ws, formats, headers, rows)
+    title = f"{system_name(c.rulebook, c.county_name)}评定结果汇总表"
+    ws = _table_sheet(workbook, formats, c, "汇总", title, headers, rows, key=(0, 0))
     ws.activate()
     if rows:
-        _distribution_chart(workbook, ws, len(rows), level_names)
+        _distribution_chart(workbook, ws, 3, len(rows), level_names)
 
 
 def _level_name(rb: Rulebook, rating: int) -> str:
@@ -105,40 +160,64 @@ def _level_name(rb: Rulebook, rating: int) -> str:
     return rating_text(rb, rating)
 
 
-def _distribution_chart(workbook, ws, n: int, level_names: list[str]) -> None:
+def _distribution_chart(workbook, ws, header: int, n: int, level_names: list[str]) -> None:
     chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
-    for k, name in enumerate(level_names):
+    for k in range(len(level_names)):
         col = 3 + k
-        chart.add_series({"name": ["汇总", 0, col], "categories": ["汇总", 1, 0, n, 0],
-                          "values": ["汇总", 1, col, n, col]})
+        chart.add_series({"name": ["汇总", header - 1, col], "categories": ["汇总", header, 0, header + n - 1, 0],
+                          "values": ["汇总", header, col, header + n - 1, col]})
     chart.set_title({"name": "各乡镇星级分布", "name_font": {"name": "等线"}})
     chart.set_x_axis({"num_font": {"name": "等线"}})
     chart.set_y_axis({"name": "支部数", "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 820, "height": 380})
-    ws.insert_chart(n + 3, 0, chart)
+    # Narrower than a portrait page and short enough to print under the table on the same page.
+    chart.set_size({"width": 640, "height": 340})
+    ws.insert_chart(header + n + 1, 0, chart)
 
 
 def _branches(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("支部评定")
     units = c.rulebook.units
     headers = ["乡镇", "支部编码", "支部名称", "支部类型"]
-    for u in units:
-        headers += [f"{u['name']}得分", f"{u['name']}结果"]
-    headers += ["综合得分", "评定结果", "是否合格", "列入名单", "评分来源", "评定理由"]
+    headers += [u["name"] for u in units]  # each unit's score and verdict in one column: "86 得星"
+    headers += ["综合得分", "评定结果", "是否合格", "列入名单", "评分来源", "主要理由"]
     list_names = {e["id"]: e["name"] for e in c.rulebook.data["outcomes"]["lists"]}
     rows = []
-    for b in c.county.branches:
+    for b in _in_county_order(c, c.county.branches):
         by_id = {u.id: u for u in b.units}
         row: list[Any] = [b.township, b.branch_code, b.name, b.branch_type]
         for u in units:
             ur = by_id.get(u["id"])
-            row += [ur.total if ur else None, _unit_verdict(ur)]
+            row.append(f"{ur.total} {_unit_verdict(ur)}" if ur else _unit_verdict(ur))
         row += [b.score, rating_text(c.rulebook, b.rating, b.grade), _yes_no(b.qualified),
-                "、".join(list_names[i] for i in b.lists), b.score_source, "\n".join(r.sentence() for r in b.reasons)]
+                "、".join(list_names[i] for i in b.lists), b.score_source, _decisive(b)]
         rows.append(row)
-    write_table(ws, formats, headers, rows, {len(headers) - 1: formats.wrap})
-    ws.set_column(len(headers) - 1, len(headers) - 1, 100)
+    last = len(headers) - 1
+    _table_sheet(workbook, formats, c, "支部评定", "村党支部评定结果明细表", headers, rows, {last: formats.wrap},
+                 cap=12, widths={2: 16, last - 2: 12, last: 30, **{4 + k: 10 for k in range(len(units))}},
+                 note=f"完整评定理由（逐条注明规则、原文出处和单元格）见 {reasons_workbook_name(c.rulebook.id, c.period)}")
+
+
+def _decisive(b: BranchResult) -> str:
+    """The reasons the other columns do not already show (vetoes, adjustments…), without their citations."""
+    shown = [r.text for r in b.reasons if not _shown_elsewhere(r.rule)]
+    return "\n".join(shown) or "—"
+
+
+def _shown_elsewhere(rule: str) -> bool:
+    return rule.endswith((".earn", ".rating")) or ".outcomes." in rule
+
+
+def _reasons(workbook, formats: Formats, c: Consolidated) -> None:
+    """Each branch's reasons in a wide wrapped column of their own, so they print whole."""
+    rows = [[b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade),
+             "\n".join(r.sentence() for r in b.reasons)] for b in _in_county_order(c, c.county.branches)]
+    _table_sheet(workbook, formats, c, "评定理由", f"{system_name(c.rulebook, c.county_name)}村党支部评定理由", ["乡镇", "支部编码", "支部名称", "评定结果", "评定理由"],
+                 rows, {4: formats.wrap}, widths={2: 16, 4: 92})
+
+
+def _in_county_order(c: Consolidated, branches: list[BranchResult]) -> list[BranchResult]:
+    order = {t: i for i, t in enumerate(c.townships)}
+    return sorted(branches, key=lambda b: (order.get(b.township, len(order)), b.township))
 
 
 def _unit_verdict(ur) -> str:
@@ -154,67 +233,65 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _branch_rows(c: Consolidated, branches: list[BranchResult]) -> list[list[Any]]:
-    return [[b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade)] for b in branches]
+    return [[b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade)]
+            for b in _in_county_order(c, branches)]
 
 
 def _notice(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("公示名单")
     members = [b for b in c.county.branches if "notice" in b.lists]
     start, end = c.notice.get("start"), c.notice.get("end")
     period_text = (f"公示期：{start} 至 {end}（不少于 {c.notice['working_days']} 个工作日，已跳过周末、法定节假日并计入调休上班日）"
                    if end else f"公示期未能计算：{c.notice.get('error', '')}")
-    ws.write_string(0, 0, period_text, formats.bold)
     rows = [row + [start or "", end or ""] for row in _branch_rows(c, members)]
-    write_table(ws, formats, ["乡镇", "支部编码", "支部名称", "评定结果", "公示开始", "公示结束"], rows, first_row=2)
+    _table_sheet(workbook, formats, c, "公示名单", "公示名单", ["乡镇", "支部编码", "支部名称", "评定结果", "公示开始", "公示结束"],
+                 rows, note=period_text)
 
 
 def _list_sheet(workbook, formats: Formats, c: Consolidated, title: str, ids: list[str]) -> None:
-    ws = workbook.add_worksheet(title)
     names = {e["id"]: e["name"] for e in c.rulebook.data["outcomes"]["lists"]}
     rows = [[names[i], *row] for i in ids if i in names
             for row in _branch_rows(c, [b for b in c.county.branches if i in b.lists])]
-    write_table(ws, formats, ["名单", "乡镇", "支部编码", "支部名称", "评定结果"], rows)
+    _table_sheet(workbook, formats, c, title, title, ["名单", "乡镇", "支部编码", "支部名称", "评定结果"], rows, key=(0, 3))
 
 
 def _spot(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("抽查名单")
     s = c.spot
-    ws.write_string(0, 0, f"从 {s['candidates']} 个抽查候选支部中按 {s['share']}%（向上取整）抽取 {len(s['drawn'])} 个；"
-                          f"随机种子 {s['seed']}（用同一种子可复现）", formats.bold)
+    note = (f"从 {s['candidates']} 个抽查候选支部中按 {s['share']}%（向上取整）抽取 {len(s['drawn'])} 个；"
+            f"随机种子 {s['seed']}（用同一种子可复现）")
     by_key = {b.key: b for b in c.county.branches}
     rows = [[i, *row] for i, row in enumerate(_branch_rows(c, [by_key[k] for k in s["drawn"]]), 1)]
-    write_table(ws, formats, ["序号", "乡镇", "支部编码", "支部名称", "评定结果"], rows, first_row=2)
+    _table_sheet(workbook, formats, c, "抽查名单", "抽查名单", ["序号", "乡镇", "支部编码", "支部名称", "评定结果"], rows,
+                 key=(0, 3), note=note)
 
 
 def _changes(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("升降星")
     rows = [[ch["township"], ch["branch_code"], ch["name"], ch["before"], ch["after"], ch["change"], "待审批"]
             for ch in c.changes]
-    write_table(ws, formats, ["乡镇", "支部编码", "支部名称", "上期", "本期", "变化", "审批"], rows)
-    if not c.changes:
-        ws.write_string(2, 0, "无上期结果可比较，或星级无变化。", formats.text)
+    note = "" if c.changes else "无上期结果可比较，或星级无变化。"
+    _table_sheet(workbook, formats, c, "升降星", "升降星名单", ["乡镇", "支部编码", "支部名称", "上期", "本期", "变化", "审批"],
+                 rows, note=note)
 
 
 def _targets(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("目标达成")
     rows = c.targets or [["本规则未设定县级目标", "—", "—", "—", "如需在此对照目标，请在规则文件的 targets 中列出", "—"]]
-    write_table(ws, formats, ["指标", "目标", "实际", "是否达成", "口径", "来源"], rows, {4: formats.wrap})
+    _table_sheet(workbook, formats, c, "目标达成", "县级目标达成情况", ["指标", "目标", "实际", "是否达成", "口径", "来源"], rows,
+                 {4: formats.wrap}, widths={0: 24, 4: 40, 5: 40}, key=(0, 0))
 
 
 def _problems(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("问题清单")
     rows = [[p.file, township, STATE_TEXT.get(state, state), SEVERITY_TEXT.get(p.severity, p.severity), p.code,
              p.sheet, p.cell, p.field, p.value, p.message] for township, state, p in c.problems]
-    write_table(ws, formats, ["文件", "乡镇", "报送状态", "类别", "代码", "工作表", "单元格", "列", "填写的值", "说明"],
-                rows, {9: formats.wrap})
+    _table_sheet(workbook, formats, c, "问题清单", "报送问题清单",
+                 ["文件", "乡镇", "报送状态", "类别", "代码", "工作表", "单元格", "列", "填写的值", "说明"],
+                 rows, {9: formats.wrap}, widths={0: 20, 7: 14, 8: 14, 9: 50}, key=(0, 1))
 
 
 def _inputs(workbook, formats: Formats, c: Consolidated) -> None:
-    ws = workbook.add_worksheet("报送情况")
     rows = [[i.file, i.origin, i.sender, i.subject, i.date, i.township, STATE_TEXT.get(i.state, i.state),
              i.errors, i.warnings, i.receipt, i.sha256[:16]] for i in c.inputs]
-    write_table(ws, formats, ["文件", "来源", "发件人", "主题", "日期", "乡镇", "状态", "错误", "提示", "回执",
-                              "内容指纹"], rows)
+    _table_sheet(workbook, formats, c, "报送情况", "报送情况", ["文件", "来源", "发件人", "主题", "日期", "乡镇", "状态", "错误", "提示",
+                                                          "回执", "内容指纹"], rows,
+                 widths={0: 20, 2: 16, 3: 16, 9: 24}, key=(0, 0))
 
 
 def targets_table(results: list[TargetResult]) -> list[list[Any]]:

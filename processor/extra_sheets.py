@@ -7,39 +7,28 @@ from typing import Any
 
 from .records import BranchResult
 from .rulebook import Rulebook
-from .xlsx import Formats, write_table
 
 LIST_TEXT = {"commendation": "表彰", "priority": "优先", "rectification": "整顿处置"}
 
 
-def write_extra_sheets(workbook: Any, formats: Formats, rb: Rulebook, branches: list[BranchResult]) -> None:
+Table = tuple[str, list[str], list[list[Any]]]  # sheet name, headers, rows
+
+
+def extra_tables(rb: Rulebook, branches: list[BranchResult]) -> list[Table]:
+    """The consolidated workbook's sheets for the parts of a rule system that only some rulebooks have."""
+    tables: list[Table] = []
     if "members" in rb.data:
-        write_table(
-            workbook.add_worksheet("党员评星"),
-            formats,
-            ["乡镇", "支部编码", "支部名称", "党员", "星数", "获得的星", "名单", "逐星说明"],
-            member_rows(branches),
-        )
-        write_table(
-            workbook.add_worksheet("党员十星目标"),
-            formats,
-            ["乡镇", "支部编码", "支部名称", "评星党员数", "十星党员数", "占比(%)", "目标(%)", "是否达到"],
-            member_goal_rows(branches),
-        )
+        tables.append(("党员评星", ["乡镇", "支部编码", "支部名称", "党员", "星数", "获得的星", "名单", "逐星说明"],
+                       member_rows(branches)))
+        tables.append(("党员十星目标", ["乡镇", "支部编码", "支部名称", "评星党员数", "十星党员数", "占比(%)", "目标(%)",
+                                    "是否达到"], member_goal_rows(branches)))
     if "meetings" in rb.data:
-        write_table(
-            workbook.add_worksheet("五个一落实"),
-            formats,
-            ["乡镇", "支部编码", "支部名称", "类别", "要求", "次数", "缺少"],
-            meeting_rows(branches),
-        )
+        tables.append(("五个一落实", ["乡镇", "支部编码", "支部名称", "类别", "要求", "次数", "缺少"],
+                       meeting_rows(branches)))
     if "secretary_types" in rb.data:
-        write_table(
-            workbook.add_worksheet("书记分类"),
-            formats,
-            ["乡镇", "书记类型", "支部编码", "支部名称", "星级", "一村一策整顿"],
-            secretary_rows(rb, branches),
-        )
+        tables.append(("书记分类", ["乡镇", "书记类型", "支部编码", "支部名称", "星级", "一村一策整顿"],
+                       secretary_rows(rb, branches)))
+    return tables
 
 
 def member_rows(branches: list[BranchResult]) -> list[list[Any]]:

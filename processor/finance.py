@@ -1,21 +1,41 @@
 """The finance workbook (财务发放表): payment lines, subtotals, totals by payer, and a 核对 sheet.
 
+Printed, each payment sheet is a document finance can sign: its title, county, period, 单位：元 and
+date on top, the lines by township (each township from a new page, with its 小计), the 合计 and
+制表人 / 审核人 / 负责人 / 日期 under it (layout: processor.xlsx.print_layout).
+
 Amounts are numbers with a two-decimal yuan format, never text. Every subtotal and total is
 computed here independently from the rounded lines (by village, by township, by payer, overall),
 and the 核对 sheet compares them, so a line lost in any grouping shows as 不通过.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .common import CHINA_TZ
+from .consolidate import system_name
 from .pay import FEN, PAYER_TEXT, PaymentLine, PayResult, fen
+from .payers import county_set, unset
 from .records import BranchResult
 from .rulebook import Rulebook, rating_text
-from .xlsx import Formats, fit_columns, new_workbook, write_value
+from .xlsx import (
+    LINE_POINTS,
+    Formats,
+    Page,
+    new_workbook,
+    print_layout,
+    row_height,
+    set_widths,
+    signature_block,
+    title_block,
+    write_header,
+    write_value,
+)
 
 ZERO = Decimal(0)
 CADRE_SHEET = "干部绩效与奖励"
@@ -107,29 +127,48 @@ def _sum_by(lines: list[PaymentLine], key) -> dict[Any, Decimal]:
     return dict(sums)
 
 
+@dataclass(frozen=True)
+class Paper:
+    """What the printed workbook says besides the numbers."""
+    county: str
+    period: int
+    made: str                      # the date the workbook was made, YYYY-MM-DD
+    draft: str | None              # a banner on the cover and every payment sheet (e.g. 草案：…)
+    townships: tuple[str, ...]     # the county's order
+
+    def title(self, what: str) -> str:
+        return f"{self.county}{self.period}年度{what}"
+
+    def facts(self, money: bool = True) -> list[str]:
+        return [f"县（市、区）：{self.county or '未设置'}", f"评定年度：{self.period}",
+                *(["单位：元"] if money else []), f"制表日期：{self.made}"]
+
+    def order(self, township: str) -> tuple[int, str]:
+        known = self.townships.index(township) if township in self.townships else len(self.townships)
+        return known, township
+
+
 def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayResult,
-                           branches: list[BranchResult], county: str = "", draft: str | None = None) -> Path:
-    """DRAFT: the text that marks an unpayable version (ratings not yet final), on the cover's first rows and
-    at the top of every payment sheet; None for the payable version."""
-    rows = cadre_rows(result)
-    awards = award_lines(result)
+                           branches: list[BranchResult], county: str = "", *, draft: str | None = None,
+                           made: dt.date | None = None, townships: list[str] | None = None) -> Path:
+    """The payment lists finance signs; `draft` (e.g. "草案：未经审核，不得据此发放") heads the cover and every payment sheet."""
+    paper = Paper(county, period, (made or dt.datetime.now(CHINA_TZ).date()).isoformat(), draft,
+                  tuple(townships or ()))
+    rows = sorted(cadre_rows(result), key=lambda r: paper.order(r.performance.township))
+    awards = sorted(award_lines(result), key=lambda l: paper.order(l.township))
     found = checks(result, rows, awards, {b.key: b.facts.get("collective_income") for b in branches})
-    workbook = new_workbook(path, f"{period}年度 {rb.name} 发放表")
+    workbook = new_workbook(path, paper.title(f" {system_name(rb, paper.county)} 财务发放表"))
     formats = Formats(workbook)
-    _cover(workbook, formats, rb, period, result, found, county, draft)
-    _cadre_sheet(workbook, formats, rows, draft)
-    _award_sheet(workbook, formats, awards, {b.key: b for b in branches}, rb, draft)
-    _village_sheet(workbook, formats, result, {b.key: b for b in branches}, rb, draft)
-    _township_sheet(workbook, formats, result, rows, draft)
-    _payer_sheet(workbook, formats, result, draft)
-    _check_sheet(workbook, formats, found, rows, draft)
+    by_key = {b.key: b for b in branches}
+    _cover(workbook, formats, paper, rb, result, found)
+    ranges = _cadre_sheet(workbook, formats, paper, rows)
+    _award_sheet(workbook, formats, paper, awards, by_key, rb)
+    _village_sheet(workbook, formats, paper, result, by_key, rb)
+    _township_sheet(workbook, formats, paper, result, rows)
+    _payer_sheet(workbook, formats, paper, result)
+    _check_sheet(workbook, formats, paper, found, rows, ranges)
     for ws in workbook.worksheets():
         ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "autofilter": True, "sort": True})
-        # Printed, a row must keep the payee and the amounts on one page: A4 landscape, one page wide.
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0, 2 if draft else 0)  # a draft's marker is printed on every page too
     workbook.close()
     return path
 
@@ -142,39 +181,55 @@ def _shortfall_text(result: PayResult) -> str:
     return f"{len(short)} 个村的星级奖励超过村集体经济收入或收入未填写：{names}。见“村级小计”和各付款行“依据”，发放前请乡镇核实资金来源。"
 
 
-def _cover(workbook, formats: Formats, rb: Rulebook, period: int, result: PayResult, found: list[Check],
-           county: str, draft: str | None) -> None:
+def _payer_text(rb: Rulebook, result: PayResult) -> str:
+    """Who pays what, and plainly how much has no payer yet and how the county sets it."""
+    by_payer = "；".join(f"{PAYER_TEXT[p]} {result.total(p):,.2f} 元" for p in PAYER_TEXT
+                        if any(l.payer == p for l in result.lines))
+    set_here = "；".join(f"{name} → {payer}" for name, payer in county_set(rb)) or "无"
+    text = f"{by_payer}。本县设定的资金来源：{set_here}。"
+    missing = [(rule_id, name) for rule_id, name in unset(rb)
+               if any(l.rule_id == rule_id for l in result.lines)]
+    if not missing:
+        return text + "所有款项均已明确资金来源。"
+    example = ", ".join(f'{rule_id} = "县财政"' for rule_id, _ in missing)
+    names = "、".join(name for _, name in missing)
+    return (text + f"未明确资金来源的款项共 {result.total('unspecified'):,.2f} 元（{names}）：办法原文未规定由谁支付，"
+            f"财务无法据此列支。请县里确定后在运行配置中写明，例如 payers = {{{example}}}"
+            "（可填 县财政、乡镇财政、村集体经济收入），再重新生成本表。")
+
+
+def _cover(workbook, formats: Formats, paper: Paper, rb: Rulebook, result: PayResult, found: list[Check]) -> None:
     ws = workbook.add_worksheet("说明")
     passed = all(c.passed for c in found)
     lines = [
-        ("评定年度", str(period)), ("县（市、区）", county or "—"), ("规则", f"{rb.name}（{rb.template_id}）"),
+        ("评定年度", str(paper.period)), ("县（市、区）", paper.county or "未设置：请在运行配置中写 county = \"某某县\"，或用 --county"),
+        ("规则", f"{rb.name}（{rb.template_id}）"),
         ("付款行数", len(result.lines)), ("总计（元）", result.total()),
         ("核对结果", "全部通过" if passed else "有不通过项，请勿据此发放，见“核对”表"),
+        ("资金来源", _payer_text(rb, result)),
         ("村集体收入不足", _shortfall_text(result)),
         ("舍入规则", "每一付款行按 Decimal 精确计算后，在生成该行时四舍五入到分（一次）；所有小计、合计均为已舍入行的直接相加，不再舍入。"),
-        ("资金来源", "村集体经济收入 = 从村集体经济收入列支；县财政；未明确 = 原文未规定由谁支付，请按本县规定处理。"),
+        ("各表", "干部绩效与奖励、村级奖补为付款明细（按乡镇分页，每个乡镇有小计，表尾有合计和签字栏）；村级小计、乡镇小计、按资金来源汇总供核对；核对表列出全部自动核对。"),
     ]
-    top = _draft_rows(ws, formats, draft)
-    ws.write_string(top, 0, f"{period}年度 村干部绩效、星级奖励及村级奖补发放表", formats.title)
-    for i, (label, value) in enumerate(lines, top + 2):
+    widths = [16.0, 80.0]
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    row = title_block(ws, formats, paper.title("村干部绩效、星级奖励及村级奖补发放表"), paper.facts(), 1,
+                      sum(widths), paper.draft)
+    for i, (label, value) in enumerate(lines, row + 1):
+        height = row_height([str(value)], [widths[1]])
+        if height:
+            ws.set_row(i, height)
         ws.write_string(i, 0, label, formats.bold)
         fmt = formats.yuan if isinstance(value, Decimal) else (
             (formats.ok if passed else formats.bad) if label == "核对结果" else formats.wrap)
         write_value(ws, i, 1, value, formats, fmt)
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 90)
+    signature_block(ws, formats, row + len(lines) + 1, 1)
+    print_layout(ws, Page(paper.title(f" {system_name(rb, paper.county)} 财务发放表")), sum(widths))
     ws.activate()
 
 
-def _draft_rows(ws, formats: Formats, draft: str | None) -> int:
-    """The draft marker in the sheet's first row (and a blank row under it); the rows it took."""
-    if not draft:
-        return 0
-    ws.write_string(0, 0, draft, formats.bad)
-    return 2
-
-
-def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow], draft: str | None) -> None:
+def _cadre_sheet(workbook, formats: Formats, paper: Paper, rows: list[CadreRow]) -> list[tuple[int, int]]:
     ws = workbook.add_worksheet(CADRE_SHEET)
     table = []
     for r in rows:
@@ -186,41 +241,85 @@ def _cadre_sheet(workbook, formats: Formats, rows: list[CadreRow], draft: str | 
                       w.amount if w else ZERO, r.total, sources, basis])
     money = {5: formats.yuan, 7: formats.yuan, 8: formats.percent, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan,
              6: formats.integer}
-    _table_with_total(ws, formats, CADRE_HEADERS, table, money, [9, 10, 11], draft)
+    return _payment_table(ws, formats, paper, "村干部绩效工资与星级奖励发放表", CADRE_HEADERS, table, money,
+                          [9, 10, 11], widths={1: 10, 2: 14, 4: 10, 12: 14, 13: 30}, key_columns=(0, 4))
 
 
-def _table_with_total(ws, formats: Formats, headers: list[str], table: list[list[Any]], col_formats: dict,
-                      total_cols: list[int], draft: str | None = None) -> None:
-    top = _draft_rows(ws, formats, draft)
-    for j, h in enumerate(headers):
-        ws.write_string(top, j, h, formats.header)
-    for i, row in enumerate(table, top + 1):
-        for j, value in enumerate(row):
-            write_value(ws, i, j, value, formats, col_formats.get(j))
-    last = len(table) + top + 1
-    ws.write_string(last, 0, "合计", formats.bold)
+def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list[str], table: list[list[Any]],
+                   col_formats: dict, total_cols: list[int], widths: dict[int, int] | None = None,
+                   key_columns: tuple[int, int] | None = None, grouped: bool = True) -> list[tuple[int, int]]:
+    """Title, header, the rows by township (a 小计 under each, each township from a new page), 合计 and
+    the signature block; returns the (first, last) row of each township's lines."""
+    groups = _by_township(table) if grouped else ([table] if table else [])
     totals: list[Any] = ["合计"] + [""] * (len(headers) - 1)
     for j in total_cols:
         totals[j] = sum((row[j] for row in table), ZERO)
-        ws.write_number(last, j, float(totals[j]), formats.yuan_bold)
-    ws.freeze_panes(top + 1, 0)
-    ws.autofilter(top, 0, top + max(len(table), 1), len(headers) - 1)
-    # The total row is the widest number of its column: size the columns for it too (first, so
-    # fit_columns' look at the first rows includes it), or the total shows as ###.
-    fit_columns(ws, headers, [totals] + table, cap=50)
+    sized = set_widths(ws, headers, [totals] + table, 40, widths)
+    last_col = len(headers) - 1
+    head = title_block(ws, formats, paper.title(title), paper.facts(), last_col, sum(sized), paper.draft)
+    write_header(ws, formats, head, headers, sized)
+    row = head + 1
+    ranges: list[tuple[int, int]] = []
+    breaks: list[int] = []
+    for group in groups:
+        if ranges:
+            breaks.append(row)
+        ranges.append((row, row + len(group) - 1))
+        row = _write_rows(ws, formats, row, group, col_formats, sized)
+        if grouped:
+            subtotal = [group[0][0], "小计"] + [""] * (len(headers) - 2)
+            for j in total_cols:
+                subtotal[j] = sum((r[j] for r in group), ZERO)
+            row = _write_total(ws, formats, row, subtotal, total_cols)
+    row = _write_total(ws, formats, row, totals, total_cols)
+    signature_block(ws, formats, row, last_col)
+    ws.freeze_panes(head + 1, 0)
+    ws.autofilter(head, 0, head + max(len(table), 1), last_col)
+    print_layout(ws, Page(paper.title(f" {title}"), (head, head), key_columns, tuple(breaks)), sum(sized))
+    return ranges
 
 
-def _award_sheet(workbook, formats: Formats, awards: list[PaymentLine], by_key: dict, rb: Rulebook,
-                 draft: str | None) -> None:
+def _by_township(table: list[list[Any]]) -> list[list[list[Any]]]:
+    groups: list[list[list[Any]]] = []
+    for row in table:
+        if not groups or groups[-1][0][0] != row[0]:
+            groups.append([])
+        groups[-1].append(row)
+    return groups
+
+
+def _write_rows(ws, formats: Formats, row: int, rows: list[list[Any]], col_formats: dict, sized: list[float]) -> int:
+    for values in rows:
+        height = row_height([v if isinstance(v, str) else "" for v in values], sized)
+        if height:
+            ws.set_row(row, height)
+        for j, value in enumerate(values):
+            fmt = col_formats.get(j) or (formats.wrap if isinstance(value, str) else None)
+            write_value(ws, row, j, value, formats, fmt)
+        row += 1
+    return row
+
+
+def _write_total(ws, formats: Formats, row: int, values: list[Any], total_cols: list[int]) -> int:
+    for j, value in enumerate(values):
+        if j in total_cols:
+            ws.write_number(row, j, float(value), formats.yuan_bold)
+        elif value:
+            ws.write_string(row, j, str(value), formats.subtotal)
+    return row + 1
+
+
+def _award_sheet(workbook, formats: Formats, paper: Paper, awards: list[PaymentLine], by_key: dict,
+                 rb: Rulebook) -> None:
     ws = workbook.add_worksheet(AWARD_SHEET)
     headers = ["乡镇", "村", "支部", "星级", "项目", "金额", "资金来源", "依据"]
     table = [[l.township, l.village, l.branch_name, rating_text(rb, by_key[(l.township, l.branch_code)].rating),
               l.rule_name, l.amount, PAYER_TEXT[l.payer], f"{l.basis}（{l.source}）"] for l in awards]
-    _table_with_total(ws, formats, headers, table, {5: formats.yuan}, [5], draft)
+    _payment_table(ws, formats, paper, "村级奖补发放表", headers, table, {5: formats.yuan}, [5],
+                   widths={4: 18, 6: 14, 7: 60}, key_columns=(0, 2))
 
 
-def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, rb: Rulebook,
-                   draft: str | None) -> None:
+def _village_sheet(workbook, formats: Formats, paper: Paper, result: PayResult, by_key: dict, rb: Rulebook) -> None:
     ws = workbook.add_worksheet("村级小计")
     headers = ["乡镇", "村", "支部", "星级", "绩效工资", "星级奖励", "村级奖补", "合计", "村集体应列支",
                "村集体经济收入", "村集体收入是否足够"]
@@ -228,20 +327,24 @@ def _village_sheet(workbook, formats: Formats, result: PayResult, by_key: dict, 
     for l in result.lines:
         grouped[(l.township, l.branch_code)].append(l)
     table = []
-    for key in sorted(grouped):
+    for key in sorted(grouped, key=lambda k: (paper.order(k[0]), k[1])):
         lines, branch = grouped[key], by_key[key]
-        kind = lambda k: sum((l.amount for l in lines if l.kind == k), ZERO)  # noqa: E731
         collective = sum((l.amount for l in lines if l.payer == "village_collective"), ZERO)
         income = branch.facts.get("collective_income")
         flagged = any(l.notes for l in lines if l.payer == "village_collective")
         enough = "—" if not collective else ("否，见付款行说明" if flagged else "是")
         table.append([branch.township, branch.village, branch.name, rating_text(rb, branch.rating),
-                      kind("performance"), kind("star_reward"), kind("village_award"),
+                      _kind_sum(lines, "performance"), _kind_sum(lines, "star_reward"), _kind_sum(lines, "village_award"),
                       sum((l.amount for l in lines), ZERO), collective, income, enough])
-    _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(4, 10)}, [4, 5, 6, 7, 8], draft)
+    _payment_table(ws, formats, paper, "发放金额村级小计表", headers, table, {j: formats.yuan for j in range(4, 10)},
+                   [4, 5, 6, 7, 8], key_columns=(0, 2), grouped=False)
 
 
-def _township_sheet(workbook, formats: Formats, result: PayResult, rows: list[CadreRow], draft: str | None) -> None:
+def _kind_sum(lines: list[PaymentLine], kind: str) -> Decimal:
+    return sum((l.amount for l in lines if l.kind == kind), ZERO)
+
+
+def _township_sheet(workbook, formats: Formats, paper: Paper, result: PayResult, rows: list[CadreRow]) -> None:
     ws = workbook.add_worksheet("乡镇小计")
     headers = ["乡镇", "支部数", "干部人数", "绩效工资", "星级奖励", "村级奖补", "合计"]
     by_township: dict[str, list[PaymentLine]] = defaultdict(list)
@@ -251,39 +354,46 @@ def _township_sheet(workbook, formats: Formats, result: PayResult, rows: list[Ca
     for r in rows:
         cadres[r.performance.township] += 1
     table = []
-    for township in sorted(by_township):
+    for township in sorted(by_township, key=paper.order):
         lines = by_township[township]
-        kind = lambda k: sum((l.amount for l in lines if l.kind == k), ZERO)  # noqa: E731
         table.append([township, len({l.branch_code for l in lines}), cadres[township],
-                      kind("performance"), kind("star_reward"), kind("village_award"),
+                      _kind_sum(lines, "performance"), _kind_sum(lines, "star_reward"), _kind_sum(lines, "village_award"),
                       sum((l.amount for l in lines), ZERO)])
-    _table_with_total(ws, formats, headers, table, {j: formats.yuan for j in range(3, 7)}, [3, 4, 5, 6], draft)
+    _payment_table(ws, formats, paper, "发放金额乡镇小计表", headers, table, {j: formats.yuan for j in range(3, 7)},
+                   [3, 4, 5, 6], key_columns=(0, 0), grouped=False)
 
 
-def _payer_sheet(workbook, formats: Formats, result: PayResult, draft: str | None) -> None:
+def _payer_sheet(workbook, formats: Formats, paper: Paper, result: PayResult) -> None:
     ws = workbook.add_worksheet("按资金来源汇总")
     headers = ["资金来源", "付款行数", "金额"]
     table = [[PAYER_TEXT[p], sum(1 for l in result.lines if l.payer == p), result.total(p)]
              for p in PAYER_TEXT if any(l.payer == p for l in result.lines)]
-    _table_with_total(ws, formats, headers, table, {2: formats.yuan}, [2], draft)
+    _payment_table(ws, formats, paper, "发放金额按资金来源汇总表", headers, table, {2: formats.yuan}, [2],
+                   widths={0: 24, 1: 12, 2: 20}, key_columns=(0, 0), grouped=False)
 
 
-def _check_sheet(workbook, formats: Formats, found: list[Check], rows: list[CadreRow], draft: str | None) -> None:
+def _check_sheet(workbook, formats: Formats, paper: Paper, found: list[Check], rows: list[CadreRow],
+                 ranges: list[tuple[int, int]]) -> None:
     ws = workbook.add_worksheet("核对")
     headers = ["检查项", "结果", "数值一", "数值二", "说明"]
-    top = _draft_rows(ws, formats, draft)
-    for j, h in enumerate(headers):
-        ws.write_string(top, j, h, formats.header)
-    for i, c in enumerate(found, top + 1):
-        ws.write_string(i, 0, c.name, formats.text)
+    total = sum((r.total for r in rows), ZERO)
+    sized = set_widths(ws, headers, [[c.name, "不通过", c.left, c.right, c.note] for c in found] + [["", "", total, "", ""]],
+                       40, {0: 40, 4: 40})
+    head = title_block(ws, formats, paper.title("财务发放表核对表"), paper.facts(), len(headers) - 1, sum(sized))
+    write_header(ws, formats, head, headers, sized)
+    for i, c in enumerate(found, head + 1):
+        height = row_height([c.name, "", "", "", c.note], sized)
+        if height:
+            ws.set_row(i, height)
+        ws.write_string(i, 0, c.name, formats.wrap)
         ws.write_string(i, 1, "通过" if c.passed else "不通过", formats.ok if c.passed else formats.bad)
         for j, value in ((2, c.left), (3, c.right)):
             write_value(ws, i, j, value, formats, formats.yuan if isinstance(value, Decimal) else formats.integer)
-        ws.write_string(i, 4, c.note, formats.text)
-    # Excel's own re-count of the cadre sheet, so finance can see the sum is not just our word.
-    row = top + len(found) + 2
-    last = len(rows) + 1 + top  # the cadre sheet's last line, below its draft rows when there are any
-    total = sum((r.total for r in rows), ZERO)
-    ws.write_string(row, 0, "Excel 复算：干部明细“合计”列之和", formats.bold)
-    ws.write_formula(row, 2, f"=SUM('{CADRE_SHEET}'!L{top + 2}:L{last})", formats.yuan, float(total))
-    fit_columns(ws, headers, [[c.name, "不通过", c.left, c.right, c.note] for c in found] + [["", "", total, "", ""]])
+        ws.write_string(i, 4, c.note, formats.wrap)
+    # Excel's own re-count of the cadre lines (not the 小计 rows), so finance can see the sum is not just our word.
+    row = head + len(found) + 2
+    cells = ",".join(f"'{CADRE_SHEET}'!L{first + 1}:L{last + 1}" for first, last in ranges if last >= first)
+    ws.set_row(row, 2 * LINE_POINTS)
+    ws.write_string(row, 0, "Excel 复算：干部明细“合计”列之和（不含小计行）", formats.wrap)
+    ws.write_formula(row, 2, f"=SUM({cells or 0})", formats.yuan, float(total))
+    print_layout(ws, Page(paper.title(" 财务发放表核对表"), (head, head)), sum(sized))

@@ -7,7 +7,18 @@ from pathlib import Path
 from .problems import ERROR, WARNING, count_by_severity
 from .records import Submission
 from .sheets import sheets_for
-from .xlsx import Formats, fit_columns, new_workbook, write_value
+from .xlsx import (
+    LINE_POINTS,
+    Formats,
+    Page,
+    new_workbook,
+    print_layout,
+    row_height,
+    set_widths,
+    title_block,
+    write_header,
+    write_value,
+)
 
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "提示", "info": "说明"}
 _UNSAFE = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff_-]+")
@@ -63,13 +74,19 @@ def _summary(workbook, formats: Formats, sub: Submission) -> None:
         ("已自动更正", len(sub.changes)),
         ("下一步", _next_step(sub)),
     ]
-    ws.write_string(0, 0, "报送回执", formats.title)
-    for i, (label, value) in enumerate(rows, 2):
+    widths = [14.0, 70.0]
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    title = f"{sub.township}报送回执" if sub.township else "报送回执"
+    row = title_block(ws, formats, title, [], 1, sum(widths))
+    for i, (label, value) in enumerate(rows, row + 1):
+        height = row_height([str(value)], [widths[1]])
+        ws.set_row(i, height or 1.4 * LINE_POINTS)
         ws.write_string(i, 0, label, formats.bold)
-        fmt = (formats.ok if sub.accepted else formats.bad) if label == "审核结果" else formats.wrap
+        fmt = (formats.ok if sub.accepted else formats.bad) if label == "审核结果" else (
+            formats.left if isinstance(value, int) else formats.wrap)
         write_value(ws, i, 1, value, formats, fmt)
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 80)
+    print_layout(ws, Page(f"报送回执：{sub.file}"), sum(widths))
     ws.activate()
 
 
@@ -84,11 +101,14 @@ def _problems(workbook, formats: Formats, sub: Submission) -> None:
     headers = ["序号", "类别", "代码", "工作表", "单元格", "列", "填写的值", "问题与修改方法"]
     rows = [[i, SEVERITY_TEXT.get(p.severity, p.severity), p.code, p.sheet, p.cell, p.field, p.value, p.message]
             for i, p in enumerate(sub.problems, 1)]
-    for j, h in enumerate(headers):
-        ws.write_string(0, j, h, formats.header)
+    sized = set_widths(ws, headers, rows, 16, {7: 60})
+    write_header(ws, formats, 0, headers, sized)
     target = link_target(sub.file)
     for i, row in enumerate(rows, 1):
         p = sub.problems[i - 1]
+        height = row_height([v if isinstance(v, str) else "" for v in row], sized)
+        if height:
+            ws.set_row(i, height)
         for j, value in enumerate(row):
             fmt = (formats.bad if p.severity == ERROR else formats.warn) if j == 1 else formats.wrap
             write_value(ws, i, j, value, formats, fmt)
@@ -97,9 +117,11 @@ def _problems(workbook, formats: Formats, sub: Submission) -> None:
             ws.write_url(i, 4, f"external:{target}#'{sheet_ref}'!{p.cell}", formats.link, p.cell,
                          "打开原文件并定位到该单元格（原文件需与回执在同一文件夹）")
     ws.freeze_panes(1, 0)
-    fit_columns(ws, headers, rows, cap=70)
     if rows:
         ws.autofilter(0, 0, len(rows), len(headers) - 1)
+    print_layout(ws, Page(f"报送回执：{sub.file}（问题清单）", (0, 0), (0, 0)), sum(sized))
+    if not rows:
+        ws.hide()  # nothing to list (the 回执 says 0): a clean receipt prints as its one page
 
 
 def _changes(workbook, formats: Formats, sub: Submission) -> None:
@@ -108,14 +130,19 @@ def _changes(workbook, formats: Formats, sub: Submission) -> None:
     titles = {}
     if sub.rulebook:
         titles = {f.id: f.title for s in sheets_for(sub.rulebook) for f in s.fields}
-    rows = [[sheet, cell, titles.get(c.field, c.field), c.before, c.after] for sheet, cell, c in sub.changes]
-    for j, h in enumerate(headers):
-        ws.write_string(0, j, h, formats.header)
+    rows = [[sheet, cell, titles.get(c.field, c.field), str(c.before), str(c.after)] for sheet, cell, c in sub.changes]
+    sized = set_widths(ws, headers, rows, 30)
+    write_header(ws, formats, 0, headers, sized)
     for i, row in enumerate(rows, 1):
+        height = row_height(row, sized)
+        if height:
+            ws.set_row(i, height)
         for j, value in enumerate(row):
-            ws.write_string(i, j, str(value), formats.text)
+            ws.write_string(i, j, value, formats.wrap)
     ws.freeze_panes(1, 0)
-    fit_columns(ws, headers, rows)
+    print_layout(ws, Page(f"报送回执：{sub.file}（已自动更正）", (0, 0)), sum(sized))
+    if not rows:
+        ws.hide()
 
 
 STATUS_HEADERS = ["乡镇", "支部编码", "支部名称", "县级审查", "当前评定", "状态", "设定者", "日期", "依据文件"]
@@ -130,4 +157,5 @@ def _statuses(workbook, formats: Formats, rows: list[list[str]]) -> None:
         for j, value in enumerate(row):
             ws.write_string(i, j, value, formats.text)
     ws.freeze_panes(1, 0)
-    fit_columns(ws, STATUS_HEADERS, rows)
+    sized = set_widths(ws, STATUS_HEADERS, rows, 30)
+    print_layout(ws, Page("报送回执（评定状态）", (0, 0)), sum(sized))

@@ -37,8 +37,10 @@ from .consolidate import (
     Consolidated,
     InputRow,
     notice_dates,
+    reasons_workbook_name,
     targets_table,
     write_consolidated,
+    write_reasons_workbook,
 )
 from .county import (
     derived_seed,
@@ -55,7 +57,9 @@ from .isolate import IsolatedFailure, map_isolated
 from .ledger import issued_versions, last_rulebook, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
+from .notice import NoticeContact, write_notices
 from .pay import PayResult, compute_payments
+from .payers import with_county_payers
 from .prefill import submission_records_json
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .procedure import (
@@ -362,7 +366,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     spot = draw_spot_check(rulebook, county.branches, seed)
     procedure, county_outputs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     notice = procedure.notice
-    payments = compute_payments(rulebook, accepted, county.branches)
+    paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
+    payments = compute_payments(paid_by, accepted, county.branches)
     watch.lap("pay")
     counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
     counts["inputs"] = len(accounted)
@@ -381,13 +386,18 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
                                 townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)),
                                 [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
-                                 ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))])
+                                 ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
+                                county_name=config.county)
     watch.lap("consolidate")
     outputs.append(write_consolidated(staging / consolidated_workbook_name(rulebook.id, config.period), consolidated))
     watch.lap("write consolidated workbook")
-    outputs.append(write_finance_workbook(staging / finance_workbook_name(rulebook.id, config.period), rulebook,
-                                          config.period, payments, county.branches, config.county, procedure.draft))
-    finance = _finance_version(config, rulebook, procedure, payments, county.branches, staging, outputs)
+    outputs.append(write_reasons_workbook(staging / reasons_workbook_name(rulebook.id, config.period), consolidated))
+    outputs += write_notices(staging, consolidated, NoticeContact(config.county, config.issuer, config.notice_phone,
+                                                                  config.notice_address, config.notice_mailbox))
+    outputs.append(write_finance_workbook(staging / finance_workbook_name(rulebook.id, config.period), paid_by,
+                                          config.period, payments, county.branches, config.county,
+                                          draft=procedure.draft, townships=townships))
+    finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, outputs)
     outputs += county_outputs
     watch.lap("write finance workbook")
     outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,

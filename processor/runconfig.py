@@ -25,6 +25,12 @@ RUN_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     "ledger": (_TEXT, "a file path"),
     "townships": ({"type": ["array", "string"], "items": _TEXT}, "a list of township names"),
     "county": ({"type": "string"}, "the county's name, e.g. \"明川县\""),
+    "payers": ({"type": "object", "additionalProperties": _TEXT},
+               "a table of pay rule id = payer, e.g. {performance = \"乡镇财政\", elderly_allowance = \"县财政\"}"),
+    "issuer": (_TEXT, "the body that issues the public notice, e.g. \"中共明川县委组织部\""),
+    "notice_phone": (_TEXT, "a phone number for reports during the public notice"),
+    "notice_address": (_TEXT, "a postal address for reports during the public notice"),
+    "notice_mailbox": (_TEXT, "an e-mail address for reports during the public notice"),
     "notice_start": ({"type": ["string", "object"]}, "a date, e.g. 2027-01-05"),
     "seed": ({"type": "integer", "minimum": 0}, "a whole number ≥ 0"),
     "log_json": ({"type": "boolean"}, "true or false"),
@@ -74,7 +80,10 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         period=int(pick("period", due_period(dt.date.today()))), ledger=pick_path("ledger"),
         townships=list(townships), county=str(pick("county", "")), notice_start=notice_date,
         seed=pick("seed"), log_json=bool(pick("log_json", False)), workers=workers, mail=mail,
-        accept_shrink=[shrink] if isinstance(shrink, str) else list(shrink))
+        accept_shrink=[shrink] if isinstance(shrink, str) else list(shrink),
+        payers=dict(file.get("payers", {})), issuer=str(pick("issuer", "")),
+        notice_phone=str(pick("notice_phone", "")), notice_address=str(pick("notice_address", "")),
+        notice_mailbox=str(pick("notice_mailbox", "")))
 
 
 def _check_folders(inbox: Path | None, out: Path) -> None:

@@ -16,6 +16,11 @@ class RunConfig:
     ledger: Path | None = None
     townships: list[str] = field(default_factory=list)
     county: str = ""
+    payers: dict[str, str] = field(default_factory=dict)  # pay rule id -> payer the county set (payers.py)
+    issuer: str = ""          # who issues the public notice, e.g. 中共明川县委组织部
+    notice_phone: str = ""    # where to report during the notice: phone, address, mailbox
+    notice_address: str = ""
+    notice_mailbox: str = ""
     notice_start: dt.date | None = None
     seed: int | None = None
     log_json: bool = False

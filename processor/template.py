@@ -17,7 +17,15 @@ from .sheets import (
     sheets_for,
     write_generated_schemas,
 )
-from .xlsx import Formats, display_width, new_workbook
+from .xlsx import (
+    Formats,
+    Page,
+    display_width,
+    new_workbook,
+    print_layout,
+    row_height,
+    write_header,
+)
 
 TEMPLATE_ROWS = 2000  # rows prepared with validations in each data sheet
 OPTIONS_SHEET = "下拉选项"
@@ -46,9 +54,9 @@ def write_template(rulebook: Rulebook, folder: Path) -> Path:
 
 def _write_instructions(workbook: Any, formats: Formats, rulebook: Rulebook, sheets: list[Sheet]) -> None:
     ws = workbook.add_worksheet(INSTRUCTIONS_SHEET)
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 40)
-    ws.set_column(2, 3, 60)
+    widths = [14.0, 30.0, 6.0, 50.0]  # one portrait page wide: the instructions print whole
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
     ws.write_string(0, 0, f"{rulebook.name} 填报模板", formats.title)
     meta = [("模板编号", rulebook.template_id), ("模板版本", rulebook.version)]
     for i, (label, value) in enumerate(meta, 2):
@@ -63,19 +71,22 @@ def _write_instructions(workbook: Any, formats: Formats, rulebook: Rulebook, she
     ws.data_validation(5, 1, 5, 1, _period_validation(rulebook))
     row = 7
     for line in _general_notes(rulebook):
-        ws.write_string(row, 0, line, formats.text)
+        # A note spans the page width and wraps there, rather than running off the printed page.
+        ws.set_row(row, row_height([line], [sum(widths)]))
+        ws.merge_range(row, 0, row, 3, line, formats.facts)
         row += 1
     row += 1
-    for j, h in enumerate(["工作表", "列", "必填", "填写要求"]):
-        ws.write_string(row, j, h, formats.header)
+    header = row
+    write_header(ws, formats, row, ["工作表", "列", "必填", "填写要求"], widths)
     for sheet in sheets:
         for f in sheet.fields:
             row += 1
-            ws.write_string(row, 0, sheet.name, formats.text)
-            ws.write_string(row, 1, f.title, formats.text)
-            ws.write_string(row, 2, "是" if f.required else "", formats.text)
-            ws.write_string(row, 3, field_rule_text(f), formats.wrap)
+            values = [sheet.name, f.title, "是" if f.required else "", field_rule_text(f)]
+            ws.set_row(row, row_height(values, widths))
+            for j, value in enumerate(values):
+                ws.write_string(row, j, value, formats.wrap)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    print_layout(ws, Page(f"{rulebook.name} 填报模板：{INSTRUCTIONS_SHEET}", (header, header)), sum(widths))
     ws.activate()
 
 
@@ -126,12 +137,16 @@ def _write_data_sheet(workbook: Any, formats: Formats, sheet: Sheet, lists: list
     ws = workbook.add_worksheet(sheet.name)
     tall = any(display_width(f.title) > 20 for f in sheet.fields)
     ws.set_row(0, 48 if tall else 24)
+    total = 0
     for j, f in enumerate(sheet.fields):
         ws.write_string(0, j, f.title, formats.header_required if f.required else formats.header)
         width = min(24, max(10, display_width(f.title) // (3 if tall else 1) + 4))
+        total += width
         ws.set_column(j, j, width, _column_format(formats, f))
         ws.data_validation(1, j, TEMPLATE_ROWS, j, _validation(f, lists))
-    ws.freeze_panes(1, 2 if sheet.key == "scores" else 1)
+    key = 2 if sheet.key == "scores" else 1
+    ws.freeze_panes(1, key)
+    print_layout(ws, Page(f"{sheet.name}（填报乡镇：＿＿＿＿＿＿）", (0, 0), (0, key - 1)), total)
     ws.protect("", {"insert_rows": True, "delete_rows": True, "format_columns": True, "sort": True,
                     "autofilter": True, "select_locked_cells": True, "select_unlocked_cells": True})
 

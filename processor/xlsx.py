@@ -3,11 +3,17 @@
 - fixed metadata, so the same inputs give byte-identical files;
 - text from submissions is always written as text: a name like "=HYPERLINK(...)" or "+86..."
   never becomes a formula, a number or a link;
-- Chinese-friendly formats.
+- Chinese-friendly formats;
+- one print layout (`print_layout`): A4, one page wide, the document title in the page header,
+  "第 &P 页 共 &N 页" in the footer, header rows and key columns repeated on every page, and a
+  sheet that is never shrunk below 9 pt printed text (11 pt × 82%) because its columns are sized
+  (`write_table`) to fit a portrait or a landscape page.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,6 +52,15 @@ class Formats:
         self.header_required = workbook.add_format({**base, "bold": True, "bg_color": "#FCE4D6", "border": 1,
                                                     "text_wrap": True, "align": "center"})
         self.title = workbook.add_format({**base, "bold": True, "font_size": 16})
+        self.doc_title = workbook.add_format({**base, "bold": True, "font_size": 16, "align": "center",
+                                              "text_wrap": True})
+        self.facts = workbook.add_format({**base, "text_wrap": True})
+        self.draft = workbook.add_format({**base, "bold": True, "font_size": 14, "font_color": "#C00000",
+                                          "align": "center", "border": 2, "border_color": "#C00000",
+                                          "text_wrap": True})
+        self.signature = workbook.add_format({**base, "valign": "bottom"})
+        self.subtotal = workbook.add_format({**base, "bold": True})
+        self.left = workbook.add_format({**base, "align": "left"})
         self.bold = workbook.add_format({**base, "bold": True})
         self.input = workbook.add_format({**base, "locked": False, "bg_color": "#FFF2CC", "border": 1})
         self.input_text = workbook.add_format({**base, "locked": False, "num_format": "@"})
@@ -76,27 +91,164 @@ def write_value(sheet: Any, row: int, col: int, value: Any, formats: Formats, fm
         sheet.write_string(row, col, str(value), fmt or formats.text)
 
 
+A4 = 9
+# Characters of a column width (at 11 pt) that fit between the margins at 100%; wider tables print
+# landscape, and are shrunk to one page wide by at most MIN_SCALE, so printed text stays ≥ 9 pt.
+PORTRAIT_CHARS = 100
+LANDSCAPE_CHARS = 146
+MIN_SCALE = 0.82
+LINE_POINTS = 15.0  # one line of 11 pt text, as both Excel and LibreOffice lay it out
+MARGIN_INCHES = 0.4
+
+
+@dataclass(frozen=True)
+class Page:
+    """How one sheet prints: its document title, the rows and columns every page repeats."""
+    title: str
+    header_rows: tuple[int, int] | None = None
+    key_columns: tuple[int, int] | None = None
+    breaks: tuple[int, ...] = ()  # rows that start a new page (a township's first row)
+
+
+def print_layout(sheet: Any, page: Page, width: float) -> None:
+    """THE print setup of every sheet starbatch writes; `width` is the sum of its column widths."""
+    sheet.set_paper(A4)
+    if width > PORTRAIT_CHARS:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    if fits_on_paper(width):
+        sheet.fit_to_pages(1, 0)
+    # else (a template's 评分 sheet of fifty columns): 100%, pages across, the key columns on each.
+    sheet.set_margins(left=MARGIN_INCHES, right=MARGIN_INCHES, top=0.75, bottom=0.7)
+    # Header and footer keep their own size when the sheet is shrunk to the page width.
+    options = {"margin": 0.3, "scale_with_doc": False}
+    sheet.set_header(f'&C&10&"{FONT},Regular"{page.title.replace("&", "&&")}', options)
+    sheet.set_footer(f'&C&10&"{FONT},Regular"第 &P 页 共 &N 页', options)
+    if page.header_rows:
+        sheet.repeat_rows(*page.header_rows)
+    if page.key_columns:
+        sheet.repeat_columns(*page.key_columns)
+    if page.breaks:
+        sheet.set_h_pagebreaks(list(page.breaks))
+    sheet.center_horizontally()
+
+
+def fits_on_paper(width: float) -> bool:
+    """A table this wide prints one page wide with text of at least 9 pt."""
+    return width <= LANDSCAPE_CHARS / MIN_SCALE
+
+
+def title_block(sheet: Any, formats: Formats, title: str, facts: list[str], last_col: int, width: float,
+                draft: str | None = None, note: str = "") -> int:
+    """The lines a printed sheet opens with (draft banner, title, county/period/unit/date, a note of its own);
+    returns the next row."""
+    row = 0
+    if draft:
+        sheet.set_row(row, 2 * LINE_POINTS)
+        _merged(sheet, row, last_col, draft, formats.draft)
+        row += 1
+    sheet.set_row(row, 1.6 * LINE_POINTS * _lines(title, width, 16 / 11))
+    _merged(sheet, row, last_col, title, formats.doc_title)
+    row += 1
+    if facts:
+        text = "　　".join(facts)
+        sheet.set_row(row, LINE_POINTS * _lines(text, width))
+        _merged(sheet, row, last_col, text, formats.facts)
+        row += 1
+    if note:
+        sheet.set_row(row, LINE_POINTS * _lines(note, width))
+        _merged(sheet, row, last_col, note, formats.facts)
+        row += 1
+    return row
+
+
+def signature_block(sheet: Any, formats: Formats, row: int, last_col: int) -> int:
+    """制表人 / 审核人 / 负责人 / 日期 under a payment table, with room to sign; returns the next row."""
+    sheet.set_row(row + 1, 2.2 * LINE_POINTS)
+    _merged(sheet, row + 1, last_col, SIGNATURE_LINE, formats.signature)
+    return row + 2
+
+
+SIGNATURE_LINE = "制表人：　　　　　　　　审核人：　　　　　　　　负责人：　　　　　　　　日期：　　　　年　　月　　日"
+
+
+def _merged(sheet: Any, row: int, last_col: int, text: str, fmt: Any) -> None:
+    if last_col > 0:
+        sheet.merge_range(row, 0, row, last_col, text, fmt)
+    else:
+        sheet.write_string(row, 0, text, fmt)
+
+
+def _lines(text: str, width: float, size: float = 1.0) -> int:
+    """Printed lines a wrapped text takes in a column `width` characters wide (CJK counts two)."""
+    usable = max(1.0, (width - 1) / size)
+    return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))
+
+
+def row_height(values: list[Any], widths: list[float]) -> float | None:
+    """A height that shows every wrapped line of the row, or None for one line (the default)."""
+    lines = max((_lines(v, w) for v, w in zip(values, widths, strict=False) if isinstance(v, str)), default=1)
+    return LINE_POINTS * lines if lines > 1 else None
+
+
 def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[list[Any]],
-                col_formats: dict[int, Any] | None = None, first_row: int = 0) -> None:
-    """A header row, data rows, frozen header, autofilter and widths that fit the content."""
-    col_formats = col_formats or {}
-    for j, h in enumerate(headers):
-        sheet.write_string(first_row, j, h, formats.header)
+                col_formats: dict[int, Any] | None = None, first_row: int = 0, cap: int = 40,
+                widths: dict[int, int] | None = None) -> float:
+    """A header row, data rows, frozen header and autofilter; returns the table's width in characters.
+
+    Columns fit their content up to `cap` (or the width given in `widths`); text longer than its
+    column wraps, and each row is as tall as its longest wrapped cell, so nothing overlaps on paper.
+    """
+    col_formats = dict(col_formats or {})
+    sized = set_widths(sheet, headers, rows, cap, widths)
+    for j, w in enumerate(sized):
+        if j not in col_formats and _widest(rows, j) > w:
+            col_formats[j] = formats.wrap
+    write_header(sheet, formats, first_row, headers, sized)
     for i, row in enumerate(rows, first_row + 1):
+        height = row_height([_cell_text(v) for v in row], sized)
+        if height:
+            sheet.set_row(i, height)
         for j, value in enumerate(row):
             write_value(sheet, i, j, value, formats, col_formats.get(j))
     sheet.freeze_panes(first_row + 1, 0)
     if headers:
         sheet.autofilter(first_row, 0, first_row + max(len(rows), 1), len(headers) - 1)
-    fit_columns(sheet, headers, rows)
+    return sum(sized)
 
 
-def fit_columns(sheet: Any, headers: list[str], rows: list[list[Any]], cap: int = 60) -> None:
-    """Widths from the header and the first 500 rows (enough to fit; the rest look alike)."""
-    sample = rows[:500]
+def write_header(sheet: Any, formats: Formats, row: int, headers: list[str], widths: list[float]) -> None:
+    height = row_height(headers, widths)
+    if height:
+        sheet.set_row(row, height)
     for j, h in enumerate(headers):
-        widest = max([display_width(h)] + [display_width(_cell_text(r[j])) for r in sample if j < len(r)])
-        sheet.set_column(j, j, min(cap, widest + 2))
+        sheet.write_string(row, j, h, formats.header)
+
+
+def set_widths(sheet: Any, headers: list[str], rows: list[list[Any]], cap: int = 40,
+               fixed: dict[int, int] | None = None) -> list[float]:
+    """Column widths from the content (capped; a header wraps rather than widen a column of numbers)."""
+    fixed = fixed or {}
+    sized: list[float] = []
+    for j, h in enumerate(headers):
+        values = [r[j] for r in rows[:500] if j < len(r)]
+        body = max([display_width(line) for v in values for line in _cell_text(v).split("\n")], default=0)
+        numeric = bool(values) and all(isinstance(v, (int, float, Decimal)) or v is None for v in values)
+        natural = max(body, min(display_width(h), max(body, 6))) + (1 if numeric else 2)
+        sized.append(float(fixed.get(j, min(cap, natural))))
+        sheet.set_column(j, j, sized[j])
+    return sized
+
+
+def fit_columns(sheet: Any, headers: list[str], rows: list[list[Any]], cap: int = 60) -> list[float]:
+    """Widths from the header and the first 500 rows (enough to fit; the rest look alike)."""
+    return set_widths(sheet, headers, rows, cap)
+
+
+def _widest(rows: list[list[Any]], j: int) -> int:
+    return max([display_width(line) for r in rows[:500] if j < len(r) for line in _cell_text(r[j]).split("\n")],
+               default=0)
 
 
 def _cell_text(value: Any) -> str:

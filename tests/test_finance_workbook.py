@@ -105,12 +105,26 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Big:
                openpyxl.load_workbook(group.workbook), openpyxl.load_workbook(group.workbook, data_only=True))
 
 
+HEADER_FIRST = {"乡镇", "资金来源", "检查项"}
+
+
+def header_row(ws: Any) -> int:
+    """The table's header row (1-based): under the printed title lines."""
+    return next(i for i, row in enumerate(ws.iter_rows(values_only=True), 1) if row[0] in HEADER_FIRST)
+
+
 def table(ws: Any) -> tuple[list[str], list[tuple], tuple]:
-    """(headers, data rows, the 合计 row) of a table sheet."""
-    rows = list(ws.iter_rows(values_only=True))
-    headers, body, total = list(rows[0]), rows[1:-1], rows[-1]
-    assert total[0] == "合计", f"{ws.title}: last row is {total}"
-    return headers, body, total
+    """(headers, data rows without the townships' 小计 rows, the 合计 row) of a payment sheet."""
+    rows = list(ws.iter_rows(min_row=header_row(ws), values_only=True))
+    end = next(i for i, row in enumerate(rows) if row[0] == "合计")
+    assert str(rows[end + 2][0]).startswith("制表人："), f"{ws.title}: no signature block under the 合计"
+    headers, body = list(rows[0]), [r for r in rows[1:end] if r[1] != "小计"]
+    return headers, body, rows[end]
+
+
+def subtotals(ws: Any) -> dict[str, tuple]:
+    rows = list(ws.iter_rows(min_row=header_row(ws), values_only=True))
+    return {r[0]: r for r in rows if r[1] == "小计"}
 
 
 def cover_value(ws: Any, label: str) -> Any:
@@ -153,13 +167,15 @@ def test_big_county__cadre_sheet_total_column__sums_to_the_cadre_payments(big: B
 
 def test_big_county__excel_recount__formula_and_its_value(big: Big) -> None:
     formula = [c for row in big.book[CHECK_SHEET].iter_rows() for c in row if c.data_type == "f"]
-    assert [c.value for c in formula] == [f"=SUM('{CADRE_SHEET}'!L2:L2001)"]
+    start = header_row(big.book[CADRE_SHEET]) + 1
+    ranges = [f"'{CADRE_SHEET}'!L{start + t * 201}:L{start + t * 201 + 199}" for t in range(TOWNSHIPS)]
+    assert [c.value for c in formula] == [f"=SUM({','.join(ranges)})"]  # each township's lines, not its 小计
     cached = big.values[CHECK_SHEET][formula[0].coordinate].value
     assert money(cached) == big.expected.cadres
 
 
 def test_big_county__every_check_row__reads_passed(big: Big) -> None:
-    rows = [row for row in big.book[CHECK_SHEET].iter_rows(min_row=2, values_only=True)
+    rows = [row for row in big.book[CHECK_SHEET].iter_rows(min_row=header_row(big.book[CHECK_SHEET]) + 1, values_only=True)
             if row[0] and not str(row[0]).startswith("Excel 复算")]
     assert len(rows) >= 10
     assert [(row[0], row[1]) for row in rows if row[1] != "通过"] == []
@@ -170,20 +186,23 @@ def test_big_county__amounts__are_numbers_with_two_decimal_format(big: Big) -> N
     checked = 0
     for name, columns in MONEY.items():
         ws = big.book[name]
-        headers = [c.value for c in ws[1]]
+        top = header_row(ws)
+        headers = [c.value for c in ws[top]]
+        last = next(r for r in range(top, ws.max_row + 1) if ws.cell(row=r, column=1).value == "合计")
         for header in columns:
             j = headers.index(header) + 1
-            for row in range(2, ws.max_row + 1):
+            for row in range(top + 1, last + 1):
                 cell = ws.cell(row=row, column=j)
                 if cell.value is None:
-                    assert header == "村集体经济收入" or row == ws.max_row, f"{name}!{cell.coordinate} is empty"
+                    subtotal = ws.cell(row=row, column=2).value == "小计"
+                    assert header == "村集体经济收入" or row == last or subtotal, f"{name}!{cell.coordinate} is empty"
                     continue
                 assert cell.data_type == "n" and isinstance(cell.value, (int, float)), f"{name}!{cell.coordinate}"
                 assert "0.00" in cell.number_format, f"{name}!{cell.coordinate}: {cell.number_format}"
                 checked += 1
     total = next(row[1] for row in big.book[COVER].iter_rows() if row[0].value == "总计（元）")
     assert total.data_type == "n" and "0.00" in total.number_format
-    for row in big.book[CHECK_SHEET].iter_rows(min_row=2):
+    for row in big.book[CHECK_SHEET].iter_rows(min_row=header_row(big.book[CHECK_SHEET]) + 1):
         name = str(row[0].value or "")
         if name and name not in COUNT_CHECKS:  # an amount check, or the Excel recount: amounts in C (and D)
             for cell in row[2:4]:
@@ -225,7 +244,7 @@ def test_cadre_sheet__same_name_and_role_twice__each_row_keeps_its_own_reward(tm
                      ("王伟", 12, D("7200.00")),      # 200 × 3 × 12
                      ("王伟", 7, D("4200.00"))]       # 200 × 3 × 7
     check = openpyxl.load_workbook(group.workbook)[CHECK_SHEET]
-    assert [r[0] for r in check.iter_rows(min_row=2, values_only=True) if r[1] == "不通过"] == []
+    assert [r[0] for r in check.iter_rows(min_row=header_row(check) + 1, values_only=True) if r[1] == "不通过"] == []
 
 
 # --- formula safety ------------------------------------------------------------------------------
@@ -279,7 +298,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_formula_safety__names_starting_with_formula_characters__come_out_as_text(hostile: tuple[Path, Path]) -> None:
     _, finance = hostile
     ws = openpyxl.load_workbook(finance)[CADRE_SHEET]
-    names = [row[3] for row in ws.iter_rows(min_row=2) if row[3].value and row[0].value != "合计"]
+    names = [row[3] for row in ws.iter_rows(min_row=header_row(ws) + 1) if row[3].value and row[0].value != "合计"]
     assert sorted(c.value for c in names) == sorted(HOSTILE_NAMES + ["赵六"])
     assert all(c.data_type == "s" for c in names)
     villages = [row[1] for row in ws.iter_rows(min_row=2) if row[2].value == "HX村党支部"]
@@ -290,7 +309,8 @@ def test_formula_safety__sheet_xml__has_no_formula_but_the_one_sum(hostile: tupl
     _, finance = hostile
     xml = sheet_xml_by_name(finance)
     formulas = {name: re.findall(r"<f\b[^>]*>(.*?)</f>", body) for name, body in xml.items()}
-    assert {name: f for name, f in formulas.items() if f} == {CHECK_SHEET: [f"SUM('{CADRE_SHEET}'!L2:L7)"]}
+    start = header_row(openpyxl.load_workbook(finance)[CADRE_SHEET]) + 1
+    assert {name: f for name, f in formulas.items() if f} == {CHECK_SHEET: [f"SUM('{CADRE_SHEET}'!L{start}:L{start + 5})"]}
     assert all(not re.search(r"<f\b", body) for name, body in xml.items() if name != CHECK_SHEET)
 
 

@@ -231,7 +231,7 @@ def test_run__results_json__problems_and_totals(county):
 def test_run__公示名单__shows_start_and_end(county):
     assert county.results["notice"] == {"start": "2026-09-28", "end": "2026-10-10", "working_days": 5, "error": ""}
     rows = sheet_values(county.book, "公示名单")
-    assert "2026-09-28" in rows[0][0] and "2026-10-10" in rows[0][0]
+    assert "2026-09-28" in rows[2][0] and "2026-10-10" in rows[2][0]  # under the sheet's title and facts
     listed = table(county.book, "公示名单", "乡镇")
     # every “星级” branch, one star and up (000 line 315; changed on purpose by issue 11 item 5)
     starred = {(t, branch_code(t, n)) for t, ratings in COUNTY.items() for n, r in enumerate(ratings, 1) if r >= 1}
@@ -250,5 +250,5 @@ def test_run__spot_check__20_percent_of_one_and_two_star_rounded_up(county):
     assert county.results["seed"] == spot["seed"]
     assert f"spot-check seed {spot['seed']}" in county.stdout
     sheet = sheet_values(county.book, "抽查名单")
-    assert str(spot["seed"]) in sheet[0][0]
+    assert str(spot["seed"]) in sheet[2][0]  # under the sheet's title and facts
     assert [(r["乡镇"], r["支部编码"]) for r in table(county.book, "抽查名单", "序号")] == drawn

@@ -119,7 +119,7 @@ def test_run__notice_in_an_unsupplied_year__outputs_written_with_the_reason(tmp_
     code, _, stderr = run_cli(*run_args(inbox, out, "--notice-start", "2027-01-05"))
     assert code == 0, stderr
     assert [p["code"] for p in results(out)["problems"]] == ["RUN_004"]
-    assert "calendars/2027.yaml" in sheet_values(consolidated_path(out), "公示名单")[0][0]
+    assert "calendars/2027.yaml" in sheet_values(consolidated_path(out), "公示名单")[2][0]
 
 
 def test_run__notice_in_a_supplied_year__公示名单_shows_start_and_end(tmp_path, calendars):
@@ -128,13 +128,13 @@ def test_run__notice_in_a_supplied_year__公示名单_shows_start_and_end(tmp_pa
     run_cli(*run_args(inbox, out, "--notice-start", "2027-02-04"))
     assert results(out)["notice"]["end"] == "2027-02-12"  # Fri 5, Sat 6, (8–9), Wed 10, Thu 11, Fri 12
     rows = sheet_values(consolidated_path(out), "公示名单")
-    assert "2027-02-04 至 2027-02-12" in rows[0][0]
-    assert rows[3][4:6] == ["2027-02-04", "2027-02-12"]
+    assert "2027-02-04 至 2027-02-12" in rows[2][0]
+    assert rows[4][4:6] == ["2027-02-04", "2027-02-12"]  # under title, facts, note and header
 
 
 def test_run__notice_start_from_the_command_line__公示名单(tmp_path):
     inbox, out = loose_inbox(tmp_path / "inbox", {"城关镇": [5, 3, 1]}), tmp_path / "out"
     run_cli(*run_args(inbox, out, "--notice-start", "2026-02-11"))
     rows = sheet_values(consolidated_path(out), "公示名单")
-    assert rows[0][0].startswith("公示期：2026-02-11 至 2026-02-25")
-    assert [r[4:6] for r in rows[3:5]] == [["2026-02-11", "2026-02-25"]] * 2
+    assert rows[2][0].startswith("公示期：2026-02-11 至 2026-02-25")
+    assert [r[4:6] for r in rows[4:6]] == [["2026-02-11", "2026-02-25"]] * 2

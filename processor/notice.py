@@ -1,0 +1,212 @@
+"""The public notice (公示) as the Word document an office posts: one for the county, one per township.
+
+A notice is posted on a village board and published by the county's media, and offices write and
+publish them as Word documents (公文 layout: title, body, list, where to report, issuing body and
+date), not as spreadsheets — so this is a .docx (python-docx). The bytes are deterministic: fixed
+core properties and fixed zip entry times, so the same inputs give the same file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+from .common import atomic_write
+from .consolidate import Consolidated, system_name
+from .records import BranchResult
+from .rulebook import rating_text
+
+FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+TITLE_FONT, BODY_FONT, TABLE_FONT = "方正小标宋简体", "仿宋_GB2312", "宋体"
+BLANK = "＿＿＿＿＿＿＿＿"
+
+
+@dataclass(frozen=True)
+class NoticeContact:
+    """Who issues the notice and where to report, from the run config (blank lines when not set)."""
+    county: str = ""
+    issuer: str = ""
+    phone: str = ""
+    address: str = ""
+    mailbox: str = ""
+
+
+def notice_file_name(rulebook_id: str, period: int, township: str = "") -> str:
+    return f"公示_{rulebook_id}_{period}" + (f"_{township}" if township else "") + ".docx"
+
+
+def notice_title(c: Consolidated, contact: NoticeContact, township: str = "") -> str:
+    return f"关于{contact.county}{township}{c.period}年度{system_name(c.rulebook, contact.county)}评定结果的公示"
+
+
+def write_notices(folder: Path, c: Consolidated, contact: NoticeContact) -> list[Path]:
+    """The county's notice, and one per township with a branch on the notice list, in the county's order."""
+    listed = [b for b in c.county.branches if "notice" in b.lists]
+    paths = [write_notice(folder / notice_file_name(c.rulebook.id, c.period), c, contact, listed)]
+    for township in _ordered(c.townships, listed):
+        members = [b for b in listed if b.township == township]
+        paths.append(write_notice(folder / notice_file_name(c.rulebook.id, c.period, township), c, contact,
+                                  members, township))
+    return paths
+
+
+def _ordered(townships: list[str], listed: list[BranchResult]) -> list[str]:
+    seen = {b.township for b in listed}
+    return [t for t in townships if t in seen] + sorted(seen - set(townships))
+
+
+def write_notice(path: Path, c: Consolidated, contact: NoticeContact, members: list[BranchResult],
+                 township: str = "") -> Path:
+    doc = Document()
+    title = notice_title(c, contact, township)
+    _page(doc, title)
+    _paragraph(doc, title, TITLE_FONT, 22, WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
+    for text in _body(c, contact, members, township):
+        _paragraph(doc, text, BODY_FONT, 16, first_line=True)
+    for group in _ordered(c.townships, members):
+        rows = [b for b in members if b.township == group]
+        _paragraph(doc, f"{group}（{len(rows)}个）", BODY_FONT, 16, bold=True, space_before=6)
+        _table(doc, c, rows)
+    _paragraph(doc, "", BODY_FONT, 16)
+    _paragraph(doc, contact.issuer or BLANK, BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT)
+    _paragraph(doc, _chinese_date(c.notice.get("start")), BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT)
+    _fix_properties(doc, title)
+    return atomic_write(path, _deterministic(doc))
+
+
+def _body(c: Consolidated, contact: NoticeContact, members: list[BranchResult], township: str) -> list[str]:
+    start, end = c.notice.get("start"), c.notice.get("end")
+    days = c.notice.get("working_days", 5)
+    when = (f"{_chinese_date(start)}至{_chinese_date(end)}（{days}个工作日）" if end
+            else f"{BLANK}至{BLANK}（不少于{days}个工作日）")
+    where = f"{contact.county}{township}" or "本县"
+    return [
+        f"按照{system_name(c.rulebook, contact.county)}工作安排，经评定，{where}共有{len(members)}个村党支部拟列入公示名单，现予以公示。",
+        f"公示时间：{when}。",
+        ("公示期间，如对公示对象有不同意见，可通过来电、来信、来访或电子邮件等方式反映。"
+         "反映情况应实事求是、具体详实；以个人名义反映的请署真实姓名，以单位名义反映的请加盖公章。"),
+        f"联系电话：{contact.phone or BLANK}",
+        f"通信地址：{contact.address or BLANK}",
+        f"电子邮箱：{contact.mailbox or BLANK}",
+        "附：公示名单（按乡镇排列）" if members else "附：公示名单（无）",
+    ]
+
+
+def _chinese_date(iso: str | None) -> str:
+    if not iso:
+        return f"{BLANK}年{BLANK[:2]}月{BLANK[:2]}日"
+    day = dt.date.fromisoformat(iso)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _page(doc, title: str) -> None:
+    """A4 with 公文 margins; the title in the page header and 第 N 页 共 M 页 in the footer of every page."""
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
+    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    header = section.header.paragraphs[0]
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(header, title, BODY_FONT, 10)
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(footer, "第 ", BODY_FONT, 10)
+    _field(footer, "PAGE")
+    _run(footer, " 页 共 ", BODY_FONT, 10)
+    _field(footer, "NUMPAGES")
+    _run(footer, " 页", BODY_FONT, 10)
+
+
+def _field(paragraph, code: str) -> None:
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), f" {code} ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+
+
+def _paragraph(doc, text: str, font: str, size: float, align=None, bold: bool = False, first_line: bool = False,
+               space_before: float = 0, space_after: float = 0):
+    p = doc.add_paragraph()
+    if align is not None:
+        p.alignment = align
+    fmt = p.paragraph_format
+    fmt.space_before, fmt.space_after = Pt(space_before), Pt(space_after)
+    fmt.line_spacing = Pt(size * 1.6)
+    if first_line:
+        fmt.first_line_indent = Pt(size * 2)
+    _run(p, text, font, size, bold)
+    return p
+
+
+def _run(paragraph, text: str, font: str, size: float, bold: bool = False) -> None:
+    run = paragraph.add_run(text)
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.name = font
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+
+
+def _table(doc, c: Consolidated, rows: list[BranchResult]) -> None:
+    table = doc.add_table(rows=1, cols=4)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    widths = [Cm(1.5), Cm(4.5), Cm(6.5), Cm(3.0)]
+    for cell, text in zip(table.rows[0].cells, ["序号", "支部编码", "支部名称", "评定结果"], strict=True):
+        _cell(cell, text, bold=True)
+    _repeat_header(table.rows[0])
+    for i, b in enumerate(rows, 1):
+        cells = table.add_row().cells
+        for cell, text in zip(cells, [str(i), b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade)], strict=True):
+            _cell(cell, text)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+
+def _cell(cell, text: str, bold: bool = False) -> None:
+    p = cell.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(p, text, TABLE_FONT, 12, bold)
+
+
+def _repeat_header(row) -> None:
+    """The table's header row repeats at the top of each page the list runs onto."""
+    props = row._tr.get_or_add_trPr()
+    flag = OxmlElement("w:tblHeader")
+    flag.set(qn("w:val"), "true")
+    props.append(flag)
+
+
+def _fix_properties(doc, title: str) -> None:
+    props = doc.core_properties
+    props.title, props.author, props.last_modified_by = title, "starbatch", "starbatch"
+    props.created = props.modified = props.last_printed = FIXED_TIME
+    props.revision = 1
+    props.comments = props.keywords = props.subject = props.category = ""
+
+
+def _deterministic(doc) -> bytes:
+    """The document's zip with every entry at one fixed time, in the order python-docx wrote them."""
+    raw = io.BytesIO()
+    doc.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            fixed = zipfile.ZipInfo(info.filename, ZIP_TIME)
+            fixed.compress_type, fixed.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
+            zout.writestr(fixed, zin.read(info.filename))
+    return out.getvalue()
