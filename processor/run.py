@@ -103,11 +103,11 @@ from .review import (
     write_complaints_workbook,
     write_review_workbook,
 )
-from .rulebook import Rulebook, load_rulebook, shipped_rulebooks
+from .rulebook import Rulebook, load_rulebook
 from .score import score_submission
 from .settings import RunConfig
 from .summary import one_screen_summary
-from .validate import validate_file
+from .validate import known_sheet_names, shipped_by_template, validate_file
 
 DEFAULT_RULEBOOK = "huojia-five-star"  # when neither --rulebook, the files nor the ledger name one
 
@@ -304,6 +304,7 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(rulebook: Rulebook | None, period: int) -> None:
     _WORKER["rulebook"], _WORKER["period"] = rulebook, period
+    known_sheet_names(), shipped_by_template()  # parsed once here; the forked children inherit them
 
 
 def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
@@ -332,7 +333,7 @@ def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
 
 def _procedure_owner(rulebook: Rulebook | None, template_id: str) -> tuple[Rulebook | None, str | None]:
     """The rulebook whose review or complaints workbook this template id is (the run's, else a shipped one)."""
-    for candidate in [rulebook] if rulebook is not None else shipped_rulebooks():
+    for candidate in [rulebook] if rulebook is not None else shipped_by_template().values():
         kind = kind_of_template(candidate, template_id)
         if kind is not None:
             return candidate, kind

@@ -88,8 +88,18 @@ def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) 
 def _looks_like_a_template(book: RawWorkbook) -> bool:
     """Some sheet of some template is here (renamed sheets get their own hints); a workbook with none of them is
     another document altogether: one message saying so, not a hint per missing sheet."""
-    known = {_fold(s.name) for rb in shipped_rulebooks() for s in sheets_for(rb)} | {_fold(INSTRUCTIONS_SHEET)}
+    known = known_sheet_names()
     return any(_fold(name) in known for name in book.sheet_names)
+
+
+@lru_cache(maxsize=1)
+def known_sheet_names() -> frozenset[str]:
+    """Every sheet name of every shipped template, folded (loaded once: a rulebook is parsed from YAML)."""
+    return frozenset({_fold(s.name) for rb in shipped_rulebooks() for s in sheets_for(rb)} | {_fold(INSTRUCTIONS_SHEET)})
+
+
+def shipped_by_template() -> dict[str, Rulebook]:
+    return _shipped_by_template()
 
 
 # --- template id and meta ------------------------------------------------------------------
