@@ -1,6 +1,7 @@
 """The receipt (回执) a township gets back: a summary, every problem linked to its cell, every correction."""
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -39,7 +40,10 @@ def link_target(name: str) -> str:
 
 
 def receipt_name(sub: Submission, digest: str) -> str:
-    return f"回执_{safe_stem(sub.file)}_{digest[:8]}.xlsx"
+    """回执_<file stem>_<8 hex of the file's name and content>: two files differing only in extension, or
+    equal bytes under two names, never share a receipt (nor a reply carry another township's)."""
+    tag = hashlib.sha256(f"{sub.file}\0{digest}".encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"回执_{safe_stem(sub.file)}_{tag}.xlsx"
 
 
 def write_receipt(sub: Submission, folder: Path) -> Path:
@@ -57,7 +61,17 @@ def write_receipt(sub: Submission, folder: Path) -> Path:
 
 
 def verdict(sub: Submission) -> str:
-    return "通过：数据可以使用" if sub.accepted else "未通过：请按问题清单修改后重新报送"
+    """The receipt's answer, from the night's accounting when the run wrote it (state), else from the file."""
+    state, note = sub.meta.get("state"), sub.meta.get("state_note", "")
+    if state == "superseded":
+        return f"已被本乡镇更新的报送“{note}”替代，本文件未使用"
+    if state == "held":
+        return f"暂未采用：比已采用的“{note}”少了{sub.meta.get('held_lost', '')}，仍按“{note}”计算"
+    if sub.accepted:
+        read = sub.meta.get("read")
+        return f"通过：数据可以使用（读取支部 {read[0]} 个、村干部 {read[1]} 名）" if read else "通过：数据可以使用"
+    kept = sub.meta.get("in_force")
+    return "未通过：请按问题清单修改后重新报送" + (f"（本乡镇仍按已采用的“{kept}”计算）" if kept else "")
 
 
 def _summary(workbook, formats: Formats, sub: Submission) -> None:
@@ -83,7 +97,8 @@ def _summary(workbook, formats: Formats, sub: Submission) -> None:
         height = row_height([str(value)], [widths[1]])
         ws.set_row(i, height or 1.4 * LINE_POINTS)
         ws.write_string(i, 0, label, formats.bold)
-        fmt = (formats.ok if sub.accepted else formats.bad) if label == "审核结果" else (
+        used = sub.accepted and sub.meta.get("state") not in ("superseded", "held")
+        fmt = (formats.ok if used else formats.bad) if label == "审核结果" else (
             formats.left if isinstance(value, int) else formats.wrap)
         write_value(ws, i, 1, value, formats, fmt)
     print_layout(ws, Page(f"报送回执：{sub.file}"), sum(widths))
@@ -91,6 +106,10 @@ def _summary(workbook, formats: Formats, sub: Submission) -> None:
 
 
 def _next_step(sub: Submission) -> str:
+    if sub.meta.get("state") == "superseded":
+        return "无需操作：本乡镇以最后一次报送为准。"
+    if sub.meta.get("state") == "held":
+        return "如确需删减这些支部或干部，请说明原因并联系县委组织部确认；否则请补全后重新报送。"
     if sub.accepted:
         return "无需操作。如有“提示”，请核实；确需更正的，修改后重新报送即可（以最后一次报送为准）。"
     return "请打开“问题清单”，点击单元格链接定位到原文件中的位置，逐条修改后，将整个文件重新发送。"

@@ -510,8 +510,22 @@ def _procedure_summary(outcome: Outcome, finance: dict[str, Any]) -> str:
     return f"procedure: {shown}; {pay}"
 
 
+def _tell_receipts(accounted: list[Accounted]) -> None:
+    """What the accounting decided travels to each receipt: a clerk reads whether the file was used, replaced,
+    held back, and how many branches and cadres were read."""
+    in_force = {a.sub.township: a.input.name for a in accounted if a.state == "accepted" and a.sub.township}
+    for a in accounted:
+        a.sub.meta["state"] = a.state
+        a.sub.meta["state_note"] = a.note
+        a.sub.meta["held_lost"] = a.lost
+        a.sub.meta["in_force"] = in_force.get(a.sub.township, "") if a.state != "accepted" else ""
+        if a.state == "accepted":
+            a.sub.meta["read"] = (len(a.branches), sum(len(b.cadres) for b in a.branches))
+
+
 def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> list[Path]:
     """One receipt per input (duplicates excepted), in parallel processes with --workers > 1."""
+    _tell_receipts(accounted)
     if workers > 1 and len(accounted) > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             names = list(pool.map(_receipt_job, [(a.sub, folder) for a in accounted], chunksize=8))
