@@ -120,7 +120,9 @@ def field_rule_text(f: Field) -> str:
         parts.append(f"范围 {spec.get('minimum', '')}～{spec.get('maximum', '')}")
     if f.type == "integer":
         parts.append("整数")
-    return "；".join(p for p in parts if p)
+    # One sentence: clauses joined by "；" (never "。；"), ending in "。".
+    clauses = [p.rstrip("。；") for p in parts if p and p.rstrip("。；")]
+    return "；".join(clauses) + "。" if clauses else ""
 
 
 def _write_options(workbook: Any, lists: list[list[str]]) -> None:

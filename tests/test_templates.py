@@ -150,3 +150,14 @@ def test_blank_template__asks_only_for_township_year_and_branches(shipped):
                                                                ("REF_019", "支部信息"),
                                                                ("TPL_009", INSTRUCTIONS_SHEET)]
     assert all(records == [] for records in sub.records.values())
+
+
+def test_instructions__no_doubled_punctuation__unique_codes_only_where_codes_are_unique(shipped):
+    """Issue (intake safety) item 8: "全文件唯一" on sheets where a branch has many rows misleads the clerk."""
+    rulebook, _ = shipped
+    book = openpyxl.load_workbook(TEMPLATE_DIR / template_file_name(rulebook), read_only=True)
+    rows = [r for r in book[INSTRUCTIONS_SHEET].iter_rows(values_only=True) if r and r[0]]
+    texts = [str(c) for r in rows for c in r if isinstance(c, str)]
+    assert not [t for t in texts if "。；" in t or "；；" in t or "。。" in t]
+    unique = {r[0] for r in rows if any(isinstance(c, str) and "全文件唯一" in c for c in r)}
+    assert unique <= {"支部信息", "评分"}
