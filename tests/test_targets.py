@@ -57,3 +57,19 @@ def test_township_committee_and_county_department_targets__not_collected__said_w
     township, departments = _row(rows, "乡镇党委"), _row(rows, "县直涉农部门")
     assert township[1:3] == ["≥85%", "未采集"] and "未采集乡镇党委" in township[4]
     assert departments[1:3] == ["≥60%", "未采集"]
+
+
+def test_five_good_target_from_a_filled_template__76_of_117_villages__not_met(tmp_path):
+    """End to end through the real R1 template: 117 branches, 76 with every star (合格, ≥ 2 stars) and 41 with
+    none (not 合格). 003_dee69c3e95568f05.txt line 12 asks 65%以上; 76/117 = 64.957…% is below it, although
+    it shows as 65.0% — the comparison is on the exact share."""
+    from scoring_helpers import branch, county
+
+    rb = load_rulebook("R1")
+    branches = [branch(f"CG-{n:03d}") for n in range(76)]
+    branches += [branch(f"CG-{n:03d}", scores={u["id"]: 0 for u in rb.units}) for n in range(76, 117)]
+    scored = county(rb, tmp_path, branches)
+    qualified = sum(1 for b in scored.branches if b.qualified)
+    assert (qualified, len(scored.branches)) == (76, 117)
+    row = _row(targets_table(evaluate_targets(rb, scored.branches)), "五个好")
+    assert row[2:4] == ["65.0%", "未达成"]
