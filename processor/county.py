@@ -134,7 +134,7 @@ def _keep_first(rb: Rulebook, holders: list[tuple[BranchResult, UnitResult]], st
                 f"{show(holders[allowed][1].total)}，按支部编码排序决定（{holders[allowed - 1][0].branch_code} 保留，"
                 f"{holders[allowed][0].branch_code} 未授予），请县级评审确认")
         notes.append(Reason(text, rule, source))
-        problems.append(problem("SCO_002", detail=text + "。"))
+        problems.append(problem("SCO_006", detail=text))
 
 
 def apply_exclusion(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any], i: int,
@@ -288,7 +288,8 @@ def finish_county(rb: Rulebook, branches: list[BranchResult], problems: list[Pro
     notes: list[Reason] = []
     apply_county_steps(rb, ordered, notes, problems)
     apply_outcomes(rb, ordered)
-    return CountyResult(ordered, problems, notes, township_summary(rb, ordered))
+    # Problems in a fixed order too (by file, sheet, cell, …), whatever order the rows came in.
+    return CountyResult(ordered, sorted(problems), notes, township_summary(rb, ordered))
 
 
 def score_county(rb: Rulebook, subs: list[Submission], period: int) -> CountyResult:

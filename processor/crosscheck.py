@@ -205,7 +205,12 @@ def _cadre_periods(sub: Submission, codes: dict) -> list[Problem]:
 def cadre_span(record: Record) -> tuple[int, int]:
     """The months a cadre row covers: 起始月 (else January) to 截止月 (else December)."""
     v = record.values
-    return int(v.get("start_month", 1)), int(v.get("end_month", 12))
+    return _month(v.get("start_month"), 1), _month(v.get("end_month"), 12)
+
+
+def _month(value: object, default: int) -> int:
+    """A month the schema accepted; anything else was reported at its cell already, so the default stands in."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 12 else default
 
 
 def _row_period(sub: Submission, r: Record) -> list[Problem]:

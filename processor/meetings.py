@@ -74,8 +74,9 @@ def _claimed(rb: Rulebook, scores: Record | None) -> str:
 
 def _warning(sub: Submission, branch: BranchResult, missing: list[str], claimed: str) -> Problem:
     return problem(
-        "SCO_002",
+        "SCO_004",
         file=sub.file,
+        branch=branch.branch_code,
         sheet=SHEET,
         field="类别",
         detail=f"支部 {branch.branch_code} {branch.name} 未按“五个一”要求开会：{'；'.join(missing)}{claimed}。"

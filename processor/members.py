@@ -148,8 +148,9 @@ def _committee_problems(
     shown = "未填写" if size is None else f"{size} 人"
     return [
         problem(
-            "SCO_002",
+            "SCO_005",
             file=sub.file,
+            branch=branch.branch_code,
             sheet="支部信息",
             field="评审委员会人数",
             cell=record.cell("committee_size") if record else "",
@@ -160,4 +161,4 @@ def _committee_problems(
 
 
 def _problem(sub: Submission, row: Record, detail: str) -> Problem:
-    return problem("SCO_002", file=sub.file, sheet=SHEET, cell=row.cell("branch_code"), detail=detail)
+    return problem("SCO_005", file=sub.file, sheet=SHEET, cell=row.cell("branch_code"), detail=detail)

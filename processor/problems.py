@@ -101,6 +101,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "SCO_001": (WARNING, "“{field}”自评分 {value} 与乡镇评审分 {limit} 相差超过 {detail} 分，请核实。"),
     "SCO_002": (WARNING, "支部“{branch}”未填写“{field}”，无法参加“{detail}”的倒数排名，按未排名处理。请补填后重新报送。"),
     "SCO_003": (WARNING, "{field}：{value} 个，占 {expected}%，低于指导比例 {limit}%。请县级评审复核。"),
+    "SCO_004": (WARNING, "“五个一”落实情况：{detail}"),
+    "SCO_005": (WARNING, "“双十星”党员评定：{detail}"),
+    "SCO_006": (WARNING, "星级名额：{detail}。请县级评审核实名次。"),
     # --- pay (PAY_) ----------------------------------------------------------
     "PAY_001": (WARNING, "支部“{branch}”的村集体经济收入 {value} 元不足以支付应从中列支的 {expected} 元，{detail}。"),
     "PAY_002": (WARNING, "支部“{branch}”未填写村集体经济收入，无法确认能否支付应从中列支的 {expected} 元，按设置足额列出。请乡镇核实资金来源。"),

@@ -37,7 +37,7 @@ from processor.sheets import REVIEW, SELF, score_field_id
 PERIOD = 2026
 CST = dt.timezone(dt.timedelta(hours=8))
 CODES = {"城关镇": "CG", "河口镇": "HK", "柳林镇": "LL", "石桥乡": "SQ", "杨庄镇": "YZ", "青山乡": "QS"}
-CONSOLIDATED_SHEETS = ["汇总", "支部评定", "公示名单", "整顿名单", "抽查名单", "荣誉名单", "升降星", "目标达成",
+CONSOLIDATED_SHEETS = ["汇总", "支部评定", "公示名单", "整顿名单", "抽查名单", "荣誉名单", "升降星", "目标达成", "书记分类",
                        "问题清单", "报送情况", "评定程序", "乡镇评审问责"]
 XLSX_TYPE = ("vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

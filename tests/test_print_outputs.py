@@ -178,11 +178,15 @@ def test_notice__one_per_township__and_bytes_are_deterministic(run_out: Path, tm
 # --- receipts -------------------------------------------------------------------------------------
 
 def test_receipt__clean__is_one_page(run_out: Path, soffice: str) -> None:
+    """The 回执 itself is one page; after it come only the branch statuses the township asked for (评定状态),
+    each page of them titled and numbered."""
     receipt = sorted((run_out / "receipts").glob("回执_01-城关镇_*.xlsx"))[0]
     doc = printed(receipt, run_out.parent / "pdf-receipt")
-    assert len(doc.pages) == 1
+    summary = [p for p in doc.pages if "城关镇报送回执" in re.sub(r"\s+", "", p)]
+    assert len(summary) == 1 and summary[0] is doc.pages[0]
     page = re.sub(r"\s+", "", doc.pages[0])
     assert all(s in page for s in ("城关镇报送回执", "01-城关镇.xlsx", "通过：数据可以使用", "错误0", "下一步"))
+    assert all("评定状态" in p for p in doc.pages[1:])
 
 
 def test_receipt__with_problems__summary_on_page_one_and_messages_whole(tmp_path: Path, soffice: str) -> None:

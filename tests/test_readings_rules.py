@@ -56,7 +56,8 @@ def test_r5_half_marks_on_an_all_or_nothing_item__VAL_011(tmp_path: Path) -> Non
     unit, item = R5.units[0], R5.units[0]["items"][0]
     assert item.get("all_or_nothing") and item["max"] == 5
     row[f"{unit['name']}｜{item['name']}｜自评"] = 2.5
-    info = {"乡镇": "城关镇", "支部编码": "QY-001", "支部名称": "甲公司党支部", "支部类型": "企业党支部", "党员人数": 30}
+    info = {"乡镇": "城关镇", "支部编码": "QY-001", "支部名称": "甲公司党支部", "支部类型": "企业党支部", "党员人数": 30,
+            "所属基层党委": "甲公司党委"}
     sub = validate_file(fill_by_header(R5, tmp_path / "城关镇.xlsx", "城关镇", {"支部信息": [info], "评分": [row]}))
     assert [(p.code, p.cell, p.value) for p in sub.problems if p.severity == "error"] == [("VAL_011", "C2", "2.5")]
     assert "0 或满分 5" in sub.problems[0].message

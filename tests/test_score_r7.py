@@ -42,7 +42,7 @@ def test_quota__12_villages_reach_the_star__10_keep_it__tie_at_the_line_by_branc
     assert_reason(scored["D010"], QUOTA_RULE, "排第 10", "保留基层党建星", source=SEED)
     assert_reason(scored["D011"], QUOTA_RULE, "得分 90", "排第 11", "超出名额", "不授予基层党建星", "无星",
                   source=SEED)
-    [tie] = [p for p in scored.problems("SCO_002") if "同分" in p.message]
+    [tie] = [p for p in scored.problems("SCO_006") if "同分" in p.message]
     assert "城关镇 D010、城关镇 D011" in tie.message and "D010 保留" in tie.message and "D011 未授予" in tie.message
     assert any("超过名额 10 个，2 个" in n.text for n in scored.county.notes)
 
@@ -54,7 +54,7 @@ def test_quota__losing_one_star_keeps_the_others(r7, tmp_path):
     branches.append(branch("D012", scores={"party_building": 86, "civility": 95}))
     scored = score_paths([_write(r7, tmp_path / "城关镇.xlsx", branches)])
     assert earned(scored["D012"]) == ["civility"] and scored["D012"].rating == 1
-    assert not [p for p in scored.problems("SCO_002") if "同分" in p.message]  # 10th 90, 11th 89: no tie
+    assert not [p for p in scored.problems("SCO_006") if "同分" in p.message]  # 10th 90, 11th 89: no tie
 
 
 def test_pay__each_star_300_a_month_for_the_secretary_100_for_others(r7, tmp_path):

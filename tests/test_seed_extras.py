@@ -82,7 +82,7 @@ def test_r3_member__daily_management__only_for_the_stars_that_allow_it(tmp_path)
 
 def test_r3_member__committee_outside_5_to_7__warned(tmp_path):
     scored = _r3(tmp_path, _member("V001", "王明", 10), committee=4)
-    [warning] = [p for p in scored.problems("SCO_002") if "评审委员会" in p.message]
+    [warning] = [p for p in scored.problems("SCO_005") if "评审委员会" in p.message]
     assert "4 人" in warning.message and "5～7 人" in warning.message and warning.sheet == "支部信息"
 
 
@@ -119,14 +119,14 @@ def _all_kept_but(skip_month: int | None = None, skip_quarter: int | None = None
 
 def test_r5_meetings__every_cycle_kept__no_finding(tmp_path):
     scored = _r5(tmp_path, _all_kept_but())
-    assert not [p for p in scored.problems("SCO_002") if "五个一" in p.message]
+    assert not [p for p in scored.problems("SCO_004") if "五个一" in p.message]
     assert all(f["missing"] == [] for f in scored["E001"].extras["meetings"])
 
 
 def test_r5_meetings__missing_month_and_quarter_named(tmp_path):
     # No 支部委员会会议 in May, no 党课 in the third quarter; the standard 认真落实“三会一课”制度 is scored as met.
     scored = _r5(tmp_path, _all_kept_but(skip_month=5, skip_quarter=3))
-    [finding] = [p for p in scored.problems("SCO_002") if "五个一" in p.message]
+    [finding] = [p for p in scored.problems("SCO_004") if "五个一" in p.message]
     assert "支部委员会会议缺5月" in finding.message and "党课缺第3季度" in finding.message
     assert "认真落实“三会一课”制度" in finding.message and "与会议记录不符" in finding.message
     by_kind = {f["kind"]: f for f in scored["E001"].extras["meetings"]}
@@ -135,7 +135,7 @@ def test_r5_meetings__missing_month_and_quarter_named(tmp_path):
 
 def test_r5_meetings__gap_and_standard_not_claimed__only_the_gap(tmp_path):
     scored = _r5(tmp_path, _all_kept_but(skip_month=5), standard_met=False)
-    [finding] = [p for p in scored.problems("SCO_002") if "五个一" in p.message]
+    [finding] = [p for p in scored.problems("SCO_004") if "五个一" in p.message]
     assert "与会议记录不符" not in finding.message
 
 
