@@ -12,10 +12,11 @@ from typing import Any
 
 from .accounting import Accounted
 from .common import shown_date
+from .county import TargetResult
 from .pay import PayResult
 from .problems import Problem, count_by_severity
 from .records import CountyResult
-from .rulebook import Rulebook
+from .rulebook import Rulebook, rating_text
 
 RESULTS_JSON = "results.json"
 
@@ -23,9 +24,10 @@ RESULTS_JSON = "results.json"
 def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Accounted], county: CountyResult,
                        payments: PayResult, problems: list[tuple[str, str, Problem]], missing: list[str],
                        counts: dict[str, int], seed: int, spot: dict[str, Any], notice: dict[str, Any],
-                       ignored: list[str]) -> Path:
+                       ignored: list[str], targets: list[TargetResult] | None = None, county_name: str = "") -> Path:
     sections = {
-        "rulebook": rb.template_id, "period": period, "seed": seed,
+        "rulebook": rb.template_id, "period": period, "seed": seed, "county": county_name,
+        "rating_labels": rating_labels(rb),
         "inputs": ({"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
                     "township": a.sub.township, "state": a.state, "sender": a.input.sender,
                     "subject": a.input.subject, "date": shown_date(a.input.date), "receipt": a.receipt,
@@ -38,6 +40,7 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
         "spot_check": {"seed": seed, "share": str(spot["share"]), "candidates": spot["candidates"],
                        "drawn": [{"township": t, "branch_code": c} for t, c in spot["drawn"]]},
         "notice": notice,
+        "targets": [target_record(t) for t in targets or []],
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
     }
@@ -55,6 +58,20 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                 fh.write(_compact(value))
         fh.write("\n}\n")
     return path
+
+
+def rating_labels(rb: Rulebook) -> dict[str, str]:
+    """Each rating's text, best first, keyed as a branch is labelled: its grade, else its rating ("5": "5星")."""
+    if rb.data["rating"]["mode"] == "grades":
+        return {**{g["name"]: g["name"] for g in rb.data["rating"]["grades"]}, "0": rating_text(rb, 0)}
+    return {str(n): rating_text(rb, n) for n in range(rb.data["rating"]["max"], -1, -1)}
+
+
+def target_record(t: TargetResult) -> dict[str, Any]:
+    """A county-wide target with its exact count, so a rollup can add counties up."""
+    return {"id": t.target.get("id", ""), "name": t.target["name"], "measure": t.target.get("measure", "share"),
+            "goal": t.target.get("goal"), "count": t.count, "of": t.of,
+            "value": None if t.value is None else str(t.value), "met": t.met}
 
 
 def _compact(value: Any) -> str:

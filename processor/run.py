@@ -302,8 +302,9 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     # The county's own order of townships when it gave one (config or last period), then any others.
     seen = {a.sub.township for a in accounted if a.sub.township and a.state in ("accepted", "rejected")}
     townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
+    targets = evaluate_targets(rulebook, county.branches)
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)))
+                                townships, current, notice, spot, changes, targets_table(targets))
     watch.lap("consolidate")
     outputs.append(write_consolidated(staging / consolidated_workbook_name(rulebook.id, config.period), consolidated))
     watch.lap("write consolidated workbook")
@@ -311,7 +312,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                                           config.period, payments, county.branches, config.county))
     watch.lap("write finance workbook")
     outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,
-                                      problems, missing, counts, seed, spot, notice, ignored))
+                                      problems, missing, counts, seed, spot, notice, ignored, targets, config.county))
     watch.lap("write results.json")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
