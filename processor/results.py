@@ -1,7 +1,9 @@
 """results.json: the run for integrations — inputs, branches, payments, problems, totals.
 
 Amounts are strings ("1234.50"), never floats. Streamed: a province's branches and payments are
-written one record per line and never held as one text.
+written one record per line and never held as one text. Each text once: a reason is structured
+(text, rule, cells) and a rule's seed line is written once, in "rule_sources", not on every reason
+and payment line (a reason whose rule has another seed line than the one recorded carries its own).
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from typing import Any
 from .accounting import Accounted
 from .common import shown_date
 from .county import TargetResult
-from .pay import PayResult
+from .pay import PaymentLine, PayResult
 from .problems import Problem, count_by_severity
-from .records import CountyResult
+from .records import BranchResult, CountyResult, Reason
 from .rulebook import Rulebook, rating_text
 
 RESULTS_JSON = "results.json"
@@ -25,7 +27,8 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                        payments: PayResult, problems: list[tuple[str, str, Problem]], missing: list[str],
                        counts: dict[str, int], seed: int, spot: dict[str, Any], notice: dict[str, Any],
                        ignored: list[str], targets: list[TargetResult] | None = None, county_name: str = "") -> Path:
-    sections = {
+    sources = RuleSources()
+    sections: dict[str, Any] = {
         "rulebook": rb.template_id, "period": period, "seed": seed, "county": county_name,
         "rating_labels": rating_labels(rb),
         "inputs": ({"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
@@ -34,13 +37,14 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                     **{k: v for k, v in count_by_severity(a.sub.problems).items() if k != "info"}} for a in accounted),
         "missing": missing,
         "ignored": ignored,
-        "branches": (b.to_dict() for b in county.branches),
-        "payments": (l.to_dict() for l in payments.lines),
+        "branches": (branch_record(b, sources) for b in county.branches),
+        "payments": (payment_record(line, sources) for line in payments.lines),
         "problems": ({"township": t, "state": s, **p.to_dict()} for t, s, p in problems),
         "spot_check": {"seed": seed, "share": str(spot["share"]), "candidates": spot["candidates"],
                        "drawn": [{"township": t, "branch_code": c} for t, c in spot["drawn"]]},
         "notice": notice,
         "targets": [target_record(t) for t in targets or []],
+        "rule_sources": lambda: sources.by_rule,  # after branches and payments: every rule they named
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
     }
@@ -55,9 +59,43 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                     fh.write(("\n" if i == 0 else ",\n") + _compact(record))
                 fh.write("]")
             else:
-                fh.write(_compact(value))
+                fh.write(_compact(value() if callable(value) else value))
         fh.write("\n}\n")
     return path
+
+
+class RuleSources:
+    """Each rule's seed line, the first time it is named; afterwards records give only the rule id."""
+
+    def __init__(self) -> None:
+        self.by_rule: dict[str, str] = {}
+
+    def shared(self, rule: str, source: str) -> bool:
+        return self.by_rule.setdefault(rule, source) == source
+
+
+def branch_record(b: BranchResult, sources: RuleSources) -> dict[str, Any]:
+    record = b.to_dict()
+    record["reasons"] = [reason_record(r, sources) for r in b.reasons]
+    return record
+
+
+def reason_record(r: Reason, sources: RuleSources) -> dict[str, Any]:
+    record: dict[str, Any] = {"text": r.text, "rule": r.rule}
+    if not sources.shared(r.rule, r.source):
+        record["source"] = r.source
+    if r.cells:
+        record["cells"] = r.cells
+    return record
+
+
+def payment_record(line: PaymentLine, sources: RuleSources) -> dict[str, Any]:
+    """A payment line; its "kind" is the rule id whose seed line is in rule_sources."""
+    record = line.to_dict()
+    del record["rule"]
+    if not sources.shared(line.rule_id, line.source):
+        record["source"] = line.source
+    return record
 
 
 def rating_labels(rb: Rulebook) -> dict[str, str]:
