@@ -7,6 +7,7 @@ each lives in its own module. A run holds the kernel lock on DIR (lock.py) for i
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import shutil
@@ -18,6 +19,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +85,7 @@ class Stopwatch:
 def nightly_run(config: RunConfig) -> RunOutcome:
     """Run once over the inbox; RunError (exit 2) when it cannot run."""
     config.out.mkdir(parents=True, exist_ok=True)
-    with RunLock(config.out / LOCK_NAME):
+    with RunLock(config.out / LOCK_NAME), batch_gc():
         sink = _start_logging(config)
         try:
             return _run_locked(config)
@@ -94,6 +96,27 @@ def nightly_run(config: RunConfig) -> RunOutcome:
             raise
         finally:
             logger.remove(sink)
+
+
+# --- GC tuned for a batch job (issue 16) -------------------------------------------------------
+# The run keeps every file's result until it is written; the cyclic GC would walk that growing heap again
+# at each full collection (measured at 400 townships: 12 full collections, 15 s, the longest 2.1 s).
+# What is kept is frozen (moved out of the collector's generations: it is never garbage before the run ends),
+# so collections only walk what is new. Unfrozen when the run ends, so a long-lived caller collects it.
+
+@contextmanager
+def batch_gc() -> Iterator[None]:
+    gc.freeze()  # start-up: modules, rulebooks, the caller's objects
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def keep(value: Any) -> Any:
+    """value stays until the run ends: take it (and all before it) out of the collector's walks."""
+    gc.freeze()
+    return value
 
 
 def _run_locked(config: RunConfig) -> RunOutcome:
@@ -213,7 +236,7 @@ def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Inp
             result = (Submission(file=item.name, path=Path(item.name), problems=[result.problem(item.name)],
                                  sha256=job[2]), [], "")
         sub, branches, carried = result
-        accounted.append(Accounted(item, sub, branches=branches, carried=carried))
+        accounted.append(keep(Accounted(item, sub, branches=branches, carried=carried)))
     return accounted
 
 
@@ -283,7 +306,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     accepted = [a.sub for a in accounted if a.state == "accepted"]
     county = finish_county(rulebook, [b for a in accounted if a.state == "accepted" for b in a.branches], [])
     watch.lap("score county")
-    payments = compute_payments(rulebook, accepted, county.branches)
+    payments = keep(compute_payments(rulebook, accepted, county.branches))
     watch.lap("pay")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
