@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     _score_command(sub)
     _pay_command(sub)
     _run_command(sub)
+    _rollup_command(sub)
     _add_remind(sub)
     _compare_command(sub)
     return parser
@@ -186,6 +187,24 @@ def _compare_command(sub: Any) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+def _rollup_command(sub: Any) -> None:
+    p = _command(sub, "rollup", "多县汇总 / roll county runs up into a city or province workbook",
+                 "读取各县每晚批处理生成的 results.json，合并为一份市（省）汇总表：各县、各乡镇星级分布，目标达成，"
+                 "按支付来源的金额合计，以及哪些县、乡镇尚未报送。金额按 results.json 中的字符串逐分相加。\n"
+                 "Merge several county runs' results.json into one workbook (and rollup.json) in DIR.",
+                 "退出码 / exit codes:\n  0  已汇总，各县各乡镇均已报送 written, every county and township reported\n"
+                 "  1  已汇总，但有县或乡镇未报送（或被退回） written, some county or township has not reported\n"
+                 "  2  无法汇总（文件不可读、年度不一致或金额对不上），未写入 could not roll up; nothing written",
+                 "starbatch rollup 明川县/results.json 青河县/results.json --out 全市汇总 "
+                 "--counties 明川县,青河县,石门县")
+    p.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json",
+                   help="各县输出文件夹中的 results.json（县名取自文件，否则取其所在文件夹名） "
+                        "/ each county's results.json")
+    p.add_argument("--out", type=Path, required=True, help="汇总表写入的文件夹 / folder for the rollup workbook")
+    p.add_argument("--counties", help="应报送的县，逗号分隔（用于列出未报送的县） / counties that must report")
+    p.set_defaults(func=cmd_rollup)
+
+
 def _rulebook(args: argparse.Namespace) -> Rulebook | None:
     """The rulebook named on the command line (a county's --rulebook-dir first), or None to go by each file."""
     from .rulebook import load_rulebook, resolve_rulebook_path
@@ -299,6 +318,21 @@ def cmd_pay(args: argparse.Namespace) -> int:
     for s in report.rejected:
         print(f"未计算（报送有错误，见 starbatch validate）：{s.file}", file=sys.stderr)
     return EXIT_PROBLEMS if report.rejected else EXIT_OK
+
+
+def cmd_rollup(args: argparse.Namespace) -> int:
+    from .rollup import read_rollup, write_rollup
+
+    expected = [c.strip() for c in (args.counties or "").replace("，", ",").split(",") if c.strip()]
+    rollup = read_rollup(args.results, expected)
+    written = write_rollup(rollup, args.out)
+    print(f"{len(rollup.counties)} 个县，合计 {sum(rollup.by_payer().values()):.2f} 元 → {written[0]}")
+    for c in rollup.counties:
+        if c.missing:
+            print(f"{c.name} 未采用或未报送的乡镇：{'、'.join(c.missing)}")
+    if rollup.absent:
+        print(f"未报送结果的县：{'、'.join(rollup.absent)}")
+    return EXIT_OK if rollup.complete else EXIT_PROBLEMS
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -46,15 +46,18 @@ class Extent:
         return self.rows > LIMITS.max_rows or self.columns > LIMITS.max_columns
 
 
-def inspect_package(path: Path, name: str) -> list[Problem]:
-    """Problems that make the zip package (.xlsx, .xlsm, .ods) unsafe to read; empty when it may be read."""
+def inspect_package(path: Path, name: str, keep: dict[str, bytes] | None = None) -> list[Problem]:
+    """Problems that make the zip package (.xlsx, .xlsm, .ods) unsafe to read; empty when it may be read.
+
+    keep, when given, receives the inflated workbook.xml, its rels and every worksheet part, so the reader's
+    formula scan uses these bytes instead of inflating them a second time."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             found = _declared_limits(infos, name)
             is_ods = _is_ods(zf, infos)
             for info in infos:
-                found = found or _inspect_member(zf, info, name, is_ods)
+                found = found or _inspect_member(zf, info, name, is_ods, keep)
             return found
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, RuntimeError,
             EOFError) as exc:
@@ -78,13 +81,19 @@ def _declared_limits(infos: list[zipfile.ZipInfo], name: str) -> list[Problem]:
     return []
 
 
-def _inspect_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, is_ods: bool) -> list[Problem]:
+_KEPT = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+
+
+def _inspect_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, is_ods: bool,
+                    keep: dict[str, bytes] | None = None) -> list[Problem]:
     data = _inflate_bounded(zf, info, name)
     if isinstance(data, Problem):
         return [data]
     lower = info.filename.lower()
     if not (lower.endswith((".xml", ".rels"))):
         return []
+    if keep is not None and not is_ods and (lower in _KEPT or lower.startswith("xl/worksheets/")):
+        keep[info.filename] = data
     if _DOCTYPE.search(data):  # the whole part: a prolog padded with comments must not hide one
         return [problem("FILE_009", file=name, detail=info.filename)]
     if is_ods:
@@ -136,7 +145,7 @@ _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*?ref\s*=\s*["']([^"']
 # prefixes, no single quotes or spaces around "=". Such a sheet is checked by literal scans at C
 # speed (whitespace made spaces first); anything else goes through the exact pass.
 _SPACES = bytes.maketrans(b"\t\n\r", b"   ")
-_NOT_PLAIN = (b' ="', b'r=" ', b':r="')
+_NOT_PLAIN = (b' ="', b'r=" ')
 _TAG_WITHOUT_R = re.compile(rb'<(?:c|row)(?=[ />])(?! r=")')
 _PREFIXED_TAG = re.compile(rb':(?:c|row)[ />]')
 # An r attribute that may lie beyond the limits: three or more letters, or five or more digits.
@@ -170,6 +179,12 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
 def _plain(spaced: bytes) -> bool:
     """Every row and cell tag written as <c r="…" or <row r="…", so the literal scan sees every reference."""
     if spaced.count(b"=") != spaced.count(b'="') or any(text in spaced for text in _NOT_PLAIN):
+        return False
+    # A prefixed r attribute (x:r="…") is not plain; one namespace declaration xmlns:r="…" before the
+    # sheet data (Excel and xlsxwriter write it on the root of every sheet) is.
+    declared = spaced.find(b' xmlns:r="')
+    at_root = 1 if 0 <= declared < spaced.find(b"sheetData") else 0
+    if spaced.count(b':r="') != at_root:
         return False
     return _TAG_WITHOUT_R.search(spaced) is None and _PREFIXED_TAG.search(spaced) is None
 

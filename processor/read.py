@@ -56,6 +56,7 @@ class RawWorkbook:
     _book: Any = field(repr=False, default=None)
     _formula_xml: dict[str, str] = field(repr=False, default_factory=dict)
     _info: dict[str, SheetInfo] = field(repr=False, default_factory=dict)  # .ods and .xls: read at open
+    _parts: dict[str, bytes] = field(repr=False, default_factory=dict)  # sheet XML the guard already inflated
 
     def sheet(self, name: str) -> RawSheet:
         """The sheet's values; UnreadableSheet when its part of the file is broken (the caller reports it)."""
@@ -74,11 +75,14 @@ class RawWorkbook:
         xml_path = self._formula_xml.get(name)
         if not xml_path:
             return SheetInfo()
-        with zipfile.ZipFile(self.path) as zf:
-            data = zf.read(xml_path)
-            hidden_sheets = xlsx_hidden_sheets(zf.read("xl/workbook.xml"))
+        data, workbook = self._parts.pop(xml_path, None), self._parts.get("xl/workbook.xml")
+        if data is None or workbook is None:  # not handed over by the guard: inflate them here
+            with zipfile.ZipFile(self.path) as zf:
+                data = zf.read(xml_path) if data is None else data
+                workbook = zf.read("xl/workbook.xml") if workbook is None else workbook
         rows, columns = xlsx_hidden(data)
-        return SheetInfo(set(formula_addresses(data)), rows, columns, name in hidden_sheets, xlsx_merges(data))
+        return SheetInfo(set(formula_addresses(data)), rows, columns, name in xlsx_hidden_sheets(workbook),
+                         xlsx_merges(data))
 
     def close(self) -> None:
         if self._book is not None:
@@ -88,7 +92,8 @@ class RawWorkbook:
 def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkbook | None, list[Problem]]:
     """Open a workbook for reading values; (None, problems) when it cannot be read."""
     name = shown_name or path.name
-    kind, problems = sniff(path, name)
+    parts: dict[str, bytes] = {}
+    kind, problems = sniff(path, name, parts)
     if kind is None:
         return None, problems
     try:
@@ -99,12 +104,12 @@ def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkboo
         return None, problems + [problem("FILE_003", file=name)]
     except Exception as exc:  # calamine raises several unrelated types for broken files
         return None, problems + [problem("FILE_002", file=name, detail=_short(exc))]
-    formula_xml = sheet_xml_paths(path) if kind in ("xlsx", "xlsm") else {}
-    return RawWorkbook(path, kind, names, book, formula_xml, workbook_info(path, kind)), problems
+    formula_xml = _sheet_parts(parts) if kind in ("xlsx", "xlsm") else {}
+    return RawWorkbook(path, kind, names, book, formula_xml, workbook_info(path, kind), parts), problems
 
 
-def sniff(path: Path, name: str) -> tuple[str | None, list[Problem]]:
-    """What kind of file this is, by content rather than by its name."""
+def sniff(path: Path, name: str, parts: dict[str, bytes] | None = None) -> tuple[str | None, list[Problem]]:
+    """What kind of file this is, by content rather than by its name (parts: see guard.inspect_package)."""
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -120,7 +125,7 @@ def sniff(path: Path, name: str) -> tuple[str | None, list[Problem]]:
     if head.startswith(CFB_MAGIC):
         return _sniff_cfb(path, name)
     if head.startswith(ZIP_MAGIC):
-        return _sniff_zip(path, name)
+        return _sniff_zip(path, name, parts)
     return None, [problem("FILE_001", file=name, detail="文件内容不是 xlsx/xls/ods 格式")]
 
 
@@ -135,7 +140,7 @@ def _sniff_cfb(path: Path, name: str) -> tuple[str | None, list[Problem]]:
     return "xls", [problem("FILE_004", file=name)]
 
 
-def _sniff_zip(path: Path, name: str) -> tuple[str | None, list[Problem]]:
+def _sniff_zip(path: Path, name: str, parts: dict[str, bytes] | None) -> tuple[str | None, list[Problem]]:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -143,7 +148,7 @@ def _sniff_zip(path: Path, name: str) -> tuple[str | None, list[Problem]]:
             mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return None, [problem("FILE_002", file=name, detail=_short(exc))]
-    unsafe = inspect_package(path, name)
+    unsafe = inspect_package(path, name, parts)
     if unsafe:
         return None, unsafe
     if b"opendocument.spreadsheet" in mimetype:
@@ -163,10 +168,17 @@ def sheet_xml_paths(path: Path) -> dict[str, str]:
     """Sheet name -> path of its XML part inside the xlsx, from workbook.xml and its rels."""
     try:
         with zipfile.ZipFile(path) as zf:
-            workbook = zf.read("xl/workbook.xml")
-            rels = zf.read("xl/_rels/workbook.xml.rels")
+            return sheet_paths_from(zf.read("xl/workbook.xml"), zf.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
+
+
+def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
+    workbook, rels = parts.get("xl/workbook.xml"), parts.get("xl/_rels/workbook.xml.rels")
+    return sheet_paths_from(workbook, rels) if workbook is not None and rels is not None else {}
+
+
+def sheet_paths_from(workbook: bytes, rels: bytes) -> dict[str, str]:
     targets = {}
     for m in _REL.finditer(rels):
         rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))

@@ -80,6 +80,9 @@ class Reason:
     source: str
     cells: list[str] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "rule": self.rule, "source": self.source, "cells": self.cells}
+
     def sentence(self) -> str:
         where = f"；数据：{'、'.join(self.cells)}" if self.cells else ""
         return f"{self.text}［{self.rule}；{self.source}{where}］"
@@ -160,9 +163,7 @@ class BranchResult:
                 "village": self.village, "branch_type": self.branch_type, "rating": self.rating,
                 "rating_max": self.rating_max, "grade": self.grade, "qualified": self.qualified,
                 "score": str(self.score), "score_source": self.score_source, "lists": self.lists,
-                "reasons": [r.sentence() for r in self.reasons],
-                "reason_details": [{"text": r.text, "rule": r.rule, "source": r.source, "cells": r.cells}
-                                   for r in self.reasons],
+                "reasons": [r.to_dict() for r in self.reasons],
                 "units": [u.to_dict() for u in self.units], **self.extras}
 
 

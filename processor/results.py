@@ -1,7 +1,9 @@
 """results.json: the run for integrations — inputs, branches, payments, problems, totals.
 
 Amounts are strings ("1234.50"), never floats. Streamed: a province's branches and payments are
-written one record per line and never held as one text.
+written one record per line and never held as one text. Each text once: a reason is structured
+(text, rule, cells) and a rule's seed line is written once, in "rule_sources", not on every reason
+and payment line (a reason whose rule has another seed line than the one recorded carries its own).
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from typing import Any
 
 from .accounting import Accounted
 from .common import shown_date
-from .pay import PayResult
+from .county import TargetResult
+from .pay import PaymentLine, PayResult
 from .problems import Problem, count_by_severity
-from .records import CountyResult
-from .rulebook import Rulebook
+from .records import BranchResult, CountyResult, Reason
+from .rulebook import Rulebook, rating_text
 
 RESULTS_JSON = "results.json"
 
@@ -24,24 +27,29 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                        payments: PayResult, problems: list[tuple[str, str, Problem]], missing: list[str],
                        counts: dict[str, int], seed: int, spot: dict[str, Any], notice: dict[str, Any],
                        ignored: list[str], statuses: dict[tuple[str, str], dict[str, str]] | None = None,
-                       procedure: dict[str, Any] | None = None) -> Path:
+                       procedure: dict[str, Any] | None = None, targets: list[TargetResult] | None = None,
+                       county_name: str = "") -> Path:
     """STATUSES: each branch's rating status (processor/procedure.py), shown as its `status` and `status_detail`."""
     shown = statuses or {}
-    sections = {
-        "rulebook": rb.template_id, "period": period, "seed": seed,
+    sources = RuleSources()
+    sections: dict[str, Any] = {
+        "rulebook": rb.template_id, "period": period, "seed": seed, "county": county_name,
+        "rating_labels": rating_labels(rb),
         "inputs": ({"file": a.input.name, "origin": a.input.origin, "sha256": a.input.sha256,
                     "township": a.sub.township, "state": a.state, "sender": a.input.sender,
                     "subject": a.input.subject, "date": shown_date(a.input.date), "receipt": a.receipt,
                     **{k: v for k, v in count_by_severity(a.sub.problems).items() if k != "info"}} for a in accounted),
         "missing": missing,
         "ignored": ignored,
-        "branches": (_with_status(b.to_dict(), shown.get(b.key)) for b in county.branches),
-        "payments": (l.to_dict() for l in payments.lines),
+        "branches": (_with_status(branch_record(b, sources), shown.get(b.key)) for b in county.branches),
+        "payments": (payment_record(line, sources) for line in payments.lines),
         "problems": ({"township": t, "state": s, **p.to_dict()} for t, s, p in problems),
         "spot_check": {"seed": seed, "share": str(spot["share"]), "candidates": spot["candidates"],
                        "drawn": [{"township": t, "branch_code": c} for t, c in spot["drawn"]]},
         "notice": notice,
         "procedure": procedure or {},
+        "targets": [target_record(t) for t in targets or []],
+        "rule_sources": lambda: sources.by_rule,  # after branches and payments: every rule they named
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
     }
@@ -56,7 +64,7 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
                     fh.write(("\n" if i == 0 else ",\n") + _compact(record))
                 fh.write("]")
             else:
-                fh.write(_compact(value))
+                fh.write(_compact(value() if callable(value) else value))
         fh.write("\n}\n")
     return path
 
@@ -66,6 +74,54 @@ def _with_status(branch: dict[str, Any], status: dict[str, str] | None) -> dict[
         branch["status"] = status["status"]
         branch["status_detail"] = status
     return branch
+
+
+class RuleSources:
+    """Each rule's seed line, the first time it is named; afterwards records give only the rule id."""
+
+    def __init__(self) -> None:
+        self.by_rule: dict[str, str] = {}
+
+    def shared(self, rule: str, source: str) -> bool:
+        return self.by_rule.setdefault(rule, source) == source
+
+
+def branch_record(b: BranchResult, sources: RuleSources) -> dict[str, Any]:
+    record = b.to_dict()
+    record["reasons"] = [reason_record(r, sources) for r in b.reasons]
+    return record
+
+
+def reason_record(r: Reason, sources: RuleSources) -> dict[str, Any]:
+    record: dict[str, Any] = {"text": r.text, "rule": r.rule}
+    if not sources.shared(r.rule, r.source):
+        record["source"] = r.source
+    if r.cells:
+        record["cells"] = r.cells
+    return record
+
+
+def payment_record(line: PaymentLine, sources: RuleSources) -> dict[str, Any]:
+    """A payment line; its "kind" is the rule id whose seed line is in rule_sources."""
+    record = line.to_dict()
+    del record["rule"]
+    if not sources.shared(line.rule_id, line.source):
+        record["source"] = line.source
+    return record
+
+
+def rating_labels(rb: Rulebook) -> dict[str, str]:
+    """Each rating's text, best first, keyed as a branch is labelled: its grade, else its rating ("5": "5星")."""
+    if rb.data["rating"]["mode"] == "grades":
+        return {**{g["name"]: g["name"] for g in rb.data["rating"]["grades"]}, "0": rating_text(rb, 0)}
+    return {str(n): rating_text(rb, n) for n in range(rb.data["rating"]["max"], -1, -1)}
+
+
+def target_record(t: TargetResult) -> dict[str, Any]:
+    """A county-wide target with its exact count, so a rollup can add counties up."""
+    return {"id": t.target.get("id", ""), "name": t.target["name"], "measure": t.target.get("measure", "share"),
+            "goal": t.target.get("goal"), "count": t.count, "of": t.of,
+            "value": None if t.value is None else str(t.value), "met": t.met}
 
 
 def _compact(value: Any) -> str:

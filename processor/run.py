@@ -7,6 +7,7 @@ each lives in its own module. A run holds the kernel lock on DIR (lock.py) for i
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import shutil
@@ -18,6 +19,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -145,7 +147,7 @@ class Stopwatch:
 def nightly_run(config: RunConfig) -> RunOutcome:
     """Run once over the inbox; RunError (exit 2) when it cannot run."""
     config.out.mkdir(parents=True, exist_ok=True)
-    with RunLock(config.out / LOCK_NAME):
+    with RunLock(config.out / LOCK_NAME), batch_gc():
         sink = _start_logging(config)
         try:
             return _run_locked(config)
@@ -156,6 +158,27 @@ def nightly_run(config: RunConfig) -> RunOutcome:
             raise
         finally:
             logger.remove(sink)
+
+
+# --- GC tuned for a batch job (issue 16) -------------------------------------------------------
+# The run keeps every file's result until it is written; the cyclic GC would walk that growing heap again
+# at each full collection (measured at 400 townships: 12 full collections, 15 s, the longest 2.1 s).
+# What is kept is frozen (moved out of the collector's generations: it is never garbage before the run ends),
+# so collections only walk what is new. Unfrozen when the run ends, so a long-lived caller collects it.
+
+@contextmanager
+def batch_gc() -> Iterator[None]:
+    gc.freeze()  # start-up: modules, rulebooks, the caller's objects
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def keep(value: Any) -> Any:
+    """value stays until the run ends: take it (and all before it) out of the collector's walks."""
+    gc.freeze()
+    return value
 
 
 def _run_locked(config: RunConfig) -> RunOutcome:
@@ -276,7 +299,7 @@ def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Inp
             result = (Submission(file=item.name, path=Path(item.name), problems=[result.problem(item.name)],
                                  sha256=job[2]), [], "")
         sub, branches, carried = result
-        accounted.append(Accounted(item, sub, branches=branches, carried=carried))
+        accounted.append(keep(Accounted(item, sub, branches=branches, carried=carried)))
     return accounted
 
 
@@ -368,7 +391,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     procedure, county_outputs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     notice = procedure.notice
     paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
-    payments = compute_payments(paid_by, accepted, county.branches)
+    payments = keep(compute_payments(paid_by, accepted, county.branches))
     watch.lap("pay")
     counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
     counts["inputs"] = len(accounted)
@@ -384,8 +407,9 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     # The county's own order of townships when it gave one (config or last period), then any others.
     seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
     townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
+    targets = evaluate_targets(rulebook, county.branches)
     consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                townships, current, notice, spot, changes, targets_table(evaluate_targets(rulebook, county.branches)),
+                                townships, current, notice, spot, changes, targets_table(targets),
                                 [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
                                  ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
                                 county_name=config.county)
@@ -404,7 +428,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,
                                       problems, missing, counts, seed, spot, notice, ignored,
                                       {k: s.to_dict() for k, s in procedure.statuses.items()},
-                                      {**outcome_json(procedure), "finance": finance["shown"]}))
+                                      {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county))
     watch.lap("write results.json")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),

@@ -105,6 +105,17 @@ def test_reference_written_in_cell_text__not_a_cell():
     assert not xlsx_sheet_extent(xml).too_large
 
 
+ROOT_NS = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://rels">'
+
+
+@pytest.mark.parametrize("cell", [b'<c r="XFD30000"><v>1</v></c>',  # the literal scan, as Excel writes a sheet
+                                  b'<c xmlns:x="urn:x" x:r="XFD30000"><v>1</v></c>',  # prefixed r: the exact pass
+                                  b'<c xmlns:r="urn:x" r="XFD30000"><v>1</v></c>'])  # a second declaration
+def test_far_cell_in_a_sheet_declaring_xmlns_r__found(cell):
+    xml = ROOT_NS + b'<sheetData><row r="1"><c r="A1"><v>1</v></c>' + cell + b"</row></sheetData></worksheet>"
+    assert xlsx_sheet_extent(xml).too_large
+
+
 def test_the_fast_and_the_exact_pass_agree_on_a_real_township(r1_workbook):
     with zipfile.ZipFile(r1_workbook()) as zf:
         for name in (n for n in zf.namelist() if n.startswith("xl/worksheets/")):

@@ -204,12 +204,15 @@ def test_run__results_json__inputs(county):
 
 def test_run__results_json__branches(county):
     branches = county.results["branches"]
+    sources = county.results["rule_sources"]
+    assert all(isinstance(s, str) and s for s in sources.values())
     assert {(b["township"], b["branch_code"], b["rating"]) for b in branches} == {
         (t, branch_code(t, n), r) for t, ratings in COUNTY.items() for n, r in enumerate(ratings, 1)}
     for b in branches:
         assert {"township", "branch_code", "name", "rating", "qualified", "reasons"} <= set(b)
         assert b["qualified"] is (b["rating"] >= 2)
-        assert b["reasons"] and all(isinstance(r, str) and r for r in b["reasons"])
+        assert b["reasons"] and all(r["text"] and r["rule"] in sources for r in b["reasons"])
+        assert "reason_details" not in b  # each reason once, structured; its rule's seed line once, in rule_sources
 
 
 def test_run__results_json__payments_are_strings_with_two_decimals(county):
@@ -217,6 +220,7 @@ def test_run__results_json__payments_are_strings_with_two_decimals(county):
     assert payments
     assert all(isinstance(p["amount"], str) and re.fullmatch(r"\d+\.\d{2}", p["amount"]) for p in payments)
     assert re.fullmatch(r"\d+\.\d{2}", county.results["totals"]["amount"])
+    assert all(p["kind"] in county.results["rule_sources"] and "rule" not in p for p in payments)
 
 
 def test_run__results_json__problems_and_totals(county):

@@ -56,10 +56,10 @@ def test_score_json__clean_file__exit_0_and_every_branch_with_its_reasons(clean_
     assert (two["rating"], two["qualified"]) == (4, True)  # 5 − 乡风文明星
     civility = next(u for u in two["units"] if u["unit"] == "civility")
     assert (Decimal(civility["base"]), civility["earned"]) == (74, False)
-    withheld = [s for s in two["reasons"] if "乡风文明星：未得星" in s]
+    withheld = [r for r in two["reasons"] if "乡风文明星：未得星" in r["text"]]
     assert len(withheld) == 1
-    assert "基础分 74 < 75" in withheld[0]
-    assert "R1.units.civility.earn" in withheld[0] and "000_556207f0cb65ca56.txt 第311行" in withheld[0]
+    assert "基础分 74 < 75" in withheld[0]["text"]
+    assert withheld[0]["rule"] == "R1.units.civility.earn" and "000_556207f0cb65ca56.txt 第311行" in withheld[0]["source"]
     assert out.get("rejected", []) == []
 
 
