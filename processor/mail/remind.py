@@ -14,9 +14,8 @@ import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..prefill import write_prefilled
 from ..rulebook import Rulebook, load_rulebook
 from ..template import template_file_name, write_template
 from .config import MailConfig, smtp_config
-from .replies import XLSX, new_message_id
+from .replies import XLSX, new_message
 from .send import (
     OUTBOX,
     Delivery,
@@ -211,13 +210,8 @@ def reminder_message(rc: RemindConfig, rulebook: Rulebook, township: str, addres
     """A short Chinese reminder with the deadline, the fill-in workbook attached."""
     sender = rc.mail.reply_from or default_sender(rc.mail)
     deadline = f"{rc.deadline.year}年{rc.deadline.month}月{rc.deadline.day}日"
-    msg = EmailMessage(policy=policy.default)
-    msg["From"] = sender
-    msg["To"] = address
-    msg["Subject"] = f"提醒：请于{deadline}前报送{rc.period}年度党支部星级评定表（{township}）"
-    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-    msg["Message-ID"] = new_message_id(f"starbatch.remind.{rc.period}", sender)
-    msg["Auto-Submitted"] = "auto-generated"
+    msg = new_message(sender, address, f"提醒：请于{deadline}前报送{rc.period}年度党支部星级评定表（{township}）",
+                      f"starbatch.remind.{rc.period}", "auto-generated")
     msg.set_content(_body(rc, rulebook, township, deadline, workbook.name, day), cte="base64")
     msg.add_attachment(workbook.read_bytes(), maintype=XLSX[0], subtype=XLSX[1], filename=workbook.name)
     return msg

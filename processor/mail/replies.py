@@ -118,22 +118,30 @@ def build_reply(config: RunConfig, mc: MailConfig, path: Path, raw_sha: str, ite
         return None
     message_id = first.message_id.strip()
     sender = mc.reply_from or _addressed_to(header(original, "To")) or default_sender(mc)
-    msg = EmailMessage(policy=policy.default)
-    msg["From"] = sender
-    msg["To"] = recipient
-    msg["Subject"] = f"回执：{first.subject or '（无主题）'}"
-    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-    msg["Message-ID"] = new_message_id(f"starbatch.{raw_sha[:12]}", sender)
+    msg = new_message(sender, recipient, f"回执：{first.subject or '（无主题）'}", f"starbatch.{raw_sha[:12]}",
+                      "auto-replied")
     if message_id:
         msg["In-Reply-To"] = message_id
         msg["References"] = " ".join(x for x in (header(original, "References"), message_id) if x)
-    msg["Auto-Submitted"] = "auto-replied"
     receipts = _receipts(config, items)
     msg.set_content(reply_body(first, items), cte="base64")
     for name in receipts:
         msg.add_attachment((config.out / "receipts" / name).read_bytes(), maintype=XLSX[0], subtype=XLSX[1],
                            filename=name)
     return Reply(path, raw_sha, message_id, recipient, msg, receipts)
+
+
+def new_message(sender: str, recipient: str, subject: str, id_prefix: str, auto: str) -> EmailMessage:
+    """A message the county sends on its own (a receipt's reply, a reminder): headers every mail client and
+    autoresponder reads the same way, a fresh Message-ID, and Auto-Submitted so no vacation reply answers it."""
+    msg = EmailMessage(policy=policy.default)
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    msg["Message-ID"] = new_message_id(id_prefix, sender)
+    msg["Auto-Submitted"] = auto
+    return msg
 
 
 def new_message_id(prefix: str, sender: str) -> str:
