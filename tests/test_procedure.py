@@ -173,8 +173,8 @@ def test_review__the_panel_raises_one_and_lowers_another_with_the_reason(season)
     assert branches[("城关镇", "CG-001")]["rating"] == 4
     assert branches[("城关镇", "CG-003")]["rating"] == 4
     assert branches[("城关镇", "CG-002")]["rating"] == 4  # 维持
-    assert any("县级评审" in r and "由5星调整为4星" in r for r in branches[("城关镇", "CG-001")]["reasons"])
-    assert any("由3星调整为4星" in r for r in branches[("城关镇", "CG-003")]["reasons"])
+    assert any("县级评审" in r["text"] and "由5星调整为4星" in r["text"] for r in branches[("城关镇", "CG-001")]["reasons"])
+    assert any("由3星调整为4星" in r["text"] for r in branches[("城关镇", "CG-003")]["reasons"])
     # Reviewed but not yet confirmed: still under review, still a draft.
     assert branches[("城关镇", "CG-001")]["status"] == "under_review"
     assert season["reviewed"]["procedure"]["payable"] is False
