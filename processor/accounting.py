@@ -56,6 +56,11 @@ def account(accounted: list[Accounted], accept_shrink: Collection[str] = ()) -> 
             a.state = "accepted" if a.sub.accepted else "rejected"
 
 
+def files_in_force(accounted: list[Accounted]) -> dict[str, str]:
+    """Township → the name of its accepted file (the one its figures come from tonight)."""
+    return {a.sub.township: a.input.name for a in accounted if a.state == "accepted" and a.sub.township}
+
+
 def _mark_duplicates(accounted: list[Accounted]) -> dict[str, Accounted]:
     """Same bytes again: a duplicate of the first copy. Returns the latest copy of every content."""
     first_of_hash: dict[str, Accounted] = {}

@@ -16,6 +16,7 @@ from .conditions import number, show
 from .problems import Problem, problem
 from .records import BranchResult, Record, Submission
 from .rulebook import Rulebook, source_text
+from .sheets import sheets_for
 
 FEN = Decimal("0.01")
 ZERO = Decimal(0)
@@ -84,7 +85,7 @@ def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[Branch
         members = sorted(branch.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))
         seen += [(branch.township, branch.branch_code, c.values.get("name", "")) for c in members]
         branch_lines = _branch_lines(rb, pay, branch, members)
-        problems += _blank_counts(branch, branch_lines, pay["rules"])
+        problems += _blank_counts(rb, branch, branch_lines)
         _cover_from_collective(pay, branch, branch_lines, problems)
         lines += branch_lines
     return PayResult(lines, problems, seen)
@@ -207,11 +208,11 @@ PAY_RULES: dict[str, PayRule] = {
 }
 
 
-def _blank_counts(branch: BranchResult, lines: list[PaymentLine], rules: list[dict[str, Any]]) -> list[Problem]:
+def _blank_counts(rb: Rulebook, branch: BranchResult, lines: list[PaymentLine]) -> list[Problem]:
     """An award the branch earned that is paid per person, with the count left blank, is 0 on its line: say so at
     the cell (R1: 平安和谐星 → 120 yuan per resident aged 70+), once per count."""
     blank: dict[str, list[str]] = {}
-    for rule in rules:
+    for rule in rb.data["pay"]["rules"]:
         fact = rule.get("per_fact")
         if fact and branch.facts.get(fact) is None and any(line.rule_id == rule["id"] for line in lines):
             blank.setdefault(fact, []).append(rule["name"])
@@ -219,12 +220,15 @@ def _blank_counts(branch: BranchResult, lines: list[PaymentLine], rules: list[di
     for fact, names in blank.items():
         row = next(iter(branch.rows.get("branches", [])), None)
         found.append(problem("PAY_003", file=branch.file, sheet=row.sheet if row else "支部信息",
-                             cell=row.cell(fact) if row else "", field=FACT_TITLES.get(fact, fact),
+                             cell=row.cell(fact) if row else "", field=_column_title(rb, fact),
                              value=branch.branch_code, branch=branch.branch_code, detail="”“".join(names)))
     return found
 
 
-FACT_TITLES = {"elderly_70_plus": "70周岁以上老人数"}
+def _column_title(rb: Rulebook, field_id: str) -> str:
+    """The 支部信息 column's title as the template shows it (one place: its row schema)."""
+    sheet = next(s for s in sheets_for(rb) if s.key == "branches")
+    return next((f.title for f in sheet.fields if f.id == field_id), field_id)
 
 
 def _cover_from_collective(pay: dict[str, Any], branch: BranchResult, lines: list[PaymentLine],

@@ -478,14 +478,3 @@ def finance_version(issued: list[dict[str, Any]], lines: dict[str, str], payable
         return None, last, None
     version = (last["version"] if last else 0) + 1
     return version, last, {"version": version, "issued_on": as_of.isoformat(), "total": total, "lines": lines}
-
-
-def keep_rows(sub: Submission, branches: list[BranchResult]) -> None:
-    """Each scored branch keeps its own rows, so the county panel's figures can rescore it later in the run."""
-    wanted = ("branches", "scores", "vetoes", "votes")
-    by_code: dict[str, dict[str, list[Record]]] = {}
-    for key in wanted:
-        for r in sub.records.get(key, []):
-            by_code.setdefault(str(r.values.get("branch_code")), {}).setdefault(key, []).append(r)
-    for b in branches:
-        b.rows = by_code.get(b.branch_code, {})

@@ -27,7 +27,7 @@ from typing import Any
 
 from loguru import logger
 
-from .accounting import STATES, Accounted, account
+from .accounting import STATES, Accounted, account, files_in_force
 from .common import (
     CHINA_TZ,
     consolidated_workbook_name,
@@ -73,7 +73,6 @@ from .procedure import (
     accountability_rows,
     check_against_county,
     finance_version,
-    keep_rows,
     line_key,
     outcome_json,
     review_list,
@@ -349,7 +348,6 @@ def _worker_process(job: Job) -> tuple[Submission, list[BranchResult], str]:
         found += attach_extras(sub.rules, sub, branches, period)  # members, meetings, secretary type
         sub.problems += found
         carried = submission_records_json(sub)
-        keep_rows(sub, branches)
     sub.records = {}
     return sub, branches, carried
 
@@ -537,7 +535,7 @@ def _procedure_summary(outcome: Outcome, finance: dict[str, Any]) -> str:
 def _tell_receipts(accounted: list[Accounted]) -> None:
     """What the accounting decided travels to each receipt: a clerk reads whether the file was used, replaced,
     held back, and how many branches and cadres were read."""
-    in_force = {a.sub.township: a.input.name for a in accounted if a.state == "accepted" and a.sub.township}
+    in_force = files_in_force(accounted)
     for a in accounted:
         a.sub.meta["state"] = a.state
         a.sub.meta["state_note"] = a.note

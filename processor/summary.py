@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from .accounting import Accounted
+from .accounting import Accounted, files_in_force
 from .problems import ERROR, count_by_severity
 from .publish import RECEIPTS
 from .results import RESULTS_JSON
@@ -22,7 +22,7 @@ def one_screen_summary(out: Path, period: int, rb: Rulebook, counts: dict[str, i
     ]
     if missing:
         lines.append(f"missing townships ({len(missing)}): {'、'.join(missing)}")
-    in_force = {a.sub.township: a.input.name for a in accounted if a.state == "accepted" and a.sub.township}
+    in_force = files_in_force(accounted)
     for a in accounted:
         if a.state == "rejected":
             kept = in_force.get(a.sub.township)

@@ -98,9 +98,6 @@ def known_sheet_names() -> frozenset[str]:
     return frozenset({_fold(s.name) for rb in shipped_rulebooks() for s in sheets_for(rb)} | {_fold(INSTRUCTIONS_SHEET)})
 
 
-def shipped_by_template() -> dict[str, Rulebook]:
-    return _shipped_by_template()
-
 
 # --- template id and meta ------------------------------------------------------------------
 
@@ -126,7 +123,7 @@ def _meta_value(value: Any) -> Any:
 
 
 @lru_cache(maxsize=1)
-def _shipped_by_template() -> dict[str, Rulebook]:
+def shipped_by_template() -> dict[str, Rulebook]:
     return {rb.template_id: rb for rb in shipped_rulebooks()}
 
 
@@ -136,7 +133,7 @@ def _choose_rulebook(sub: Submission, forced: Rulebook | None) -> Rulebook | Non
     if not template_id:
         sub.problems.append(problem("TPL_001", **where))
         return None
-    known = {forced.template_id: forced} if forced else _shipped_by_template()
+    known = {forced.template_id: forced} if forced else shipped_by_template()
     rulebook = known.get(str(template_id))
     if rulebook is None:
         sub.problems.append(problem("TPL_002", value=template_id, field="模板编号", **where))
