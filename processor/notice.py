@@ -7,17 +7,21 @@ core properties and fixed zip entry times, so the same inputs give the same file
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.opc.phys_pkg import PhysPkgWriter
+from docx.opc.pkgwriter import PackageWriter
 from docx.shared import Cm, Pt
 
 from .common import atomic_write
@@ -29,6 +33,7 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 TITLE_FONT, BODY_FONT, TABLE_FONT = "方正小标宋简体", "仿宋_GB2312", "宋体"
 BLANK = "＿＿＿＿＿＿＿＿"
+TABLE_WIDTHS = (Cm(1.5), Cm(4.5), Cm(6.5), Cm(3.0))
 
 
 @dataclass(frozen=True)
@@ -164,17 +169,42 @@ def _table(doc, c: Consolidated, rows: list[BranchResult]) -> None:
     table = doc.add_table(rows=1, cols=4)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = [Cm(1.5), Cm(4.5), Cm(6.5), Cm(3.0)]
     for cell, text in zip(table.rows[0].cells, ["序号", "支部编码", "支部名称", "评定结果"], strict=True):
         _cell(cell, text, bold=True)
     _repeat_header(table.rows[0])
+    _widths(table.rows[0])
+    if not rows:
+        return
+    # python-docx builds a cell in ~0.1 ms; a county notice lists thousands of branches. The first row is built
+    # with it, the others are copies of that row's XML with their texts set: the same elements, the same bytes.
+    first = table.add_row()
+    for cell in first.cells:
+        _cell(cell, "0")
+    _widths(first)
+    prototype = first._tr
     for i, b in enumerate(rows, 1):
-        cells = table.add_row().cells
-        for cell, text in zip(cells, [str(i), b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade)], strict=True):
-            _cell(cell, text)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+        texts = [str(i), b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade)]
+        tr = prototype if i == 1 else copy.deepcopy(prototype)
+        if i > 1:
+            table._tbl.append(tr)
+        if all(_plain_run_text(t) for t in texts):
+            for node, text in zip(tr.iter(qn("w:t")), texts, strict=True):
+                node.text = text
+        else:  # spaces at an edge, tabs or line breaks need python-docx's handling of the run
+            for cell, text in zip(table.rows[i].cells, texts, strict=True):
+                for r in list(cell.paragraphs[0].runs):
+                    r._element.getparent().remove(r._element)
+                _cell(cell, text)
+
+
+def _widths(row) -> None:
+    for cell, width in zip(row.cells, TABLE_WIDTHS, strict=True):
+        cell.width = width
+
+
+def _plain_run_text(text: str) -> bool:
+    """Text a <w:t> holds as it is (python-docx splits tabs and breaks into their own elements)."""
+    return bool(text) and text == text.strip() and not any(ch in text for ch in "\t\n\r")
 
 
 def _cell(cell, text: str, bold: bool = False) -> None:
@@ -200,13 +230,30 @@ def _fix_properties(doc, title: str) -> None:
 
 
 def _deterministic(doc) -> bytes:
-    """The document's zip with every entry at one fixed time, in the order python-docx wrote them."""
-    raw = io.BytesIO()
-    doc.save(raw)
+    """The document's zip with every entry at one fixed time, in python-docx's order of parts.
+
+    python-docx's own save stamps each entry with the time of writing; its PackageWriter steps (python-docx is
+    pinned) are given a writer that stamps a fixed time instead, so the package is compressed once.
+    """
+    package = doc.part.package
+    for part in package.parts:
+        part.before_marshal()
     out = io.BytesIO()
-    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            fixed = zipfile.ZipInfo(info.filename, ZIP_TIME)
-            fixed.compress_type, fixed.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
-            zout.writestr(fixed, zin.read(info.filename))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        writer = cast(PhysPkgWriter, _FixedTimeZip(archive))  # PhysPkgWriter's constructor always zips itself
+        PackageWriter._write_content_types_stream(writer, package.parts)
+        PackageWriter._write_pkg_rels(writer, package.rels)
+        PackageWriter._write_parts(writer, package.parts)
     return out.getvalue()
+
+
+class _FixedTimeZip:
+    """The one method PackageWriter calls on its physical writer."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+
+    def write(self, pack_uri, blob: bytes) -> None:
+        entry = zipfile.ZipInfo(pack_uri.membername, ZIP_TIME)
+        entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
+        self.archive.writestr(entry, blob)

@@ -14,13 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .carry import CARRIED_SHEETS, submission_records_json
 from .fill import prefill_template
 from .ledger import previous_results, record_submission_records, submission_records
 from .rulebook import Rulebook, load_rulebook
 from .sheets import sheets_for
 from .validate import Submission
 
-CARRIED_SHEETS = ("branches", "cadres")  # events, vetoes, votes and scores belong to the year they happen in
 YEARLY_FIELDS = {"target_assessment_score"}  # assessed anew every year: left blank
 SCORE_IDENTITY = ("branch_code", "branch_name")  # each branch gets its 评分 row, scores blank
 
@@ -31,13 +31,6 @@ class Prefill:
     template: str  # the template id the records were submitted with
     rows: dict[str, list[dict[str, Any]]]  # sheet key -> [{field id: value}]
     previous: dict[str, str]  # branch code -> last period's rating in words
-
-
-def submission_records_json(sub: Submission) -> str:
-    """The carried sheets' records of one submission, as the ledger keeps them."""
-    records = {key: [r.values for r in sub.records.get(key, [])] for key in CARRIED_SHEETS}
-    return json.dumps({"template": sub.template, "records": records}, ensure_ascii=False, default=_plain,
-                      sort_keys=True)
 
 
 def record_accepted(ledger_path: Path, period: int, subs: list[Submission]) -> None:
@@ -109,11 +102,3 @@ def _cell_value(kind: str, json_type: str, value: Any) -> Any:
     if json_type == "number" or kind == "money":
         return Decimal(str(value))
     return value
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in the ledger")

@@ -121,8 +121,10 @@ def load_rulebook(name_or_path: str | Path) -> Rulebook:
     return Rulebook(data=data, path=path)
 
 
-def shipped_rulebooks() -> list[Rulebook]:
-    return [load_rulebook(p) for p in sorted(RULEBOOK_DIR.glob("*.yaml"))]
+@lru_cache(maxsize=1)
+def shipped_rulebooks() -> tuple[Rulebook, ...]:
+    """Every shipped rulebook, parsed and checked once per process (~100 ms: each run looks for its template)."""
+    return tuple(load_rulebook(p) for p in sorted(RULEBOOK_DIR.glob("*.yaml")))
 
 
 def resolve_rulebook_path(name: str, rulebook_dir: Path | None = None) -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import multiprocessing
 import os
 import shutil
 import signal
@@ -18,8 +17,8 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 from loguru import logger
 
 from .accounting import STATES, Accounted, account, files_in_force
+from .carry import submission_records_json
 from .common import (
     CHINA_TZ,
     consolidated_workbook_name,
@@ -52,6 +52,7 @@ from .county import (
     promotions,
 )
 from .extras import attach_extras
+from .fanout import WriterJob, run_writers
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -62,7 +63,6 @@ from .mail import start_mail
 from .notice import NoticeContact, write_notices
 from .pay import PayResult, compute_payments
 from .payers import with_county_payers
-from .prefill import submission_records_json
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .procedure import (
     ACCOUNTABILITY_HEADERS,
@@ -90,7 +90,7 @@ from .publish import (
     recover,
     stage_ledger_record,
 )
-from .receipt import write_receipt
+from .receipt import receipt_name, write_receipt
 from .records import BranchResult, CountyResult, Submission
 from .results import RESULTS_JSON, write_results_json
 from .review import (
@@ -395,10 +395,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     counts["inputs"] = len(accounted)
     counts["missing"] = len(missing)
     counts["branches"] = len(county.branches)
-    outputs: list[Path] = []
-    watch.lap("consolidate")
-    outputs += _write_receipts([a for a in accounted if a.state != "duplicate"], staging / RECEIPTS, config.workers)
-    watch.lap("write receipts")
+    receipted = [a for a in accounted if a.state != "duplicate"]
+    _name_receipts(receipted)
     changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
     problems = _all_problems(accounted, county.problems + payments.problems, missing,
                              {} if notice.get("pending") else notice)
@@ -411,23 +409,35 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                                 [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
                                  ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
                                 county_name=config.county)
+    adjustments: list[Path] = []
+    finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
     watch.lap("consolidate")
-    outputs.append(write_consolidated(staging / consolidated_workbook_name(rulebook.id, config.period), consolidated))
-    watch.lap("write consolidated workbook")
-    outputs.append(write_reasons_workbook(staging / reasons_workbook_name(rulebook.id, config.period), consolidated))
-    outputs += write_notices(staging, consolidated, NoticeContact(config.county, config.issuer, config.notice_phone,
-                                                                  config.notice_address, config.notice_mailbox))
-    outputs.append(write_finance_workbook(staging / finance_workbook_name(rulebook.id, config.period), paid_by,
-                                          config.period, payments, county.branches, config.county,
-                                          draft=procedure.draft, townships=townships))
-    finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, outputs)
-    outputs += county_outputs
-    watch.lap("write finance workbook")
-    outputs.append(write_results_json(staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments,
-                                      problems, missing, counts, seed, spot, notice, ignored,
-                                      {k: s.to_dict() for k, s in procedure.statuses.items()},
-                                      {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county))
-    watch.lap("write results.json")
+    contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
+                            config.notice_mailbox)
+    receipts = staging / RECEIPTS
+    jobs = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
+            for n, chunk in enumerate(_chunks(receipted, config.workers))]
+    jobs += [
+        WriterJob("consolidated workbook", lambda: [write_consolidated(
+            staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
+        WriterJob("reasons workbook", lambda: [write_reasons_workbook(
+            staging / reasons_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 200),
+        WriterJob("notices", lambda: write_notices(staging, consolidated, contact), len(county.branches) / 100),
+        WriterJob("finance workbook", lambda: [write_finance_workbook(
+            staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
+            county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
+        WriterJob("results.json", lambda: [write_results_json(
+            staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments, problems, missing, counts,
+            seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
+            {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
+            len(county.branches) / 200),
+    ]
+    written = run_writers(jobs, config.workers, watch.timings)
+    *receipt_paths, consolidated_path, reasons_path, notice_paths, finance_path, results_path = written
+    outputs = [p for paths in receipt_paths for p in paths]
+    outputs += consolidated_path + reasons_path + notice_paths + finance_path + adjustments + county_outputs
+    outputs += results_path
+    watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
                                  seed, ignored)
@@ -545,24 +555,29 @@ def _tell_receipts(accounted: list[Accounted]) -> None:
             a.sub.meta["read"] = (len(a.branches), sum(len(b.cadres) for b in a.branches))
 
 
-def _write_receipts(accounted: list[Accounted], folder: Path, workers: int) -> list[Path]:
-    """One receipt per input (duplicates excepted), in parallel processes with --workers > 1."""
+def _name_receipts(accounted: list[Accounted]) -> None:
+    """Each input's receipt name (from its file's name and content), known before any receipt is written:
+    the consolidated workbook and results.json list it."""
     _tell_receipts(accounted)
-    if workers > 1 and len(accounted) > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            names = list(pool.map(_receipt_job, [(a.sub, folder) for a in accounted], chunksize=8))
-    else:
-        names = []
-        for a in accounted:
-            names.append(write_receipt(a.sub, folder).name)
-            _crash_after_first_output()
-    for a, name in zip(accounted, names, strict=True):
-        a.receipt = name
-    return [folder / name for name in names]
+    for a in accounted:
+        a.receipt = receipt_name(a.sub, a.sub.sha256)
 
 
-def _receipt_job(job: tuple[Submission, Path]) -> str:
-    return write_receipt(*job).name
+def _chunks(items: list[Accounted], workers: int) -> list[list[Accounted]]:
+    """The receipts in at most 2 × workers runs of neighbours (one run with one worker)."""
+    if not items:
+        return [[]]
+    count = 1 if workers <= 1 else min(len(items), 2 * workers)
+    size = -(-len(items) // count)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _write_receipts(accounted: list[Accounted], folder: Path) -> list[Path]:
+    paths = []
+    for a in accounted:
+        paths.append(write_receipt(a.sub, folder))
+        _crash_after_first_output()
+    return paths
 
 
 def default_notice_start(accounted: list[Accounted]) -> dt.date | None:

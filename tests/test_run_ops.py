@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from processor.paths import ROOT
+from processor.paths import ROOT, SAMPLES_DIR
 from processor.lock import LOCK_NAME
 from processor.lock import process_alive as _alive
 from run_helpers import (LISTED, PERIOD, branch_code, build_county_inbox, consolidated_path, ledger_runs, loose_inbox,
@@ -53,6 +53,22 @@ def test_rerun__into_a_fresh_folder__byte_identical_outputs(tmp_path):
     run_cli(*run_args(inbox, tmp_path / "a"))
     run_cli(*run_args(inbox, tmp_path / "b"))
     assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
+
+
+def test_one_worker_or_three__byte_identical_outputs(tmp_path):
+    """The samples (ten townships and every broken file) with the writers in this process, then side by side in
+    three children: the same files, the same bytes — receipts, workbooks, notices and results.json."""
+    outputs = {}
+    for workers in ("1", "3"):
+        out = tmp_path / f"out{workers}"
+        code, summary, _ = run_cli(*run_args(SAMPLES_DIR, out, "--workers", workers, "--notice-start", "2026-12-07"))
+        assert code == 1, summary  # the broken samples are rejected
+        outputs[workers] = output_files(out)
+    one, three = outputs["1"], outputs["3"]
+    assert sorted(one) == sorted(three)
+    assert sum(1 for name in one if name.startswith("receipts/")) > 20
+    assert any(name.endswith(".docx") for name in one)
+    assert [name for name in one if one[name] != three[name]] == []
 
 
 # --- interruption ------------------------------------------------------------------------------
