@@ -172,15 +172,19 @@ def openpyxl_floor(files: list[Path]) -> list[float]:
     return times
 
 
-def county_end_to_end(branches_per_township: int) -> float:
-    """A county of 300 branches as a fresh `starbatch run` process: start-up, imports and writing included."""
+def county_end_to_end(branches_per_township: int, repeats: int = 3) -> list[float]:
+    """A county of 300 branches as a fresh `starbatch run` process (its default --workers: the machine's
+    processors, at most 4): start-up, imports and writing included; each repeat into a fresh folder."""
     townships = max(1, 300 // branches_per_township)
     data = ensure_data(townships, branches_per_township)
-    with tempfile.TemporaryDirectory() as out:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "processor.cli", "run", str(data), "--out", out, "--period", "2026"],
-                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        return time.perf_counter() - started
+    times = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "processor.cli", "run", str(data), "--out", out, "--period", "2026"],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            times.append(time.perf_counter() - started)
+    return times
 
 
 def main() -> None:
@@ -220,7 +224,9 @@ def main() -> None:
     print(f"{'stage':36s} {'seconds':>8s}" + (f" {'1 worker':>9s}" if len(runs) > 1 else ""))
     for stage, seconds in main_run["timings"].items():
         one = f" {runs[1]['timings'].get(stage, 0):9.2f}" if len(runs) > 1 else ""
-        print(f"{stage:36s} {seconds:8.2f}{one}")
+        # The writer jobs run side by side: "write outputs" is their wall time, each job its own time.
+        shown = f"  {stage}" if stage.startswith("write ") and stage != "write outputs" else stage
+        print(f"{shown:36s} {seconds:8.2f}{one}")
     if len(runs) > 1:
         one = runs[1]["total"]
         print(f"1 worker: {one:.1f} s (peak RSS {runs[1]['rss_main']:.0f} MB); {args.workers} workers: {total:.1f} s; "
@@ -236,7 +242,8 @@ def main() -> None:
     print(f"\nper workbook (median of {len(sample)}): read+validate+score+pay {median_ours:.1f} ms; "
           f"python-calamine read floor {median_floor:.1f} ms; ratio {statistics.median(ratios):.1f}× (target ≤ 3×)")
     print(f"plain openpyxl read-only floor (median of {len(openpyxl_ms)}): {statistics.median(openpyxl_ms):.1f} ms")
-    print(f"300-branch county end to end, fresh process: {e2e:.2f} s (target ≤ 1 s)")
+    print(f"300-branch county end to end, fresh process, default workers: min {min(e2e):.2f} s, median "
+          f"{statistics.median(e2e):.2f} s of {len(e2e)} (target ≤ 1 s)")
 
 
 if __name__ == "__main__":

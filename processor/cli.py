@@ -159,7 +159,7 @@ def _run_command(sub: Any) -> None:
     p.add_argument("--notice-start", help="公示开始日期 YYYY-MM-DD（默认最新报送的次日） / first day of the public notice")
     p.add_argument("--seed", type=int, help="抽查随机种子（默认由采用的文件推出） / spot-check seed")
     p.add_argument("--log-json", action="store_true", help="机器可读日志 DIR/logs/starbatch.jsonl / machine-readable logs")
-    p.add_argument("--workers", type=int, help="并行处理的进程数（默认 1） / parallel processes (default 1)")
+    p.add_argument("--workers", type=int, help="并行处理的进程数（默认为本机处理器数，最多 4） / parallel processes (default: this machine's processors, at most 4)")
     p.add_argument("--accept-shrink", action="append", metavar="文件名",
                    help="确认该报送可以比已采用的一份少支部或干部（可重复） / confirm a resubmission may drop branches or cadres")
     from .mail import add_options as add_mail_options

@@ -215,7 +215,7 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         done = mail.finish(accounted)  # after the commit: move the fetched messages, send the replies
         outcome.summary = "\n".join([outcome.summary, *done.notes]) if done.notes else outcome.summary
         outcome.exit_code = EXIT_FAILED if done.failed else outcome.exit_code  # outputs stand; next run completes it
-        watch.lap("write")
+        watch.lap("commit + ledger + mail")
         outcome.timings = watch.timings
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)
         return outcome

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         notice_date = dt.date.fromisoformat(str(notice)) if notice else None
     except ValueError:
         raise ConfigError(f"notice_start '{notice}' is not a date (YYYY-MM-DD)") from None
-    workers = pick("workers", 1)
+    workers = pick("workers", default_workers())
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"--workers {workers}: give a whole number of processes from 1 up")
     rulebook, rulebook_dir = pick("rulebook"), pick_path("rulebook_dir")
@@ -84,6 +85,12 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         payers=dict(file.get("payers", {})), issuer=str(pick("issuer", "")),
         notice_phone=str(pick("notice_phone", "")), notice_address=str(pick("notice_address", "")),
         notice_mailbox=str(pick("notice_mailbox", "")))
+
+
+def default_workers() -> int:
+    """The processors this run may use, at most 4: a county server runs the batch at night, and each worker
+    may take up to its memory limit (limits.py), so a large machine is not filled by default."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def _check_folders(inbox: Path | None, out: Path) -> None:
