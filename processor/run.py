@@ -386,7 +386,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     watch.lap("score county")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
-    procedure, county_outputs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
+    procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     notice = procedure.notice
     paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
     payments = keep(compute_payments(paid_by, accepted, county.branches))
@@ -431,12 +431,14 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
             seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
             {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
             len(county.branches) / 200),
+        *county_jobs,
     ]
     written = run_writers(jobs, config.workers, watch.timings)
-    *receipt_paths, consolidated_path, reasons_path, notice_paths, finance_path, results_path = written
+    receipt_paths, written = written[:-len(county_jobs) - 5], written[-len(county_jobs) - 5:]
+    consolidated_path, reasons_path, notice_paths, finance_path, results_path, *county_paths = written
     outputs = [p for paths in receipt_paths for p in paths]
-    outputs += consolidated_path + reasons_path + notice_paths + finance_path + adjustments + county_outputs
-    outputs += results_path
+    outputs += consolidated_path + reasons_path + notice_paths + finance_path + adjustments
+    outputs += [p for paths in county_paths for p in paths] + results_path
     watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
@@ -457,7 +459,7 @@ def _county_workbook(a: Accounted) -> bool:
 
 
 def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict[str, Any],
-               accounted: list[Accounted], townships_in: list[Accounted], staging: Path) -> tuple[Outcome, list[Path]]:
+               accounted: list[Accounted], townships_in: list[Accounted], staging: Path) -> tuple[Outcome, list[WriterJob]]:
     """The review list and its workbook (township figures), then the county's findings applied in order."""
     listed = review_list(rb, county.branches, spot["drawn"])
     rows, stamps = review_rows(rb, county.branches, listed,
@@ -476,12 +478,13 @@ def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict
     outcome = run_procedure(rb, config.period, county, listed, given, notice_dates)
     _statuses_on_receipts(rb, county, outcome, accounted)
     proc = settings(rb)
-    written = [write_complaints_workbook(staging / complaints_workbook_name(rb, config.period), rb, config.period,
-                                         "县委组织部")]
+    jobs = [WriterJob("complaints workbook", lambda: [write_complaints_workbook(
+        staging / complaints_workbook_name(rb, config.period), rb, config.period, "县委组织部")], 0.1)]
     if outcome.review_stage:
-        written.insert(0, write_review_workbook(staging / review_workbook_name(rb, config.period), rb, config.period,
-                                                rows, stamps, proc.get("reviewing_body", "县级评审组")))
-    return outcome, written
+        jobs.insert(0, WriterJob("review workbook", lambda: [write_review_workbook(
+            staging / review_workbook_name(rb, config.period), rb, config.period, rows, stamps,
+            proc.get("reviewing_body", "县级评审组"))], len(rows) / 100))
+    return outcome, jobs
 
 
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
