@@ -125,14 +125,18 @@ def review_rows(rb: Rulebook, branches: list[BranchResult], listed: dict[Key, st
     for b in branches:
         by_township.setdefault(b.township, []).append(b)
     gap = Decimal(str(rb.settings.get("review_gap_warning", 0) or 0))
+    fields = _item_fields(rb)
+    pairs = {b.key: _item_pairs(fields, _score_row(b)) for b in branches}  # each branch once: a province has 100,000
+    spread = {t: _spread(own) for t, own in by_township.items()}
     rows = []
     for b in branches:
         if b.key not in listed:
             continue
-        hints = _rating_jump(rb, b, previous.get(b.key)) + _gaps(rb, b, gap) + _outlier(b, by_township[b.township])
+        hints = _rating_jump(rb, b, previous.get(b.key)) + _gaps(pairs[b.key], gap) + _outlier(b, spread[b.township])
         rows.append(ReviewRow(b.township, b.branch_code, b.name, listed[b.key], rating_text(rb, b.rating, b.grade),
                               township_scores(rb, _score_row(b)), hints))
-    stamps = [(t, text) for t, own in sorted(by_township.items()) if (text := _rubber_stamp(rb, own))]
+    stamps = [(t, text) for t, own in sorted(by_township.items())
+              if (text := _rubber_stamp([pairs[b.key] for b in own]))]
     return rows, stamps
 
 
@@ -147,43 +151,55 @@ def _rating_jump(rb: Rulebook, b: BranchResult, before: dict[str, Any] | None) -
     return [f"星级较上期跳升 {jump} 级：上期{rating_text(rb, int(before['rating']))}，本期{rating_text(rb, b.rating)}"]
 
 
-def _item_pairs(rb: Rulebook, row: Record | None) -> list[tuple[str, Decimal, Decimal]]:
+ItemFields = list[tuple[str, str, str]]  # (unit｜item name, self-score field, township review field)
+
+
+def _item_fields(rb: Rulebook) -> ItemFields:
+    return [(f"{unit['name']}｜{item['name']}", score_field_id(unit["id"], item["id"], SELF),
+             score_field_id(unit["id"], item["id"], REVIEW)) for unit in rb.units for item in unit["items"]]
+
+
+def _item_pairs(fields: ItemFields, row: Record | None) -> list[tuple[str, Decimal, Decimal]]:
     """(item name, self-score, township review score) of every item with both."""
     if row is None:
         return []
     pairs = []
-    for unit in rb.units:
-        for item in unit["items"]:
-            own = row.values.get(score_field_id(unit["id"], item["id"], SELF))
-            review = row.values.get(score_field_id(unit["id"], item["id"], REVIEW))
-            if own is not None and review is not None:
-                pairs.append((f"{unit['name']}｜{item['name']}", Decimal(own), Decimal(review)))
+    for name, own_field, review_field in fields:
+        own, review = row.values.get(own_field), row.values.get(review_field)
+        if own is not None and review is not None:
+            pairs.append((name, Decimal(own), Decimal(review)))
     return pairs
 
 
-def _gaps(rb: Rulebook, b: BranchResult, limit: Decimal) -> list[str]:
+def _gaps(pairs: list[tuple[str, Decimal, Decimal]], limit: Decimal) -> list[str]:
     wide = [f"{name} 自评 {show(own)} / 乡镇评审 {show(review)}"
-            for name, own, review in _item_pairs(rb, _score_row(b)) if limit and abs(own - review) > limit]
+            for name, own, review in pairs if limit and abs(own - review) > limit]
     return [f"自评与乡镇评审分差超过 {show(limit)} 分：" + "；".join(wide)] if wide else []
 
 
-def _rubber_stamp(rb: Rulebook, own: list[BranchResult]) -> str:
-    pairs = [_item_pairs(rb, _score_row(b)) for b in own]
-    if len(own) < 2 or not all(pairs) or any(o != r for p in pairs for _, o, r in p):
+def _rubber_stamp(pairs: list[list[tuple[str, Decimal, Decimal]]]) -> str:
+    """Each branch's (item, self, review) pairs of one township."""
+    if len(pairs) < 2 or not all(pairs) or any(o != r for p in pairs for _, o, r in p):
         return ""
-    return (f"乡镇评审分与自评分逐项完全相同（{len(own)} 个支部、{sum(len(p) for p in pairs)} 项）："
+    return (f"乡镇评审分与自评分逐项完全相同（{len(pairs)} 个支部、{sum(len(p) for p in pairs)} 项）："
             "可能未独立评审，请重点核查本乡镇推荐的支部")
 
 
-def _outlier(b: BranchResult, own: list[BranchResult]) -> list[str]:
-    """DHIS2-style: a score whose modified z-score (median, MAD) within its township exceeds 3.5."""
+def _spread(own: list[BranchResult]) -> tuple[Decimal, Decimal] | None:
+    """A township's median score and median absolute deviation; None when too few or all alike."""
     scores = sorted(x.score for x in own)
     if len(scores) < 3:
-        return []
+        return None
     median = _median(scores)
     mad = _median(sorted(abs(s - median) for s in scores))
-    if mad == 0:
+    return None if mad == 0 else (median, mad)
+
+
+def _outlier(b: BranchResult, spread: tuple[Decimal, Decimal] | None) -> list[str]:
+    """DHIS2-style: a score whose modified z-score (median, MAD) within its township exceeds 3.5."""
+    if spread is None:
         return []
+    median, mad = spread
     z = Decimal("0.6745") * (b.score - median) / mad
     if abs(z) <= OUTLIER_Z:
         return []
