@@ -106,7 +106,7 @@ def county_runs(files: list[Path], counties: int, per_county: int, parallel: int
     started = time.perf_counter()
     with ThreadPoolExecutor(parallel) as pool:
         times = list(pool.map(lambda job: _cli_timed(["run", str(job[0]), "--out", str(job[1]), "--period", "2026",
-                                                      "--rulebook", "R1"]), jobs))
+                                                      "--rulebook", "R1", "--workers", "1"]), jobs))
     counties_wall = time.perf_counter() - started
     results = [str(out / "results.json") for _, out in jobs]
     rollup = _cli_timed(["rollup", *results, "--out", str(work / "rollup")])
