@@ -38,11 +38,27 @@ def _as_decimal(value: Any) -> Decimal:
 
 def show(value: Decimal | None, figure: str = "") -> str:
     """72 → '72', 89.50 → '89.5', a share → '90.0%'."""
+    return _show(value, _is_percent(figure))
+
+
+def _show(value: Decimal | None, percent: bool) -> str:
     if value is None:
         return "未填写"
-    if figure.split(".")[0] in PERCENT_FIGURES:
+    if percent:
         return f"{value.quantize(Decimal('0.1'))}%"
     return format(value.normalize(), "f")
+
+
+@lru_cache(maxsize=256)
+def _is_percent(figure: str) -> bool:
+    return figure.split(".")[0] in PERCENT_FIGURES
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _shown_constant(value: Any, percent: bool) -> str:
+    # A rulebook's threshold (75, "0.5") is shown the same way on every branch: worked out once. typed: True,
+    # 1 and 1.0 are different YAML values (they show alike, but nothing here needs to rely on it).
+    return _show(number(value), percent)
 
 
 def label_of(cond: dict[str, Any]) -> str:
@@ -70,9 +86,10 @@ def _evaluate_one(cond: dict[str, Any], figures: Callable[[str], Decimal | None]
     threshold = number(cond["value"])
     value = figures(figure)
     label = label_of(cond)
-    shown_threshold = show(threshold, figure)
+    percent = _is_percent(figure)
+    shown_threshold = _shown_constant(cond["value"], percent)
     if value is None:
         return False, [f"{label}未填写（需 {HOLDS[op]} {shown_threshold}）"]
     held = OPS[op](value, threshold)
     relation = HOLDS[op] if held else FAILS[op]
-    return held, [f"{label} {show(value, figure)} {relation} {shown_threshold}"]
+    return held, [f"{label} {_show(value, percent)} {relation} {shown_threshold}"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Callable
 
 from .conditions import evaluate, number, show
@@ -130,10 +129,39 @@ def _score_unit(rb: Rulebook, unit: dict[str, Any], data: BranchInput, facts: di
     return ur
 
 
-@lru_cache(maxsize=64)
-def _item_fields(unit_id: str, item_ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(self field, review field) per item, built once per unit rather than per branch."""
-    return tuple((score_field_id(unit_id, i, SELF), score_field_id(unit_id, i, REVIEW)) for i in item_ids)
+@dataclass(frozen=True)
+class _RulebookIndex:
+    """What every branch asks of the rulebook, looked up once per rulebook instead of once per unit of each branch."""
+    unit_events: dict[str | None, list[dict[str, Any]]]  # events by the unit they count for (None: the branch's)
+    unit_vetoes: dict[str | None, list[dict[str, Any]]]  # vetoes of effect "unit", by unit
+    unit_items: dict[str, list[tuple[dict[str, Any], str, str]]]  # (item, self field, review field) by unit
+    gap_limit: Decimal  # review_gap_warning
+
+
+_INDEXES: dict[int, tuple[dict[str, Any], _RulebookIndex]] = {}
+
+
+def _index(rb: Rulebook) -> _RulebookIndex:
+    """Built once per rulebook (like sheets_for: keyed by its data, which is never changed once loaded)."""
+    built = _INDEXES.get(id(rb.data))
+    if built is None or built[0] is not rb.data:
+        built = (rb.data, _build_index(rb))
+        _INDEXES[id(rb.data)] = built
+    return built[1]
+
+
+def _build_index(rb: Rulebook) -> _RulebookIndex:
+    unit_events: dict[str | None, list[dict[str, Any]]] = {}
+    for event in rb.events:  # in rulebook order, as they are summed and cited
+        unit_events.setdefault(event.get("unit"), []).append(event)
+    unit_vetoes: dict[str | None, list[dict[str, Any]]] = {}
+    for veto in rb.vetoes:
+        if veto["effect"] == "unit":
+            unit_vetoes.setdefault(veto.get("unit"), []).append(veto)
+    unit_items = {unit["id"]: [(item, score_field_id(unit["id"], item["id"], SELF),
+                                score_field_id(unit["id"], item["id"], REVIEW)) for item in unit["items"]]
+                  for unit in rb.units}
+    return _RulebookIndex(unit_events, unit_vetoes, unit_items, number(rb.settings.get("review_gap_warning", 0)))
 
 
 def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
@@ -146,11 +174,11 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
         return base, 0, 0, cells
     values = scores.values
     prefix = f"{scores.sheet}!"
-    gap_limit = number(rb.settings.get("review_gap_warning", 0))
-    fields = _item_fields(unit["id"], tuple(item["id"] for item in unit["items"]))
-    for item, (self_id, review_id) in zip(unit["items"], fields, strict=True):
-        own = values.get(self_id)
+    index = _index(rb)
+    gap_limit = index.gap_limit
+    for item, self_id, review_id in index.unit_items[unit["id"]]:
         review = values.get(review_id)
+        own = values.get(self_id)
         if review is not None:
             base += review
             used_review += 1
@@ -167,10 +195,10 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
 
 
 def _event_points(rb: Rulebook, events: list[Record], unit_id: str | None) -> tuple[Decimal, Decimal, list[str]]:
-    bonus, deduction, cells = ZERO, ZERO, []
-    for event in rb.events:
-        if event.get("unit") != unit_id:
-            continue
+    bonus, deduction, cells = ZERO, ZERO, list[str]()
+    if not events:
+        return bonus, deduction, cells
+    for event in _index(rb).unit_events.get(unit_id, ()):
         rows = [r for r in events if r.values.get("event_kind") == event["name"]]
         if not rows:
             continue
@@ -218,8 +246,7 @@ def _vote_row(rb: Rulebook, votes: list[Record], target: str) -> Record | None:
 
 
 def _unit_vetoes(rb: Rulebook, unit_id: str, data: BranchInput, facts: dict[str, Any]) -> list[str]:
-    return [veto["id"] for veto in rb.vetoes
-            if veto["effect"] == "unit" and veto.get("unit") == unit_id and _veto_present(veto, data, facts)]
+    return [veto["id"] for veto in _index(rb).unit_vetoes.get(unit_id, ()) if _veto_present(veto, data, facts)]
 
 
 def _veto_present(veto: dict[str, Any], data: BranchInput, facts: dict[str, Any]) -> bool:
@@ -236,12 +263,18 @@ def _veto_cells(veto: dict[str, Any], data: BranchInput) -> list[str]:
     return [f"{r.sheet}!{r.cell('veto')}" for r in data.vetoes if r.values.get("veto") == veto["name"]]
 
 
+# The figures a unit's `earn` condition may name, read off the unit's result only when asked.
+UNIT_FIGURES: dict[str, Callable[[UnitResult], Decimal | None]] = {
+    "base": lambda u: u.base, "bonus": lambda u: u.bonus, "deduction": lambda u: u.deduction,
+    "total": lambda u: u.total, "share": lambda u: u.share, "vote_share": lambda u: u.vote_share,
+}
+
+
 def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: BranchResult,
                data: BranchInput) -> bool:
     def unit_figure(name: str) -> Decimal | None:
-        local = {"base": ur.base, "bonus": ur.bonus, "deduction": ur.deduction, "total": ur.total,
-                 "share": ur.share, "vote_share": ur.vote_share}
-        return local[name] if name in local else None
+        of = UNIT_FIGURES.get(name)
+        return None if of is None else of(ur)
 
     held, texts = evaluate(unit["earn"], unit_figure)
     rule = f"{rb.id}.units.{unit['id']}.earn"
