@@ -360,16 +360,12 @@ def _never(_value: Any) -> bool:
 def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, columns: dict[int, Field],
                       letters: dict[str, str]) -> RowReader:
     """_read_row for a sheet without formulas, which is nearly every sheet, at a fraction of its cost: each
-    distinct float or text of a column is converted and checked once (a township's sheets repeat the same
-    scores, names, types and yes/no on every row), and the row's compiled schema check is the conjunction of
-    its cells' checks. Same values, changes, problems and verdicts as _read_row and RowCheck."""
+    distinct float or text of a column is converted and checked once (_ColumnMemo), and the row's compiled
+    schema check is the conjunction of its cells' checks. Same values, changes, problems and verdicts as
+    _read_row and RowCheck."""
     checks = row_ok.fields if row_ok is not None else {}
     required = frozenset(row_ok.required if row_ok is not None else ())
-    plan = []
-    for j, f in columns.items():
-        floats, convert_float = _memo(f, checks.get(f.id) or _never)
-        texts, convert_text = _memo(f, checks.get(f.id) or _never)
-        plan.append((j, f.id, floats, convert_float, texts, convert_text, letters[f.id], f))
+    plan = [(j, f.id, _ColumnMemo.of(f, checks.get(f.id) or _never), letters[f.id], f) for j, f in columns.items()]
     rows, name, first_row = raw.rows, raw.name, raw.origin[0] + 1
     too_long = LIMITS.max_cell_chars
     no_formulas: frozenset[str] = frozenset()
@@ -380,21 +376,16 @@ def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, c
         row_number = first_row + i
         values: dict[str, Any] = {}
         ok = row_ok is not None
-        for j, fid, floats, convert_float, texts, convert_text, column, f in plan:
+        for j, fid, memo, column, f in plan:
             cell = row[j] if j < width else ""
             kind = type(cell)
-            if kind is float:
-                value, change, passed = floats.get(cell) or convert_float(cell)
-            elif cell == "":
-                continue
+            if kind is float or (kind is str and len(cell) < too_long):
+                value, change, passed = memo.seen.get(cell) or memo.first_time(cell)
             elif kind is str:
-                if len(cell) >= too_long:
-                    sub.problems.append(_too_long(sub.file, name, f"{column}{row_number}", f, cell))
-                    continue
-                value, change, passed = texts.get(cell) or convert_text(cell)
-            else:  # a date, a bool (True == 1.0: it must not share an entry with a number), …: not kept
-                value, change = _cell_converter(f)(cell)
-                passed = value is not None and (checks.get(fid) or _never)(value)
+                sub.problems.append(_too_long(sub.file, name, f"{column}{row_number}", f, cell))
+                continue
+            else:  # a date, a bool (True == 1.0: it must not share an entry with a number), …
+                value, change, passed = memo.convert_once(cell)
             if value is None:
                 continue
             values[fid] = value
@@ -410,21 +401,43 @@ def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, c
 
 
 Converted = tuple[Any, "Change | None", bool]  # (value, what changed, passes the field's compiled check)
+_EMPTY: Converted = (None, None, False)  # an empty cell: skipped
 
 
-def _memo(f: Field, check: Callable[[Any], bool]) -> tuple[dict[Any, Converted], Callable[[Any], Converted]]:
-    """A column's cells of one type (float or str) converted and checked once per distinct value: (the memo, the
-    function that fills it). Equal floats are the same number (0.0 and -0.0 too: every converter reads both as
-    the same zero, unchanged); NaN equals nothing, so it is converted every time."""
-    convert = _cell_converter(f)
-    seen: dict[Any, Converted] = {}
+class _ColumnMemo:
+    """A column's float and text cells converted and checked once per distinct value, for every workbook the
+    process reads: scores, names, types, yes/no and money repeat from row to row and from township to township.
 
-    def first_time(cell: Any) -> Converted:
-        value, change = convert(cell)
-        seen[cell] = hit = (value, change, value is not None and check(value))
-        return hit
+    Conversion and check are pure functions of the cell, so a remembered result is the result. Floats and texts
+    never equal each other, so they share one dict; a bool (True == 1.0) or a date never goes in it. Equal floats
+    are the same number (0.0 and -0.0 too: every converter reads both as the same zero, unchanged); NaN equals
+    nothing, so it is converted every time."""
 
-    return seen, first_time
+    LIMIT = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
+    _by_field: dict[int, tuple[Field, _ColumnMemo]] = {}
+
+    def __init__(self, f: Field, check: Callable[[Any], bool]) -> None:
+        self.convert = _cell_converter(f)
+        self.check = check
+        self.seen: dict[Any, Converted] = {"": _EMPTY}
+
+    @classmethod
+    def of(cls, f: Field, check: Callable[[Any], bool]) -> _ColumnMemo:
+        """The memo of this column (a Field of a Sheet built once per rulebook) with this check."""
+        kept = cls._by_field.get(id(f))
+        if kept is None or kept[0] is not f or kept[1].check is not check:
+            kept = cls._by_field[id(f)] = (f, cls(f, check))
+        return kept[1]
+
+    def convert_once(self, cell: Any) -> Converted:
+        value, change = self.convert(cell)
+        return value, change, value is not None and self.check(value)
+
+    def first_time(self, cell: float | str) -> Converted:
+        if len(self.seen) >= self.LIMIT:
+            self.seen = {"": _EMPTY}
+        self.seen[cell] = converted = self.convert_once(cell)
+        return converted
 
 
 def _cell_converter(f: Field) -> Callable[[Any], tuple[Any, Change | None]]:
