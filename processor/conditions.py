@@ -54,42 +54,72 @@ def _is_percent(figure: str) -> bool:
     return figure.split(".")[0] in PERCENT_FIGURES
 
 
-@lru_cache(maxsize=1024, typed=True)
-def _shown_constant(value: Any, percent: bool) -> str:
-    # A rulebook's threshold (75, "0.5") is shown the same way on every branch: worked out once. typed: True,
-    # 1 and 1.0 are different YAML values (they show alike, but nothing here needs to rely on it).
-    return _show(number(value), percent)
-
-
 def label_of(cond: dict[str, Any]) -> str:
     return cond.get("label") or FIGURE_LABELS.get(cond["figure"], cond["figure"])
 
 
-def evaluate(cond: dict[str, Any], figures: Callable[[str], Decimal | None]) -> tuple[bool, list[str]]:
+Figures = Callable[[str], "Decimal | None"]
+Test = Callable[[Figures], "tuple[bool, list[str]]"]
+
+
+def evaluate(cond: dict[str, Any], figures: Figures) -> tuple[bool, list[str]]:
     """(holds, the sentences that decided it). A missing figure makes its test fail, said as such."""
+    return _compiled(cond)(figures)
+
+
+_COMPILED: dict[int, tuple[dict[str, Any], Test]] = {}
+
+
+def _compiled(cond: dict[str, Any]) -> Test:
+    """The condition as a function, made once per condition: every branch is tested against the same few
+    conditions of its rulebook, whose dicts never change once loaded. Held with the dict, so its id stays its own."""
+    kept = _COMPILED.get(id(cond))
+    if kept is None or kept[0] is not cond:
+        if len(_COMPILED) >= 10_000:  # conditions made on the fly (a target's goal) must not pile up
+            _COMPILED.clear()
+        kept = _COMPILED[id(cond)] = (cond, _compile(cond))
+    return kept[1]
+
+
+def _compile(cond: dict[str, Any]) -> Test:
     if "all" in cond:
-        results = [evaluate(c, figures) for c in cond["all"]]
-        held = all(ok for ok, _ in results)
-        # When it fails, the failing tests are the reason; when it holds, every test is.
-        texts = [t for ok, ts in results if held or not ok for t in ts]
-        return held, texts
+        every = [_compile(c) for c in cond["all"]]
+
+        def all_of(figures: Figures) -> tuple[bool, list[str]]:
+            results = [test(figures) for test in every]
+            held = all(ok for ok, _ in results)
+            # When it fails, the failing tests are the reason; when it holds, every test is.
+            return held, [t for ok, ts in results if held or not ok for t in ts]
+
+        return all_of
     if "any" in cond:
-        results = [evaluate(c, figures) for c in cond["any"]]
-        held = any(ok for ok, _ in results)
-        texts = [t for ok, ts in results if ok or not held for t in ts]
-        return held, texts
-    return _evaluate_one(cond, figures)
+        some = [_compile(c) for c in cond["any"]]
+
+        def any_of(figures: Figures) -> tuple[bool, list[str]]:
+            results = [test(figures) for test in some]
+            held = any(ok for ok, _ in results)
+            return held, [t for ok, ts in results if ok or not held for t in ts]
+
+        return any_of
+    return _compile_one(cond)
 
 
-def _evaluate_one(cond: dict[str, Any], figures: Callable[[str], Decimal | None]) -> tuple[bool, list[str]]:
+def _compile_one(cond: dict[str, Any]) -> Test:
+    """One {figure, op, value}: everything but the figure's value is worded once ("基础分 80 ≥ 75")."""
     figure, op = cond["figure"], cond["op"]
     threshold = number(cond["value"])
-    value = figures(figure)
+    compare = OPS[op]
     label = label_of(cond)
     percent = _is_percent(figure)
-    shown_threshold = _shown_constant(cond["value"], percent)
-    if value is None:
-        return False, [f"{label}未填写（需 {HOLDS[op]} {shown_threshold}）"]
-    held = OPS[op](value, threshold)
-    relation = HOLDS[op] if held else FAILS[op]
-    return held, [f"{label} {_show(value, percent)} {relation} {shown_threshold}"]
+    shown_threshold = _show(threshold, percent)
+    missing = f"{label}未填写（需 {HOLDS[op]} {shown_threshold}）"
+    if_held, if_failed = f" {HOLDS[op]} {shown_threshold}", f" {FAILS[op]} {shown_threshold}"
+
+    def test(figures: Figures) -> tuple[bool, list[str]]:
+        value = figures(figure)
+        if value is None:
+            return False, [missing]
+        held = compare(value, threshold)
+        return held, [label + " " + _show(value, percent) + (if_held if held else if_failed)]
+
+    return test

@@ -282,7 +282,7 @@ def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: Branc
     detail = "，".join(texts)
     if ur.bonus or ur.deduction:
         detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
-    vetoed = [v for v in rb.vetoes if v["id"] in ur.vetoes]
+    vetoed = [v for v in rb.vetoes if v["id"] in ur.vetoes] if ur.vetoes else []
     if vetoed:
         names = "、".join(v["name"] for v in vetoed)
         result.reasons.append(Reason(f"{unit['name']}：未得星。{detail}；存在一票否决事项：{names}", rule, source, ur.cells))
