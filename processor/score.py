@@ -135,6 +135,7 @@ class _RulebookIndex:
     unit_events: dict[str | None, list[dict[str, Any]]]  # events by the unit they count for (None: the branch's)
     unit_vetoes: dict[str | None, list[dict[str, Any]]]  # vetoes of effect "unit", by unit
     unit_items: dict[str, list[tuple[dict[str, Any], str, str]]]  # (item, self field, review field) by unit
+    earn_cited: dict[str, tuple[str, str]]  # (rule, source) a unit's earn reason cites, by unit
     gap_limit: Decimal  # review_gap_warning
 
 
@@ -161,7 +162,10 @@ def _build_index(rb: Rulebook) -> _RulebookIndex:
     unit_items = {unit["id"]: [(item, score_field_id(unit["id"], item["id"], SELF),
                                 score_field_id(unit["id"], item["id"], REVIEW)) for item in unit["items"]]
                   for unit in rb.units}
-    return _RulebookIndex(unit_events, unit_vetoes, unit_items, number(rb.settings.get("review_gap_warning", 0)))
+    earn_cited = {unit["id"]: (f"{rb.id}.units.{unit['id']}.earn",
+                               source_text(unit.get("earn_source") or unit.get("source"))) for unit in rb.units}
+    return _RulebookIndex(unit_events, unit_vetoes, unit_items, earn_cited,
+                          number(rb.settings.get("review_gap_warning", 0)))
 
 
 def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
@@ -176,21 +180,22 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
     prefix = f"{scores.sheet}!"
     index = _index(rb)
     gap_limit = index.gap_limit
+    cell = scores.cell
     for item, self_id, review_id in index.unit_items[unit["id"]]:
         review = values.get(review_id)
-        own = values.get(self_id)
         if review is not None:
             base += review
             used_review += 1
-            cells.append(prefix + scores.cell(review_id))
-            if own is not None and gap_limit and abs(own - review) > gap_limit:
+            cells.append(prefix + cell(review_id))
+            own = values.get(self_id) if gap_limit else None
+            if own is not None and abs(own - review) > gap_limit:
                 problems.append(problem("SCO_001", file=data.sub.file, sheet=scores.sheet, cell=scores.cell(review_id),
                                         field=f"{unit['name']}｜{item['name']}", value=show(number(own)),
                                         limit=show(number(review)), detail=show(gap_limit)))
-        elif own is not None:
+        elif (own := values.get(self_id)) is not None:
             base += own
             used_self += 1
-            cells.append(prefix + scores.cell(self_id))
+            cells.append(prefix + cell(self_id))
     return base, used_review, used_self, cells
 
 
@@ -253,7 +258,7 @@ def _veto_present(veto: dict[str, Any], data: BranchInput, facts: dict[str, Any]
     if "when" in veto:
         held, _ = evaluate(veto["when"], lambda f: facts.get(f.split(".", 1)[1]) if f.startswith("fact.") else None)
         return held
-    return any(r.values.get("veto") == veto["name"] for r in data.vetoes)
+    return bool(data.vetoes) and any(r.values.get("veto") == veto["name"] for r in data.vetoes)
 
 
 def _veto_cells(veto: dict[str, Any], data: BranchInput) -> list[str]:
@@ -277,8 +282,7 @@ def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: Branc
         return None if of is None else of(ur)
 
     held, texts = evaluate(unit["earn"], unit_figure)
-    rule = f"{rb.id}.units.{unit['id']}.earn"
-    source = source_text(unit.get("earn_source") or unit.get("source"))
+    rule, source = _index(rb).earn_cited[unit["id"]]
     detail = "，".join(texts)
     if ur.bonus or ur.deduction:
         detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
