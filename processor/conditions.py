@@ -60,25 +60,48 @@ def label_of(cond: dict[str, Any]) -> str:
 
 Figures = Callable[[str], "Decimal | None"]
 Test = Callable[[Figures], "tuple[bool, list[str]]"]
+Check = Callable[[Figures], bool]
 
 
 def evaluate(cond: dict[str, Any], figures: Figures) -> tuple[bool, list[str]]:
     """(holds, the sentences that decided it). A missing figure makes its test fail, said as such."""
-    return _compiled(cond)(figures)
+    return _compiled(cond)[0](figures)
 
 
-_COMPILED: dict[int, tuple[dict[str, Any], Test]] = {}
+def holds(cond: dict[str, Any], figures: Figures) -> bool:
+    """evaluate(cond, figures)[0], without wording the sentences nobody reads (list membership, targets)."""
+    return _compiled(cond)[1](figures)
 
 
-def _compiled(cond: dict[str, Any]) -> Test:
-    """The condition as a function, made once per condition: every branch is tested against the same few
+_COMPILED: dict[int, tuple[dict[str, Any], tuple[Test, Check]]] = {}
+
+
+def _compiled(cond: dict[str, Any]) -> tuple[Test, Check]:
+    """The condition as functions, made once per condition: every branch is tested against the same few
     conditions of its rulebook, whose dicts never change once loaded. Held with the dict, so its id stays its own."""
     kept = _COMPILED.get(id(cond))
     if kept is None or kept[0] is not cond:
         if len(_COMPILED) >= 10_000:  # conditions made on the fly (a target's goal) must not pile up
             _COMPILED.clear()
-        kept = _COMPILED[id(cond)] = (cond, _compile(cond))
+        kept = _COMPILED[id(cond)] = (cond, (_compile(cond), _compile_check(cond)))
     return kept[1]
+
+
+def _compile_check(cond: dict[str, Any]) -> Check:
+    # Every part is asked, as evaluate asks them (no short cut past a figure that would raise).
+    if "all" in cond:
+        every = [_compile_check(c) for c in cond["all"]]
+        return lambda figures: all([check(figures) for check in every])
+    if "any" in cond:
+        some = [_compile_check(c) for c in cond["any"]]
+        return lambda figures: any([check(figures) for check in some])
+    figure, compare, threshold = cond["figure"], OPS[cond["op"]], number(cond["value"])
+
+    def check(figures: Figures) -> bool:
+        value = figures(figure)
+        return value is not None and compare(value, threshold)
+
+    return check
 
 
 def _compile(cond: dict[str, Any]) -> Test:

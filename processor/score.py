@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from .conditions import evaluate, number, show
+from .conditions import evaluate, holds, number, show
 from .figures import figure
 from .problems import Problem, problem
 from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult
@@ -256,8 +256,7 @@ def _unit_vetoes(rb: Rulebook, unit_id: str, data: BranchInput, facts: dict[str,
 
 def _veto_present(veto: dict[str, Any], data: BranchInput, facts: dict[str, Any]) -> bool:
     if "when" in veto:
-        held, _ = evaluate(veto["when"], lambda f: facts.get(f.split(".", 1)[1]) if f.startswith("fact.") else None)
-        return held
+        return holds(veto["when"], lambda f: facts.get(f.split(".", 1)[1]) if f.startswith("fact.") else None)
     return bool(data.vetoes) and any(r.values.get("veto") == veto["name"] for r in data.vetoes)
 
 
