@@ -177,16 +177,15 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
     if scores is None:
         return base, 0, 0, cells
     values = scores.values
-    prefix = f"{scores.sheet}!"
+    where, row = _sheet_cells(scores), str(scores.row)
     index = _index(rb)
     gap_limit = index.gap_limit
-    cell = scores.cell
     for item, self_id, review_id in index.unit_items[unit["id"]]:
         review = values.get(review_id)
         if review is not None:
             base += review
             used_review += 1
-            cells.append(prefix + cell(review_id))
+            cells.append(where[review_id] + row)
             own = values.get(self_id) if gap_limit else None
             if own is not None and abs(own - review) > gap_limit:
                 problems.append(problem("SCO_001", file=data.sub.file, sheet=scores.sheet, cell=scores.cell(review_id),
@@ -195,8 +194,35 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
         elif (own := values.get(self_id)) is not None:
             base += own
             used_self += 1
-            cells.append(prefix + cell(self_id))
+            cells.append(where[self_id] + row)
     return base, used_review, used_self, cells
+
+
+class _CellNames(dict[str, str]):
+    """Field id → "评分!C" for the records of one sheet: a cited cell is that plus the row number, exactly as
+    f"{record.sheet}!{record.cell(field)}" (a field without a column falls back to the first column, as there)."""
+
+    def __init__(self, record: Record) -> None:
+        self.sheet, self.columns = record.sheet, record.columns
+        self.fallback = f"{record.sheet}!{next(iter(record.columns.values()), 'A')}"
+        super().__init__({fid: f"{record.sheet}!{letters}" if letters else self.fallback
+                          for fid, letters in record.columns.items()})
+
+    def __missing__(self, field_id: str) -> str:
+        return self.fallback
+
+
+_SHEET_CELLS: dict[int, _CellNames] = {}
+
+
+def _sheet_cells(record: Record) -> _CellNames:
+    """Made once per sheet read (its records share one columns dict), not once per cited cell."""
+    kept = _SHEET_CELLS.get(id(record.columns))
+    if kept is None or kept.columns is not record.columns or kept.sheet != record.sheet:
+        if len(_SHEET_CELLS) >= 1000:  # one entry per sheet read: a run reads thousands
+            _SHEET_CELLS.clear()
+        kept = _SHEET_CELLS[id(record.columns)] = _CellNames(record)
+    return kept
 
 
 def _event_points(rb: Rulebook, events: list[Record], unit_id: str | None) -> tuple[Decimal, Decimal, list[str]]:
