@@ -44,6 +44,23 @@ def show(value: Decimal | None, figure: str = "") -> str:
 def _show(value: Decimal | None, percent: bool) -> str:
     if value is None:
         return "未填写"
+    if value and value.is_finite():
+        # Equal numbers show alike (80, 80.0 and 8E+1 all as "80"), so each is worded once: scores, thresholds
+        # and amounts repeat on every branch. Zero is left out: -0 shows as "-0".
+        shown = _SHOWN[percent]
+        text = shown.get(value)
+        if text is None:
+            if len(shown) >= 10_000:
+                shown.clear()
+            text = shown[value] = _shown(value, percent)
+        return text
+    return _shown(value, percent)
+
+
+_SHOWN: tuple[dict[Decimal, str], dict[Decimal, str]] = ({}, {})  # plain, percent
+
+
+def _shown(value: Decimal, percent: bool) -> str:
     if percent:
         return f"{value.quantize(Decimal('0.1'))}%"
     return format(value.normalize(), "f")
