@@ -38,41 +38,128 @@ def _as_decimal(value: Any) -> Decimal:
 
 def show(value: Decimal | None, figure: str = "") -> str:
     """72 → '72', 89.50 → '89.5', a share → '90.0%'."""
+    return _show(value, _is_percent(figure))
+
+
+def _show(value: Decimal | None, percent: bool) -> str:
     if value is None:
         return "未填写"
-    if figure.split(".")[0] in PERCENT_FIGURES:
+    if value and value.is_finite():
+        # Equal numbers show alike (80, 80.0 and 8E+1 all as "80"), so each is worded once: scores, thresholds
+        # and amounts repeat on every branch. Zero is left out: -0 shows as "-0".
+        shown = _SHOWN[percent]
+        text = shown.get(value)
+        if text is None:
+            if len(shown) >= 10_000:
+                shown.clear()
+            text = shown[value] = _shown(value, percent)
+        return text
+    return _shown(value, percent)
+
+
+_SHOWN: tuple[dict[Decimal, str], dict[Decimal, str]] = ({}, {})  # plain, percent
+
+
+def _shown(value: Decimal, percent: bool) -> str:
+    if percent:
         return f"{value.quantize(Decimal('0.1'))}%"
     return format(value.normalize(), "f")
+
+
+@lru_cache(maxsize=256)
+def _is_percent(figure: str) -> bool:
+    return figure.split(".")[0] in PERCENT_FIGURES
 
 
 def label_of(cond: dict[str, Any]) -> str:
     return cond.get("label") or FIGURE_LABELS.get(cond["figure"], cond["figure"])
 
 
-def evaluate(cond: dict[str, Any], figures: Callable[[str], Decimal | None]) -> tuple[bool, list[str]]:
+Figures = Callable[[str], "Decimal | None"]
+Test = Callable[[Figures], "tuple[bool, list[str]]"]
+Check = Callable[[Figures], bool]
+
+
+def evaluate(cond: dict[str, Any], figures: Figures) -> tuple[bool, list[str]]:
     """(holds, the sentences that decided it). A missing figure makes its test fail, said as such."""
+    return _compiled(cond)[0](figures)
+
+
+def holds(cond: dict[str, Any], figures: Figures) -> bool:
+    """evaluate(cond, figures)[0], without wording the sentences nobody reads (list membership, targets)."""
+    return _compiled(cond)[1](figures)
+
+
+_COMPILED: dict[int, tuple[dict[str, Any], tuple[Test, Check]]] = {}
+
+
+def _compiled(cond: dict[str, Any]) -> tuple[Test, Check]:
+    """The condition as functions, made once per condition: every branch is tested against the same few
+    conditions of its rulebook, whose dicts never change once loaded. Held with the dict, so its id stays its own."""
+    kept = _COMPILED.get(id(cond))
+    if kept is None or kept[0] is not cond:
+        if len(_COMPILED) >= 10_000:  # conditions made on the fly (a target's goal) must not pile up
+            _COMPILED.clear()
+        kept = _COMPILED[id(cond)] = (cond, (_compile(cond), _compile_check(cond)))
+    return kept[1]
+
+
+def _compile_check(cond: dict[str, Any]) -> Check:
+    # Every part is asked, as evaluate asks them (no short cut past a figure that would raise).
     if "all" in cond:
-        results = [evaluate(c, figures) for c in cond["all"]]
-        held = all(ok for ok, _ in results)
-        # When it fails, the failing tests are the reason; when it holds, every test is.
-        texts = [t for ok, ts in results if held or not ok for t in ts]
-        return held, texts
+        every = [_compile_check(c) for c in cond["all"]]
+        return lambda figures: all([check(figures) for check in every])
     if "any" in cond:
-        results = [evaluate(c, figures) for c in cond["any"]]
-        held = any(ok for ok, _ in results)
-        texts = [t for ok, ts in results if ok or not held for t in ts]
-        return held, texts
-    return _evaluate_one(cond, figures)
+        some = [_compile_check(c) for c in cond["any"]]
+        return lambda figures: any([check(figures) for check in some])
+    figure, compare, threshold = cond["figure"], OPS[cond["op"]], number(cond["value"])
+
+    def check(figures: Figures) -> bool:
+        value = figures(figure)
+        return value is not None and compare(value, threshold)
+
+    return check
 
 
-def _evaluate_one(cond: dict[str, Any], figures: Callable[[str], Decimal | None]) -> tuple[bool, list[str]]:
+def _compile(cond: dict[str, Any]) -> Test:
+    if "all" in cond:
+        every = [_compile(c) for c in cond["all"]]
+
+        def all_of(figures: Figures) -> tuple[bool, list[str]]:
+            results = [test(figures) for test in every]
+            held = all(ok for ok, _ in results)
+            # When it fails, the failing tests are the reason; when it holds, every test is.
+            return held, [t for ok, ts in results if held or not ok for t in ts]
+
+        return all_of
+    if "any" in cond:
+        some = [_compile(c) for c in cond["any"]]
+
+        def any_of(figures: Figures) -> tuple[bool, list[str]]:
+            results = [test(figures) for test in some]
+            held = any(ok for ok, _ in results)
+            return held, [t for ok, ts in results if ok or not held for t in ts]
+
+        return any_of
+    return _compile_one(cond)
+
+
+def _compile_one(cond: dict[str, Any]) -> Test:
+    """One {figure, op, value}: everything but the figure's value is worded once ("基础分 80 ≥ 75")."""
     figure, op = cond["figure"], cond["op"]
     threshold = number(cond["value"])
-    value = figures(figure)
+    compare = OPS[op]
     label = label_of(cond)
-    shown_threshold = show(threshold, figure)
-    if value is None:
-        return False, [f"{label}未填写（需 {HOLDS[op]} {shown_threshold}）"]
-    held = OPS[op](value, threshold)
-    relation = HOLDS[op] if held else FAILS[op]
-    return held, [f"{label} {show(value, figure)} {relation} {shown_threshold}"]
+    percent = _is_percent(figure)
+    shown_threshold = _show(threshold, percent)
+    missing = f"{label}未填写（需 {HOLDS[op]} {shown_threshold}）"
+    if_held, if_failed = f" {HOLDS[op]} {shown_threshold}", f" {FAILS[op]} {shown_threshold}"
+
+    def test(figures: Figures) -> tuple[bool, list[str]]:
+        value = figures(figure)
+        if value is None:
+            return False, [missing]
+        held = compare(value, threshold)
+        return held, [label + " " + _show(value, percent) + (if_held if held else if_failed)]
+
+    return test

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
-from .conditions import evaluate, number, show
+from .conditions import evaluate, holds, number, show
 from .extras import attach_extras
 from .figures import figure
 from .problems import Problem, problem
@@ -208,7 +208,7 @@ def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
             branch.reasons.append(Reason(f"{'合格' if branch.qualified else '不合格'}：{'，'.join(texts)}",
                                          f"{rb.id}.outcomes.qualified",
                                          source_text(outcomes.get("qualified_source"))))
-        branch.lists = [entry["id"] for entry in outcomes["lists"] if evaluate(entry["when"], fig)[0]]
+        branch.lists = [entry["id"] for entry in outcomes["lists"] if holds(entry["when"], fig)]
         for entry in outcomes["lists"]:
             if entry["id"] in branch.lists:
                 branch.reasons.append(Reason(f"列入{entry['name']}", f"{rb.id}.outcomes.{entry['id']}",
@@ -321,7 +321,7 @@ def evaluate_targets(rb: Rulebook, branches: list[BranchResult]) -> list[TargetR
 
 
 def _holds(rb: Rulebook, condition: dict[str, Any], branch: BranchResult) -> bool:
-    return evaluate(condition, lambda name: figure(rb, branch, name))[0]
+    return holds(condition, lambda name: figure(rb, branch, name))
 
 
 def _evaluate_target(rb: Rulebook, target: dict[str, Any], branches: list[BranchResult]) -> TargetResult:

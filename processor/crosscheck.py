@@ -82,19 +82,22 @@ def _scores_complete(sub: Submission, codes: dict) -> list[Problem]:
                                  file=sub.file, sheet=r.sheet, cell=r.cell("branch_code")))
             continue
         by_code[code] = r
+    # (self field, review field) of every item, per unit, worked out once rather than per branch
+    unit_items = [(unit, [(item, score_field_id(unit["id"], item["id"], SELF),
+                           score_field_id(unit["id"], item["id"], REVIEW)) for item in unit["items"]])
+                  for unit in rulebook.units]
     for code, branch in codes.items():
         record = by_code.get(code)
         if record is None:
             found.append(problem("REF_012", value=code, **_where(sub, branch, "branch_code", "支部编码")))
             continue
         branch_type = branch.values.get("branch_type")
-        for unit in rulebook.units:
+        values = record.values
+        for unit, items in unit_items:
             if unit.get("applies_to") and branch_type not in unit["applies_to"]:
                 continue
-            for item in unit["items"]:
-                self_id = score_field_id(unit["id"], item["id"], SELF)
-                review_id = score_field_id(unit["id"], item["id"], REVIEW)
-                if self_id not in record.values and review_id not in record.values and not _has_problem_at(sub, record, self_id):
+            for item, self_id, review_id in items:
+                if self_id not in values and review_id not in values and not _has_problem_at(sub, record, self_id):
                     found.append(problem("REF_014", **_where(sub, record, self_id, score_title(unit, item, SELF))))
     return found
 

@@ -108,7 +108,26 @@ def _is_iso_date(value: str) -> bool:
     return True
 
 
-def compile_row(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
+class RowCheck:
+    """A predicate for a whole row: every required field present and every value passing its field's predicate."""
+
+    def __init__(self, required: tuple[str, ...], fields: dict[str, Predicate]) -> None:
+        self.required = required
+        self.fields = fields  # one predicate per property: the reader may test each cell as it converts it
+
+    def __call__(self, row: dict[str, Any]) -> bool:
+        for name in self.required:
+            if name not in row:
+                return False
+        checks = self.fields
+        for name, value in row.items():
+            check = checks.get(name)
+            if check is None or not check(value):
+                return False
+        return True
+
+
+def compile_row(schema: dict[str, Any]) -> RowCheck | None:
     """A predicate for a whole row (required + every property), or None if any part is not compiled."""
     if any(key not in {"$schema", "$id", "title", "description", "type", "properties", "required"}
            and not key.startswith("x-") for key in schema):
@@ -119,16 +138,4 @@ def compile_row(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | No
         if predicate is None:
             return None
         checks[name] = predicate
-    required = tuple(schema.get("required", []))
-
-    def row_ok(row: dict[str, Any]) -> bool:
-        for name in required:
-            if name not in row:
-                return False
-        for name, value in row.items():
-            check = checks.get(name)
-            if check is None or not check(value):
-                return False
-        return True
-
-    return row_ok
+    return RowCheck(tuple(schema.get("required", [])), checks)

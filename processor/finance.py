@@ -34,6 +34,7 @@ from .xlsx import (
     signature_block,
     title_block,
     write_header,
+    write_rows,
     write_value,
 )
 
@@ -289,15 +290,10 @@ def _by_township(table: list[list[Any]]) -> list[list[list[Any]]]:
 
 
 def _write_rows(ws, formats: Formats, row: int, rows: list[list[Any]], col_formats: dict, sized: list[float]) -> int:
-    for values in rows:
-        height = row_height([v if isinstance(v, str) else "" for v in values], sized)
-        if height:
-            ws.set_row(row, height)
-        for j, value in enumerate(values):
-            fmt = col_formats.get(j) or (formats.wrap if isinstance(value, str) else None)
-            write_value(ws, row, j, value, formats, fmt)
-        row += 1
-    return row
+    """The lines, each as tall as its longest wrapped text; a text without a column format wraps."""
+    ncols = max([len(sized)] + [len(r) for r in rows])
+    return write_rows(ws, formats, row, rows, [col_formats.get(j) for j in range(ncols)], sized,
+                      string_format=formats.wrap)
 
 
 def _write_total(ws, formats: Formats, row: int, values: list[Any], total_cols: list[int]) -> int:

@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .records import Change
 
@@ -63,21 +63,14 @@ def normalise(raw: Any, field: Field) -> tuple[Any, Change | None]:
 
 def converter_for(field: Field):
     """normalise() for one column, with a fast path for the cells Excel stores as numbers."""
-    kind = field.kind
-    enum = field.spec.get("enum") is not None and field.type == "string"
-    if kind in ("number", "money") and not enum:
+    from_float = float_converter_for(field)
+    if from_float is not None:
         def convert(raw: Any) -> tuple[Any, Change | None]:
-            if type(raw) is float and math.isfinite(raw):  # a whole float is its integer: 150.0 shows as "150"
-                return (Decimal(int(raw)) if raw.is_integer() else Decimal(repr(raw))), None
+            if type(raw) is float and math.isfinite(raw):
+                return from_float(raw), None
             return normalise(raw, field)
         return convert
-    if kind == "integer" and not enum:
-        def convert_int(raw: Any) -> tuple[Any, Change | None]:
-            if type(raw) is float and math.isfinite(raw):
-                return (int(raw), None) if raw.is_integer() else (Decimal(repr(raw)), None)
-            return normalise(raw, field)
-        return convert_int
-    if kind == "string" and not enum:
+    if field.kind == "string" and not _is_text_enum(field):
         def convert_text(raw: Any) -> tuple[Any, Change | None]:
             if type(raw) is str:
                 text = clean_text(raw)
@@ -89,8 +82,29 @@ def converter_for(field: Field):
     return lambda raw: normalise(raw, field)
 
 
+def float_converter_for(field: Field) -> Callable[[float], Any] | None:
+    """The value of a finite float cell of a number column (what Excel stores), None for other columns.
+
+    Such a cell never records a change: 150.0 shows as "150" and is read as 150."""
+    if _is_text_enum(field):
+        return None
+    if field.kind in ("number", "money"):
+        return lambda raw: Decimal(int(raw)) if raw.is_integer() else Decimal(repr(raw))
+    if field.kind == "integer":
+        return lambda raw: int(raw) if raw.is_integer() else Decimal(repr(raw))
+    return None
+
+
+def _is_text_enum(field: Field) -> bool:
+    return field.spec.get("enum") is not None and field.type == "string"
+
+
 def clean_text(text: str) -> str:
     """Trim and collapse every kind of space a spreadsheet hides in text."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        # Already clean, the usual case: every space but " " is unprintable (Zs, Zl, Zp, Cc, Cf), and
+        # single inner spaces stay. Decided at C speed, without the regular expression.
+        return text
     return _SPACES.sub(" ", text).strip()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from .conditions import number, show
 from .problems import Problem, problem
@@ -99,7 +99,8 @@ def _branch_lines(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, cadre
 
 
 def _performance_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
-    return [performance_line(rb, rule, branch, c) for c in cadres]
+    terms = PerformanceTerms.of(rule, branch.rating)  # the same for every cadre of the branch
+    return [performance_line(rb, rule, branch, c, terms) for c in cadres]
 
 
 def _star_reward_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
@@ -113,29 +114,44 @@ def _village_award_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResul
 
 
 def _line(rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
-          amount: Decimal, basis: str, **extra: Any) -> PaymentLine:
+          amount: Decimal, basis: str, source: str | None = None, **extra: Any) -> PaymentLine:
     return PaymentLine(branch.township, branch.village, branch.branch_code, branch.name, payee, role,
                        rule["type"], rule["id"], rule["name"], rule["payer"], fen(amount), basis,
-                       source_text(rule.get("source")), **extra)
+                       source_text(rule.get("source")) if source is None else source, **extra)
 
 
-def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record) -> PaymentLine:
+class PerformanceTerms(NamedTuple):
+    """What a performance rule pays a branch of one rating, and how its lines say it."""
+    share: Decimal
+    rate: Decimal
+    shown: str  # "30% = 绩效基数 " before each cadre's base…
+    rated: str  # …and "；2星发放 100%" after it
+    source: str
+
+    @classmethod
+    def of(cls, rule: dict[str, Any], rating: int) -> PerformanceTerms:
+        share, rate = number(rule["share"]), performance_rate(rule, rating)
+        return cls(share, rate, f"{show(share)}% = 绩效基数 ", f"；{rating}星发放 {show(rate)}%",
+                   source_text(rule.get("source")))
+
+
+def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, cadre: Record,
+                     terms: PerformanceTerms | None = None) -> PaymentLine:
     """share% of remuneration (monthly × months in this role), paid at the rate for the branch's rating.
 
     A cadre who stepped aside at the 换届 and stays in another post keeps the former level (主动让贤).
     """
+    terms = terms or PerformanceTerms.of(rule, branch.rating)
     v = cadre.values
     months = int(v["months"])
     kept = v.get("kept_monthly_pay") if "kept_level_source" in rule else None
     monthly = number(v["monthly_pay"] if kept is None else kept)
-    share = number(rule["share"])
+    share, rate = terms.share, terms.rate
     base = monthly * months * share / 100
-    rate = performance_rate(rule, branch.rating)
     pay_text = f"月报酬 {monthly:.2f}" if kept is None else f"主动让贤保留原报酬 {monthly:.2f}"
-    basis = (f"{pay_text} × {months} 个月{_span_text(cadre)} × {show(share)}% = 绩效基数 {show(base)}；"
-             f"{branch.rating}星发放 {show(rate)}%")
+    basis = f"{pay_text} × {months} 个月{_span_text(cadre)} × {terms.shown}{show(base)}{terms.rated}"
     paid_from = "kept_monthly_pay" if kept is not None else "monthly_pay"
-    line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis,
+    line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis, terms.source,
                  monthly_pay=monthly, months=months, performance_base=base, rate=rate,
                  cells=[f"{cadre.sheet}!{cadre.cell(paid_from)}", f"{cadre.sheet}!{cadre.cell('months')}"])
     if kept is not None:

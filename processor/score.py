@@ -12,10 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Callable
 
-from .conditions import evaluate, number, show
+from .conditions import evaluate, holds, number, show
 from .figures import figure
 from .problems import Problem, problem
 from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult
@@ -130,10 +129,43 @@ def _score_unit(rb: Rulebook, unit: dict[str, Any], data: BranchInput, facts: di
     return ur
 
 
-@lru_cache(maxsize=64)
-def _item_fields(unit_id: str, item_ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(self field, review field) per item, built once per unit rather than per branch."""
-    return tuple((score_field_id(unit_id, i, SELF), score_field_id(unit_id, i, REVIEW)) for i in item_ids)
+@dataclass(frozen=True)
+class _RulebookIndex:
+    """What every branch asks of the rulebook, looked up once per rulebook instead of once per unit of each branch."""
+    unit_events: dict[str | None, list[dict[str, Any]]]  # events by the unit they count for (None: the branch's)
+    unit_vetoes: dict[str | None, list[dict[str, Any]]]  # vetoes of effect "unit", by unit
+    unit_items: dict[str, list[tuple[dict[str, Any], str, str]]]  # (item, self field, review field) by unit
+    earn_cited: dict[str, tuple[str, str]]  # (rule, source) a unit's earn reason cites, by unit
+    gap_limit: Decimal  # review_gap_warning
+
+
+_INDEXES: dict[int, tuple[dict[str, Any], _RulebookIndex]] = {}
+
+
+def _index(rb: Rulebook) -> _RulebookIndex:
+    """Built once per rulebook (like sheets_for: keyed by its data, which is never changed once loaded)."""
+    built = _INDEXES.get(id(rb.data))
+    if built is None or built[0] is not rb.data:
+        built = (rb.data, _build_index(rb))
+        _INDEXES[id(rb.data)] = built
+    return built[1]
+
+
+def _build_index(rb: Rulebook) -> _RulebookIndex:
+    unit_events: dict[str | None, list[dict[str, Any]]] = {}
+    for event in rb.events:  # in rulebook order, as they are summed and cited
+        unit_events.setdefault(event.get("unit"), []).append(event)
+    unit_vetoes: dict[str | None, list[dict[str, Any]]] = {}
+    for veto in rb.vetoes:
+        if veto["effect"] == "unit":
+            unit_vetoes.setdefault(veto.get("unit"), []).append(veto)
+    unit_items = {unit["id"]: [(item, score_field_id(unit["id"], item["id"], SELF),
+                                score_field_id(unit["id"], item["id"], REVIEW)) for item in unit["items"]]
+                  for unit in rb.units}
+    earn_cited = {unit["id"]: (f"{rb.id}.units.{unit['id']}.earn",
+                               source_text(unit.get("earn_source") or unit.get("source"))) for unit in rb.units}
+    return _RulebookIndex(unit_events, unit_vetoes, unit_items, earn_cited,
+                          number(rb.settings.get("review_gap_warning", 0)))
 
 
 def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
@@ -145,32 +177,59 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
     if scores is None:
         return base, 0, 0, cells
     values = scores.values
-    prefix = f"{scores.sheet}!"
-    gap_limit = number(rb.settings.get("review_gap_warning", 0))
-    fields = _item_fields(unit["id"], tuple(item["id"] for item in unit["items"]))
-    for item, (self_id, review_id) in zip(unit["items"], fields, strict=True):
-        own = values.get(self_id)
+    where, row = _sheet_cells(scores), str(scores.row)
+    index = _index(rb)
+    gap_limit = index.gap_limit
+    for item, self_id, review_id in index.unit_items[unit["id"]]:
         review = values.get(review_id)
         if review is not None:
             base += review
             used_review += 1
-            cells.append(prefix + scores.cell(review_id))
-            if own is not None and gap_limit and abs(own - review) > gap_limit:
+            cells.append(where[review_id] + row)
+            own = values.get(self_id) if gap_limit else None
+            if own is not None and abs(own - review) > gap_limit:
                 problems.append(problem("SCO_001", file=data.sub.file, sheet=scores.sheet, cell=scores.cell(review_id),
                                         field=f"{unit['name']}｜{item['name']}", value=show(number(own)),
                                         limit=show(number(review)), detail=show(gap_limit)))
-        elif own is not None:
+        elif (own := values.get(self_id)) is not None:
             base += own
             used_self += 1
-            cells.append(prefix + scores.cell(self_id))
+            cells.append(where[self_id] + row)
     return base, used_review, used_self, cells
 
 
+class _CellNames(dict[str, str]):
+    """Field id → "评分!C" for the records of one sheet: a cited cell is that plus the row number, exactly as
+    f"{record.sheet}!{record.cell(field)}" (a field without a column falls back to the first column, as there)."""
+
+    def __init__(self, record: Record) -> None:
+        self.sheet, self.columns = record.sheet, record.columns
+        self.fallback = f"{record.sheet}!{next(iter(record.columns.values()), 'A')}"
+        super().__init__({fid: f"{record.sheet}!{letters}" if letters else self.fallback
+                          for fid, letters in record.columns.items()})
+
+    def __missing__(self, field_id: str) -> str:
+        return self.fallback
+
+
+_SHEET_CELLS: dict[int, _CellNames] = {}
+
+
+def _sheet_cells(record: Record) -> _CellNames:
+    """Made once per sheet read (its records share one columns dict), not once per cited cell."""
+    kept = _SHEET_CELLS.get(id(record.columns))
+    if kept is None or kept.columns is not record.columns or kept.sheet != record.sheet:
+        if len(_SHEET_CELLS) >= 1000:  # one entry per sheet read: a run reads thousands
+            _SHEET_CELLS.clear()
+        kept = _SHEET_CELLS[id(record.columns)] = _CellNames(record)
+    return kept
+
+
 def _event_points(rb: Rulebook, events: list[Record], unit_id: str | None) -> tuple[Decimal, Decimal, list[str]]:
-    bonus, deduction, cells = ZERO, ZERO, []
-    for event in rb.events:
-        if event.get("unit") != unit_id:
-            continue
+    bonus, deduction, cells = ZERO, ZERO, list[str]()
+    if not events:
+        return bonus, deduction, cells
+    for event in _index(rb).unit_events.get(unit_id, ()):
         rows = [r for r in events if r.values.get("event_kind") == event["name"]]
         if not rows:
             continue
@@ -218,15 +277,13 @@ def _vote_row(rb: Rulebook, votes: list[Record], target: str) -> Record | None:
 
 
 def _unit_vetoes(rb: Rulebook, unit_id: str, data: BranchInput, facts: dict[str, Any]) -> list[str]:
-    return [veto["id"] for veto in rb.vetoes
-            if veto["effect"] == "unit" and veto.get("unit") == unit_id and _veto_present(veto, data, facts)]
+    return [veto["id"] for veto in _index(rb).unit_vetoes.get(unit_id, ()) if _veto_present(veto, data, facts)]
 
 
 def _veto_present(veto: dict[str, Any], data: BranchInput, facts: dict[str, Any]) -> bool:
     if "when" in veto:
-        held, _ = evaluate(veto["when"], lambda f: facts.get(f.split(".", 1)[1]) if f.startswith("fact.") else None)
-        return held
-    return any(r.values.get("veto") == veto["name"] for r in data.vetoes)
+        return holds(veto["when"], lambda f: facts.get(f.split(".", 1)[1]) if f.startswith("fact.") else None)
+    return bool(data.vetoes) and any(r.values.get("veto") == veto["name"] for r in data.vetoes)
 
 
 def _veto_cells(veto: dict[str, Any], data: BranchInput) -> list[str]:
@@ -236,20 +293,25 @@ def _veto_cells(veto: dict[str, Any], data: BranchInput) -> list[str]:
     return [f"{r.sheet}!{r.cell('veto')}" for r in data.vetoes if r.values.get("veto") == veto["name"]]
 
 
+# The figures a unit's `earn` condition may name, read off the unit's result only when asked.
+UNIT_FIGURES: dict[str, Callable[[UnitResult], Decimal | None]] = {
+    "base": lambda u: u.base, "bonus": lambda u: u.bonus, "deduction": lambda u: u.deduction,
+    "total": lambda u: u.total, "share": lambda u: u.share, "vote_share": lambda u: u.vote_share,
+}
+
+
 def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: BranchResult,
                data: BranchInput) -> bool:
     def unit_figure(name: str) -> Decimal | None:
-        local = {"base": ur.base, "bonus": ur.bonus, "deduction": ur.deduction, "total": ur.total,
-                 "share": ur.share, "vote_share": ur.vote_share}
-        return local[name] if name in local else None
+        of = UNIT_FIGURES.get(name)
+        return None if of is None else of(ur)
 
     held, texts = evaluate(unit["earn"], unit_figure)
-    rule = f"{rb.id}.units.{unit['id']}.earn"
-    source = source_text(unit.get("earn_source") or unit.get("source"))
+    rule, source = _index(rb).earn_cited[unit["id"]]
     detail = "，".join(texts)
     if ur.bonus or ur.deduction:
         detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
-    vetoed = [v for v in rb.vetoes if v["id"] in ur.vetoes]
+    vetoed = [v for v in rb.vetoes if v["id"] in ur.vetoes] if ur.vetoes else []
     if vetoed:
         names = "、".join(v["name"] for v in vetoed)
         result.reasons.append(Reason(f"{unit['name']}：未得星。{detail}；存在一票否决事项：{names}", rule, source, ur.cells))

@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .fastcheck import compile_row
+from .fastcheck import RowCheck, compile_row
 from .normalise import converter_for
 from .paths import SCHEMA_DIR
 from .rulebook import Rulebook, used_figures
@@ -68,7 +68,7 @@ class Sheet:
         return Draft202012Validator(exact_limits(self.schema), format_checker=FormatChecker())
 
     @cached_property
-    def row_ok(self):
+    def row_ok(self) -> RowCheck | None:
         """The compiled check for rows that are fine (None: every row goes to jsonschema)."""
         return compile_row(exact_limits(self.schema))
 

@@ -12,13 +12,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.xmlwriter import XMLwriter
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 FONT = "等线"
@@ -183,12 +188,17 @@ def _merged(sheet: Any, row: int, last_col: int, text: str, fmt: Any) -> None:
 def _lines(text: str, width: float, size: float = 1.0) -> int:
     """Printed lines a wrapped text takes in a column `width` characters wide (CJK counts two)."""
     usable = max(1.0, (width - 1) / size)
+    if 2 * len(text) <= usable and "\n" not in text:
+        return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
     return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))
 
 
 def row_height(values: list[Any], widths: list[float]) -> float | None:
     """A height that shows every wrapped line of the row, or None for one line (the default)."""
-    lines = max((_lines(v, w) for v, w in zip(values, widths, strict=False) if isinstance(v, str)), default=1)
+    lines = 1
+    for v, w in zip(values, widths, strict=False):
+        if isinstance(v, str) and (2 * len(v) > w - 1 or "\n" in v):
+            lines = max(lines, _lines(v, w))
     return LINE_POINTS * lines if lines > 1 else None
 
 
@@ -206,12 +216,9 @@ def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[lis
         if j not in col_formats and _widest(rows, j) > w:
             col_formats[j] = formats.wrap
     write_header(sheet, formats, first_row, headers, sized)
-    for i, row in enumerate(rows, first_row + 1):
-        height = row_height([_cell_text(v) for v in row], sized)
-        if height:
-            sheet.set_row(i, height)
-        for j, value in enumerate(row):
-            write_value(sheet, i, j, value, formats, col_formats.get(j))
+    ncols = max([len(sized)] + [len(r) for r in rows])
+    write_rows(sheet, formats, first_row + 1, rows, [col_formats.get(j) for j in range(ncols)], sized,
+               numbers_wrap=True)
     sheet.freeze_panes(first_row + 1, 0)
     if headers:
         sheet.autofilter(first_row, 0, first_row + max(len(rows), 1), len(headers) - 1)
@@ -260,3 +267,190 @@ def _cell_text(value: Any) -> str:
 def display_width(text: str) -> int:
     """Columns a text needs: CJK characters are two wide (exactly their GBK byte count)."""
     return len(text.encode("gbk", errors="replace"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Whole rows straight into the sheet's row file.
+#
+# A province's finance workbook has millions of cells; through write_string/write_number each costs
+# ~10 µs (argument checks, a namedtuple, then _write_single_row/_write_cell build and escape its XML).
+# `write_rows` writes the same rows itself: the exact characters XlsxWriter 3.3.1 writes for a string,
+# number or blank cell in constant_memory mode (worksheet._write_cell, _write_row, xmlwriter.
+# _xml_inline_string/_xml_number_element/_escape_data/_escape_control_characters), appended to the
+# worksheet's temporary row file, with the bookkeeping XlsxWriter keeps (dimensions, previous_row, row
+# heights, format indexes assigned in the order the cells are written).
+#
+# THIS RELIES ON XLSXWRITER INTERNALS, and is only right for the pinned XlsxWriter (3.3.1).
+# tests/test_xlsx_rows.py writes the same tables through the public API and through `write_rows` and
+# asserts the two files are byte-identical, so an upgrade that changes the XML fails there.
+# Anything the fast path does not know (a sheet not in constant_memory mode, rows out of order…) goes
+# through the public API instead.
+# ---------------------------------------------------------------------------------------------------
+
+_XLSXWRITER_VERSION = "3.3.1"
+# A string none of whose characters XlsxWriter escapes or rewrites: no control character (_xHHHH_), no
+# literal "_xHHHH_" (escaped again), no U+FFFE/U+FFFF, no &<> (entities; "<r>…</r>" is a rich string).
+_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|_x[0-9a-fA-F]{4}_")
+_STR_HALF_MAX = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter strings are never truncated
+
+
+def _string_xml(attrs: str, string: str) -> str:
+    """A string cell's XML exactly as XlsxWriter 3.3.1 writes it in constant_memory mode (the general case)."""
+    if len(string) > _STR_HALF_MAX and _utf16_len(string) > 32767:
+        string = _utf16_truncate(string, 32767)
+    string = XMLwriter._escape_control_characters(string)
+    if string.startswith("<r>") and string.endswith("</r>"):
+        return f'<c{attrs} t="inlineStr"><is>{string}</is></c>'
+    preserve = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
+    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<c{attrs} t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+
+
+def _fast_ok(sheet: Any, first_row: int, rows: Sequence[Sequence[Any]]) -> bool:
+    last = first_row + len(rows) - 1
+    return (xlsxwriter.__version__ == _XLSXWRITER_VERSION and sheet.constant_memory
+            and sheet.fh is sheet.row_data_fh and not sheet.row_data_fh_closed and not sheet.nan_inf_to_errors
+            and len(rows) > 1 and all(rows) and first_row >= sheet.previous_row
+            and not (first_row == sheet.previous_row and sheet.table.get(first_row))
+            and last < sheet.xls_rowmax and max(len(r) for r in rows) <= sheet.xls_colmax)
+
+
+def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequence[Any]],
+               col_formats: Sequence[Any], widths: Sequence[float], *, string_format: Any = None,
+               numbers_wrap: bool = False) -> int:
+    """Rows of values from `first_row` on, as `write_value` writes each value, each row as tall as its
+    longest wrapped text (`row_height`); returns the next row.
+
+    A value's format: its column's (`col_formats[j]`, None for none), else `string_format` for a str,
+    else write_value's default. `numbers_wrap`: numbers count for the height by their text too
+    (`_cell_text`, as write_table measures them), not only strings.
+    """
+    usable = [max(1.0, w - 1) for w in widths]
+    if not _fast_ok(sheet, first_row, rows):
+        for i, values in enumerate(rows, first_row):
+            height = _height(values, widths, usable, numbers_wrap)
+            if height:
+                sheet.set_row(i, height)
+            for j, value in enumerate(values):
+                fmt = col_formats[j] if j < len(col_formats) else None
+                if fmt is None and string_format is not None and isinstance(value, str):
+                    fmt = string_format
+                write_value(sheet, i, j, value, formats, fmt)
+        return first_row + len(rows)
+
+    # What the first cell of `first_row` does in XlsxWriter: the row still held is written out.
+    if first_row > sheet.previous_row:
+        sheet._write_single_row(first_row)
+    text, decimal = formats.text, formats.decimal
+    names = [xl_col_to_name(j) for j in range(max(len(r) for r in rows))]
+    cfs = [col_formats[j] if j < len(col_formats) else None for j in range(len(names))]
+    xf: dict[int, int] = {}  # id(format) -> its index, asked of the format when first written (that assigns it)
+    plain_row = (sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height)
+    row_info = sheet.row_info
+    fh = sheet.fh
+    special = _SPECIAL.search
+    last = first_row + len(rows) - 1
+    widest = 0
+    r = first_row
+    for values in rows[:-1]:
+        height = _height(values, widths, usable, numbers_wrap)
+        if height:
+            sheet.set_row(r, height)
+        sheet.previous_row = r
+        n = r + 1
+        if plain_row and r not in row_info:
+            out = [f'<row r="{n}">']
+        else:
+            out = [_row_tag(sheet, r)]
+        for j, value in enumerate(values):
+            cf = cfs[j]
+            if value is None:
+                fmt = cf or text
+                kind = 0
+            elif isinstance(value, bool):
+                fmt = cf or text
+                kind = 1
+                value = "是" if value else "否"
+            elif isinstance(value, Decimal):
+                fmt = cf or decimal
+                kind = 2
+                value = float(value)
+            elif isinstance(value, (int, float)):
+                fmt = cf or text
+                kind = 2
+            elif isinstance(value, str):
+                fmt = cf or string_format or text
+                kind = 1
+                if type(value) is not str:
+                    value = str(value)
+            else:
+                fmt = cf or text
+                kind = 1
+                value = str(value)
+            index = xf.get(id(fmt))
+            if index is None:
+                index = xf[id(fmt)] = fmt._get_xf_index()
+            if kind == 1:
+                if special(value) or len(value) > _STR_HALF_MAX:
+                    out.append(_string_xml(f' r="{names[j]}{n}" s="{index}"', value))
+                elif value[:1].isspace() or value[-1:].isspace():
+                    out.append(f'<c r="{names[j]}{n}" s="{index}" t="inlineStr"><is><t xml:space="preserve">'
+                               f'{value}</t></is></c>')
+                else:
+                    out.append(f'<c r="{names[j]}{n}" s="{index}" t="inlineStr"><is><t>{value}</t></is></c>')
+            elif kind == 2:
+                if math.isnan(value) or math.isinf(value):
+                    sheet._write_number(r, j, value, fmt)  # raises, as write_number does
+                out.append(f'<c r="{names[j]}{n}" s="{index}"><v>{value:.16G}</v></c>')
+            else:
+                out.append(f'<c r="{names[j]}{n}" s="{index}"/>')
+        out.append("</row>")
+        fh.write("".join(out))
+        widest = max(widest, len(values))
+        r += 1
+    # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here.
+    if sheet.dim_rowmin is None or first_row < sheet.dim_rowmin:
+        sheet.dim_rowmin = first_row
+    if sheet.dim_rowmax is None or last - 1 > sheet.dim_rowmax:
+        sheet.dim_rowmax = last - 1
+    if sheet.dim_colmin is None or sheet.dim_colmin > 0:
+        sheet.dim_colmin = 0
+    if sheet.dim_colmax is None or widest - 1 > sheet.dim_colmax:
+        sheet.dim_colmax = widest - 1
+    # The last row through XlsxWriter itself, held as its API holds a row, so the sheet is left exactly
+    # as the public API would leave it (whatever is written next, or close(), writes it out).
+    sheet.previous_row = last
+    values = rows[-1]
+    height = _height(values, widths, usable, numbers_wrap)
+    if height:
+        sheet.set_row(last, height)
+    for j, value in enumerate(values):
+        fmt = cfs[j]
+        if fmt is None and string_format is not None and isinstance(value, str):
+            fmt = string_format
+        write_value(sheet, last, j, value, formats, fmt)
+    return last + 1
+
+
+def _row_tag(sheet: Any, row: int) -> str:
+    """The <row> start tag XlsxWriter writes for a row with cells (its own _write_row, into a buffer)."""
+    fh = sheet.fh
+    sheet.fh = buffer = io.StringIO()
+    try:
+        sheet._write_row(row, None, sheet.row_info.get(row))
+    finally:
+        sheet.fh = fh
+    return buffer.getvalue()
+
+
+def _height(values: Sequence[Any], widths: Sequence[float], usable: list[float], numbers_wrap: bool) -> float | None:
+    """`row_height` of the row's strings (and numbers' text, with `numbers_wrap`), without measuring short ones."""
+    lines = 1
+    for v, w, room in zip(values, widths, usable, strict=False):
+        if not isinstance(v, str):
+            if not numbers_wrap or v is None:
+                continue
+            v = _cell_text(v)
+        if 2 * len(v) > room or "\n" in v:
+            lines = max(lines, _lines(v, w))
+    return LINE_POINTS * lines if lines > 1 else None

@@ -1,0 +1,156 @@
+"""`xlsx.write_rows` writes a table's XML itself (XlsxWriter internals, pinned to 3.3.1): the same table
+written through XlsxWriter's public API, cell by cell, must give a byte-identical .xlsx.
+
+If this fails after an XlsxWriter upgrade, the fast path no longer mirrors what XlsxWriter writes:
+update `processor/xlsx.py` (write_rows, _string_xml) to the new XML, or let it fall back to the API.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlsxwriter
+from xlsxwriter.utility import _preserve_whitespace
+
+from processor import xlsx
+from processor.xlsx import Formats, new_workbook, row_height, write_value
+
+D = Decimal
+
+STRINGS = [
+    "plain", "", " leading", "trailing ", "  both  ", "\tTab", "tab\t", "line\nbreak", "ends in newline\n",
+    "\nstarts with newline", "a & b", "x < y > z", 'say "hi"', "it's", "&amp; already", "<r>not rich</r>",
+    "<r>", "</r>", "ctrl\x01char", "\x00", "bell\x07", "\x1fend", "esc\x1b", "_x0041_ literal", "_X0041_", "_x00A_",
+    "_x004G_", "\ufffe and \uffff", "\u3000全角空格开头", "全角空格结尾\u3000", "\xa0nbsp", "nbsp\xa0", "\u2028",
+    "\x1c", "a\x1c", "中文名称", "村党支部书记兼村委会主任", "混合 mixed 文字", "🙂 emoji", "=SUM(A1:A3)", "+8613800000000",
+    "001234", "1e5", "TRUE", "#N/A", "http://example.com", "a\r\nb", "\r", "长" * 60, "长文本，" * 40 + "\n第二段" * 5,
+    "x" * 200, "y" * 16400, "🙂" * 16390, "z" * 40000, "_x0000_" * 3 + "\x02",
+]
+NUMBERS = [0, 1, -1, 42, 10 ** 15, 10 ** 16 + 1, 2 ** 53 + 1, -(10 ** 20), 0.1, 1 / 3, -2.5, 1e-12, 1e300, 123456.789,
+           D("0"), D("0.10"), D("1234567.89"), D("-0.01"), D("1E+3"), D("3.14159265358979323846"), D("99999999999.99")]
+OTHERS: list[Any] = [None, True, False, dt.date(2026, 12, 7), ("a", 1), D("1") / D("3")]
+
+
+def _rows(ncols: int) -> list[list[Any]]:
+    """Every value in every column (so each meets each column format), and rows of different lengths."""
+    values = STRINGS + NUMBERS + OTHERS
+    rows = []
+    for i in range(len(values)):
+        rows.append([values[(i + 7 * j) % len(values)] for j in range(ncols)])
+    rows.append(["short row", None])
+    rows.append([None] * ncols)
+    rows.append(["wider than the headers"] * (ncols + 2))
+    rows.append(["长" * 30] * ncols)
+    return rows
+
+
+def _api_table(ws, formats: Formats, first: int, rows, col_formats: dict, widths, string_format, numbers_wrap) -> None:
+    """The rows as the writers wrote them before write_rows: set_row, then write_value cell by cell."""
+    for i, values in enumerate(rows, first):
+        if numbers_wrap:
+            height = row_height([xlsx._cell_text(v) for v in values], widths)
+        else:
+            height = row_height([v if isinstance(v, str) else "" for v in values], widths)
+        if height:
+            ws.set_row(i, height)
+        for j, value in enumerate(values):
+            fmt = col_formats.get(j) or (string_format if isinstance(value, str) else None)
+            write_value(ws, i, j, value, formats, fmt)
+
+
+def _fast_table(ws, formats: Formats, first: int, rows, col_formats: dict, widths, string_format, numbers_wrap) -> None:
+    ncols = max([len(widths)] + [len(r) for r in rows])
+    assert xlsx._fast_ok(ws, first, rows), "the test must exercise the fast path"
+    assert xlsx.write_rows(ws, formats, first, rows, [col_formats.get(j) for j in range(ncols)], widths,
+                           string_format=string_format, numbers_wrap=numbers_wrap) == first + len(rows)
+
+
+def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string_format: bool) -> bytes:
+    ncols = 8
+    widths = [6.0, 10.0, 14.0, 30.0, 1.0, 0.5, 12.0, 92.0]
+    workbook = new_workbook(path, "写入测试")
+    formats = Formats(workbook)
+    # Formats first used inside the table (index assigned there, in cell order) and one used before it.
+    col_formats = {1: formats.yuan, 3: formats.percent, 5: formats.wrap, 6: formats.integer}
+    string_format = formats.wrap if with_string_format else None
+    ws = workbook.add_worksheet("表")
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    rows = _rows(ncols)
+    if first_row:
+        ws.set_row(0, 30)
+        ws.merge_range(0, 0, 0, ncols - 1, "标题 & <title>", formats.doc_title)
+        ws.write_string(first_row - 1, 0, "表头", formats.header)  # held, unwritten, when the table starts
+        ws.set_row(first_row, 40)  # a height set before the table's first row
+    table(ws, formats, first_row, rows, col_formats, widths, string_format, numbers_wrap)
+    after = first_row + len(rows)
+    # What comes after a table: a total row, a gap, a tall merged signature row.
+    ws.write_number(after, 1, 12.5, formats.yuan_bold)
+    ws.write_string(after, 0, "合计", formats.subtotal)
+    ws.set_row(after + 2, 33)
+    ws.merge_range(after + 2, 0, after + 2, 3, "制表人：", formats.signature)
+    # A second table right under the first, starting on the row after the last one written.
+    table(ws, formats, after + 3, rows[:5], col_formats, widths, string_format, numbers_wrap)
+    ws.freeze_panes(first_row + 1, 0)
+    ws.autofilter(first_row, 0, first_row + len(rows), ncols - 1)
+    ws.repeat_rows(first_row, first_row)
+    chart = workbook.add_chart({"type": "column"})
+    chart.add_series({"values": ["表", first_row, 1, first_row + 10, 1]})
+    ws.insert_chart(after + 10, 1, chart)  # its anchor depends on the row heights above it
+    # A second sheet: the table at the very top (row 0, the sheet's first row held), formats reused.
+    ws2 = workbook.add_worksheet("二")
+    table(ws2, formats, 0, rows[::-1], col_formats, widths, string_format, numbers_wrap)
+    workbook.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("first_row", [0, 3])
+@pytest.mark.parametrize("numbers_wrap,with_string_format", [(True, False), (False, True)])
+def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, first_row: int, numbers_wrap: bool,
+                                                            with_string_format: bool) -> None:
+    api = _workbook(tmp_path / "api.xlsx", _api_table, first_row, numbers_wrap, with_string_format)
+    fast = _workbook(tmp_path / "fast.xlsx", _fast_table, first_row, numbers_wrap, with_string_format)
+    assert fast == api
+
+
+def test_the_tables_cover_heights_truncation_and_escapes(tmp_path: Path) -> None:
+    """The comparison above is not vacuous: its sheet has wrapped rows, escapes, preserved spaces, a truncated
+    string, a rich-looking string written raw, and every cell type."""
+    import zipfile
+    _workbook(tmp_path / "fast.xlsx", _fast_table, 3, True, False)
+    xml = zipfile.ZipFile(tmp_path / "fast.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    for needle in ['customHeight="1"', 'xml:space="preserve"', "&amp;", "&lt;", "_x0001_", "_x005F_x0041_",
+                   '<is><r>not rich</r></is>', "<v>1E+16</v>", "<v>9007199254740992</v>", "<v>1E-12</v>", "<v>0.1</v>", "/>", "是"]:
+        assert needle in xml, needle
+    assert "z" * 32767 in xml and "z" * 32768 not in xml
+
+
+def test_leading_or_trailing_whitespace_is_what_xlsxwriter_preserves() -> None:
+    """write_rows asks str.isspace() of the first and last character; XlsxWriter asks the regexes ^\\s and \\s$."""
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        c = chr(code)
+        if c.isspace() or re.match(r"\s", c):
+            assert bool(_preserve_whitespace(c)) == c.isspace()
+            assert bool(_preserve_whitespace("a" + c)) == bool(_preserve_whitespace(c + "a")) == c.isspace()
+
+
+def test_a_number_xlsxwriter_refuses_is_refused(tmp_path: Path) -> None:
+    workbook = new_workbook(tmp_path / "nan.xlsx", "t")
+    formats = Formats(workbook)
+    ws = workbook.add_worksheet("t")
+    with pytest.raises(TypeError):
+        xlsx.write_rows(ws, formats, 0, [[1.0], [math.nan], [2.0]], [None], [10.0])
+    workbook.close()
+
+
+def test_the_fast_path_is_for_the_pinned_xlsxwriter_only() -> None:
+    assert xlsxwriter.__version__ == xlsx._XLSXWRITER_VERSION, (
+        "XlsxWriter changed: check tests/test_xlsx_rows.py passes, then update _XLSXWRITER_VERSION")
