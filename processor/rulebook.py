@@ -5,6 +5,7 @@ keys allowed there), checks that its internal references resolve, and offers sma
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -111,11 +112,12 @@ def read_yaml(path: Path) -> Any:
 def load_rulebook(name_or_path: str | Path) -> Rulebook:
     """Load a shipped rulebook by key or id (e.g. 'huojia-five-star', 'R1') or a YAML path."""
     path = resolve_rulebook_path(str(name_or_path))
+    text = path.read_text(encoding="utf-8")
     try:
-        data = read_yaml(path)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 — a safe loader
     except yaml.YAMLError as exc:
         raise RulebookError(f"{path}: not valid YAML: {exc}") from None
-    reasons = rulebook_problems(data)
+    reasons = rulebook_problems(data, schema_checked=_checked_by_stamp(path, text))
     if reasons:
         raise RulebookError(f"{path}: rulebook refused:\n  " + "\n  ".join(reasons))
     return Rulebook(data=data, path=path)
@@ -158,8 +160,13 @@ def _head(path: Path) -> dict[str, Any]:
     return head if isinstance(head, dict) else {}
 
 
-def rulebook_problems(data: Any) -> list[str]:
-    """Every reason the rulebook cannot be used, each with its path; empty when it is fine."""
+def rulebook_problems(data: Any, schema_checked: bool = False) -> list[str]:
+    """Every reason the rulebook cannot be used, each with its path; empty when it is fine.
+
+    `schema_checked`: these exact bytes already passed the schema (a shipped rulebook named in the stamp).
+    """
+    if schema_checked and isinstance(data, dict):
+        return _reference_problems(data)
     validator = _rulebook_validator()
     schema = validator.schema
     reasons = [_describe_schema_error(e, schema) for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path).__repr__())]
@@ -170,7 +177,57 @@ def rulebook_problems(data: Any) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _rulebook_validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads((SCHEMA_DIR / "rulebook.schema.json").read_text(encoding="utf-8")))
+    return Draft202012Validator(json.loads(RULEBOOK_SCHEMA.read_text(encoding="utf-8")))
+
+
+# --- the stamp of the shipped rulebooks ----------------------------------------------------------
+# Checking a rulebook against the schema takes 5–25 ms (jsonschema, in Python), and every run looks at all
+# shipped rulebooks to recognise a template: ~0.1 s of a county's one-second run. The shipped files are
+# checked by the test suite, which also keeps this stamp of their digests current; a shipped file whose
+# bytes (or the schema's) differ from the stamp — edited after installation — is checked in full as before.
+
+RULEBOOK_SCHEMA = SCHEMA_DIR / "rulebook.schema.json"
+CHECKED_STAMP = RULEBOOK_DIR / "checked.json"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _stamp() -> dict[str, Any]:
+    try:
+        stamp = json.loads(CHECKED_STAMP.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(stamp, dict) or stamp.get("schema") != _digest(RULEBOOK_SCHEMA.read_text(encoding="utf-8")):
+        return {}
+    return stamp
+
+
+def _checked_by_stamp(path: Path, text: str) -> bool:
+    files = _stamp().get("rulebooks", {})
+    return path.parent.resolve() == RULEBOOK_DIR.resolve() and files.get(path.name) == _digest(text)
+
+
+def checked_stamp() -> dict[str, Any]:
+    """The stamp the shipped rulebooks deserve now: each checked in full first (RulebookError if one fails)."""
+    files = {}
+    for path in sorted(RULEBOOK_DIR.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        reasons = rulebook_problems(yaml.load(text, Loader=_LOADER))  # noqa: S506 — a safe loader
+        if reasons:
+            raise RulebookError(f"{path}: rulebook refused:\n  " + "\n  ".join(reasons))
+        files[path.name] = _digest(text)
+    return {"schema": _digest(RULEBOOK_SCHEMA.read_text(encoding="utf-8")), "rulebooks": files}
+
+
+def write_checked_stamp() -> Path:
+    """After changing a shipped rulebook or the schema (tests/test_rulebooks.py says so when it is due):
+    python -c 'from processor.rulebook import write_checked_stamp; write_checked_stamp()'"""
+    CHECKED_STAMP.write_text(json.dumps(checked_stamp(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _stamp.cache_clear()
+    return CHECKED_STAMP
 
 
 def _describe_schema_error(error: Any, schema: dict[str, Any]) -> str:

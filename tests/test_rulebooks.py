@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from processor.paths import RULEBOOK_DIR
-from processor.rulebook import RulebookError, load_rulebook, shipped_rulebooks
+from processor.rulebook import (CHECKED_STAMP, RulebookError, _checked_by_stamp, checked_stamp, load_rulebook,
+                                shipped_rulebooks)
 
 R1_YAML = RULEBOOK_DIR / "r1-huojia-five-star.yaml"
 
@@ -109,3 +112,41 @@ def test_not_yaml__refused_with_the_file(tmp_path):
     with pytest.raises(RulebookError) as refused:
         load_rulebook(path)
     assert str(path) in str(refused.value)
+
+
+# --- the stamp of the shipped rulebooks (rulebooks/checked.json) -------------------------------------
+
+def test_checked_stamp__is_current_for_every_shipped_rulebook_and_the_schema():
+    """Each shipped rulebook passes the schema in full, and the stamp names its bytes: a run then skips checking
+    them again. When this fails after a change to a rulebook or the schema, refresh the stamp with
+    python -c 'from processor.rulebook import write_checked_stamp; write_checked_stamp()'"""
+    stamp = json.loads(CHECKED_STAMP.read_text(encoding="utf-8"))
+    assert stamp == checked_stamp()
+    assert sorted(stamp["rulebooks"]) == sorted(p.name for p in RULEBOOK_DIR.glob("*.yaml"))
+
+
+def test_checked_stamp__covers_only_the_bytes_it_names():
+    """A shipped file edited after installation, or a county's copy elsewhere, is checked against the schema in full."""
+    text = R1_YAML.read_text(encoding="utf-8")
+    assert _checked_by_stamp(R1_YAML, text)
+    assert not _checked_by_stamp(R1_YAML, text.replace("name:", "name: ", 1))
+    assert not _checked_by_stamp(Path("/elsewhere") / R1_YAML.name, text)
+
+
+def test_shipped_rulebook_edited_after_installation__refused_with_its_path(tmp_path, monkeypatch):
+    """The stamp never lets a changed file through: copy the shipped folder, break R1 there, point the loader at it."""
+    import processor.rulebook as rulebook
+
+    folder = tmp_path / "rulebooks"
+    shutil.copytree(RULEBOOK_DIR, folder)
+    broken = folder / R1_YAML.name
+    broken.write_text(R1_YAML.read_text(encoding="utf-8").replace("rating:", "ratings:", 1), encoding="utf-8")
+    monkeypatch.setattr(rulebook, "RULEBOOK_DIR", folder)
+    monkeypatch.setattr(rulebook, "CHECKED_STAMP", folder / "checked.json")
+    rulebook._stamp.cache_clear()
+    try:
+        with pytest.raises(RulebookError) as refused:
+            load_rulebook(broken)
+    finally:
+        rulebook._stamp.cache_clear()
+    assert str(broken) in str(refused.value)
