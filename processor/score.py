@@ -226,7 +226,8 @@ def _sheet_cells(record: Record) -> _CellNames:
 
 
 def _event_points(rb: Rulebook, events: list[Record], unit_id: str | None) -> tuple[Decimal, Decimal, list[str]]:
-    bonus, deduction, cells = ZERO, ZERO, list[str]()
+    bonus, deduction = ZERO, ZERO
+    cells: list[str] = []
     if not events:
         return bonus, deduction, cells
     for event in _index(rb).unit_events.get(unit_id, ()):
@@ -410,13 +411,16 @@ ADJUSTMENTS: dict[str, Callable[[int, dict[str, Any]], int]] = {
 
 def _adjust(rb: Rulebook, result: BranchResult) -> None:
     for adj in rb.data.get("adjustments", []):
-        held, texts = evaluate(adj["when"], lambda f: figure(rb, result, f))
-        if not held:
+        def branch_figure(name: str) -> Decimal | None:
+            return figure(rb, result, name)
+
+        if not holds(adj["when"], branch_figure):
             continue
         before = result.rating
         result.rating = ADJUSTMENTS[adj["type"]](result.rating, adj)
         if before == result.rating:
             continue  # a cap above the rating changes nothing and would only clutter the trail
+        _, texts = evaluate(adj["when"], branch_figure)  # worded only when it changed the rating
         change = f"由{rating_text(rb, before)}调整为{rating_text(rb, result.rating)}"
         result.reasons.append(Reason(f"{adj['name']}：{'，'.join(texts)}{_term_text(adj, result)}，{change}",
                                      f"{rb.id}.adjustments.{adj['id']}", source_text(adj.get("source"))))
