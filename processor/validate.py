@@ -379,16 +379,16 @@ def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, c
         for j, fid, memo, column, f in plan:
             cell = row[j] if j < width else ""
             kind = type(cell)
-            if kind is float or kind is str:
+            if kind is float or (kind is str and len(cell) < too_long):
                 value = memo.clean.get(cell)
                 if value is not None:  # the usual cell: seen before, read as it is and fine
                     if value is not _SKIP:
                         values[fid] = value
                     continue
-                if kind is str and len(cell) >= too_long:
-                    sub.problems.append(_too_long(sub.file, name, f"{column}{row_number}", f, cell))
-                    continue
                 value, change, passed = memo.first_time(cell)
+            elif kind is str:
+                sub.problems.append(_too_long(sub.file, name, f"{column}{row_number}", f, cell))
+                continue
             else:  # a date, a bool (True == 1.0: it must not share an entry with a number), …
                 value, change, passed = memo.convert_once(cell)
             if value is None:
