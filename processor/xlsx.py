@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -188,8 +187,10 @@ def _merged(sheet: Any, row: int, last_col: int, text: str, fmt: Any) -> None:
 def _lines(text: str, width: float, size: float = 1.0) -> int:
     """Printed lines a wrapped text takes in a column `width` characters wide (CJK counts two)."""
     usable = max(1.0, (width - 1) / size)
-    if 2 * len(text) <= usable and "\n" not in text:
-        return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
+    if "\n" not in text:
+        if 2 * len(text) <= usable:
+            return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
+        return max(1, math.ceil(len(text.encode("gbk", errors="replace")) / usable))  # display_width
     return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))
 
 
@@ -288,22 +289,21 @@ def display_width(text: str) -> int:
 # ---------------------------------------------------------------------------------------------------
 
 _XLSXWRITER_VERSION = "3.3.1"
-# A string none of whose characters XlsxWriter escapes or rewrites: no control character (_xHHHH_), no
-# literal "_xHHHH_" (escaped again), no U+FFFE/U+FFFF, no &<> (entities; "<r>…</r>" is a rich string).
-_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|_x[0-9a-fA-F]{4}_")
 _STR_HALF_MAX = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter strings are never truncated
+_SEEN_MAX = 50_000  # texts (and amounts) remembered per column, so a province's columns of names stay small
 
 
-def _string_xml(attrs: str, string: str) -> str:
-    """A string cell's XML exactly as XlsxWriter 3.3.1 writes it in constant_memory mode (the general case)."""
+def _string_body(string: str) -> str:
+    """What follows a string cell's r and s attributes, exactly as XlsxWriter 3.3.1 writes it in
+    constant_memory mode (_write_string, _write_cell, _xml_inline_string, _xml_rich_inline_string)."""
     if len(string) > _STR_HALF_MAX and _utf16_len(string) > 32767:
         string = _utf16_truncate(string, 32767)
     string = XMLwriter._escape_control_characters(string)
     if string.startswith("<r>") and string.endswith("</r>"):
-        return f'<c{attrs} t="inlineStr"><is>{string}</is></c>'
+        return f' t="inlineStr"><is>{string}</is></c>'
     preserve = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
-    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<c{attrs} t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # _escape_data
+    return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
 
 
 def _fast_ok(sheet: Any, first_row: int, rows: Sequence[Sequence[Any]]) -> bool:
@@ -325,10 +325,9 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
     else write_value's default. `numbers_wrap`: numbers count for the height by their text too
     (`_cell_text`, as write_table measures them), not only strings.
     """
-    usable = [max(1.0, w - 1) for w in widths]
     if not _fast_ok(sheet, first_row, rows):
         for i, values in enumerate(rows, first_row):
-            height = _height(values, widths, usable, numbers_wrap)
+            height = _height(values, widths, numbers_wrap)
             if height:
                 sheet.set_row(i, height)
             for j, value in enumerate(values):
@@ -338,90 +337,129 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
                 write_value(sheet, i, j, value, formats, fmt)
         return first_row + len(rows)
 
-    # What the first cell of `first_row` does in XlsxWriter: the row still held is written out.
+    # What the first cell of `first_row` does in XlsxWriter: the row it still holds is written out.
     if first_row > sheet.previous_row:
         sheet._write_single_row(first_row)
-    text, decimal = formats.text, formats.decimal
-    names = [xl_col_to_name(j) for j in range(max(len(r) for r in rows))]
-    cfs = [col_formats[j] if j < len(col_formats) else None for j in range(len(names))]
-    xf: dict[int, int] = {}  # id(format) -> its index, asked of the format when first written (that assigns it)
-    plain_row = (sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height)
+    ncols = max(len(r) for r in rows)
+    cfs = [col_formats[j] if j < len(col_formats) else None for j in range(ncols)]
+    cell_starts = [f'<c r="{xl_col_to_name(j)}' for j in range(ncols)]
+    # Room for one line in each column (row_height measures only the columns it has a width for).
+    room = [max(1.0, w - 1) for w in widths[:ncols]] + [math.inf] * (ncols - len(widths))
+    # ' s="N"' of the format each kind of value gets in each column, found when first written: asking a
+    # format its index assigns one, and XlsxWriter assigns them in the order cells are written.
+    kinds = {str: 0, Decimal: 1, int: 2, float: 2, type(None): 3}
+    kind_formats = [[cf or string_format or formats.text, cf or formats.decimal, cf or formats.text, cf or formats.text]
+                    for cf in cfs]
+    attrs: list[list[str | None]] = [[None] * 4 for _ in range(ncols)]
+    # Per column, a text already written there: the rest of its cell after the row number, and its lines.
+    seen: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
+    decimals: dict[Decimal, str] = {}  # a nonzero Decimal's <v> text (equal Decimals are the same float)
+    plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
+    original_height = sheet.original_row_height
     row_info = sheet.row_info
-    fh = sheet.fh
-    special = _SPECIAL.search
+    write = sheet.fh.write
+    isnan, isinf = math.isnan, math.isinf
     last = first_row + len(rows) - 1
-    widest = 0
     r = first_row
     for values in rows[:-1]:
-        height = _height(values, widths, usable, numbers_wrap)
-        if height:
-            sheet.set_row(r, height)
-        sheet.previous_row = r
         n = r + 1
-        if plain_row and r not in row_info:
-            out = [f'<row r="{n}">']
-        else:
-            out = [_row_tag(sheet, r)]
+        lines = 1
+        out = []
         for j, value in enumerate(values):
-            cf = cfs[j]
-            if value is None:
-                fmt = cf or text
-                kind = 0
-            elif isinstance(value, bool):
-                fmt = cf or text
-                kind = 1
-                value = "是" if value else "否"
-            elif isinstance(value, Decimal):
-                fmt = cf or decimal
-                kind = 2
-                value = float(value)
-            elif isinstance(value, (int, float)):
-                fmt = cf or text
-                kind = 2
-            elif isinstance(value, str):
-                fmt = cf or string_format or text
-                kind = 1
-                if type(value) is not str:
-                    value = str(value)
-            else:
-                fmt = cf or text
-                kind = 1
-                value = str(value)
-            index = xf.get(id(fmt))
-            if index is None:
-                index = xf[id(fmt)] = fmt._get_xf_index()
-            if kind == 1:
-                if special(value) or len(value) > _STR_HALF_MAX:
-                    out.append(_string_xml(f' r="{names[j]}{n}" s="{index}"', value))
-                elif value[:1].isspace() or value[-1:].isspace():
-                    out.append(f'<c r="{names[j]}{n}" s="{index}" t="inlineStr"><is><t xml:space="preserve">'
-                               f'{value}</t></is></c>')
+            kind = kinds.get(value.__class__)
+            if kind is None:  # a bool, a subclass, anything else: as write_value takes it
+                if isinstance(value, Decimal):
+                    kind = 1
+                elif isinstance(value, bool):
+                    text, measure, own = ("是" if value else "否"), str(value), cfs[j] or formats.text
+                elif isinstance(value, (int, float)):
+                    kind = 2
+                elif isinstance(value, str):
+                    value, kind = str(value), 0
                 else:
-                    out.append(f'<c r="{names[j]}{n}" s="{index}" t="inlineStr"><is><t>{value}</t></is></c>')
-            elif kind == 2:
-                if math.isnan(value) or math.isinf(value):
-                    sheet._write_number(r, j, value, fmt)  # raises, as write_number does
-                out.append(f'<c r="{names[j]}{n}" s="{index}"><v>{value:.16G}</v></c>')
+                    text = measure = str(value)
+                    own = cfs[j] or formats.text
+                if kind is None:
+                    if numbers_wrap and j < len(widths) and (2 * len(measure) > room[j] or "\n" in measure):
+                        lines = max(lines, _lines(measure, widths[j]))
+                    out.append(f'{cell_starts[j]}{n}" s="{own._get_xf_index()}"{_string_body(text)}')
+                    continue
+            attr = attrs[j][kind]
+            if attr is None:
+                attr = attrs[j][kind] = f' s="{kind_formats[j][kind]._get_xf_index()}"'
+            if kind == 0:
+                known = seen[j].get(value)
+                if known is None:
+                    if (not value.isprintable() or "&" in value or "<" in value or ">" in value or "_x" in value
+                            or len(value) > _STR_HALF_MAX):
+                        body = _string_body(value)
+                    elif value[:1].isspace() or value[-1:].isspace():
+                        body = f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+                    else:
+                        body = f' t="inlineStr"><is><t>{value}</t></is></c>'
+                    wraps = _lines(value, widths[j]) if (2 * len(value) > room[j] or "\n" in value) and j < len(widths) else 1
+                    if len(seen[j]) >= _SEEN_MAX:
+                        seen[j].clear()
+                    known = seen[j][value] = (f'"{attr}{body}', wraps)
+                out.append(f'{cell_starts[j]}{n}{known[0]}')
+                if known[1] > lines:
+                    lines = known[1]
+            elif kind == 3:
+                out.append(f'{cell_starts[j]}{n}"{attr}/>')
             else:
-                out.append(f'<c r="{names[j]}{n}" s="{index}"/>')
-        out.append("</row>")
-        fh.write("".join(out))
-        widest = max(widest, len(values))
+                if numbers_wrap:
+                    text = _cell_text(value)
+                    if 2 * len(text) > room[j] and j < len(widths):
+                        lines = max(lines, _lines(text, widths[j]))
+                if kind == 1:
+                    number: str | None
+                    if not value:  # float(±0) is ±0.0, written 0 or -0
+                        number = "-0" if value.is_signed() else "0"
+                    else:
+                        try:
+                            number = decimals.get(value)
+                        except TypeError:  # a signalling NaN has no hash: float() below refuses it
+                            number = None
+                        if number is None:
+                            as_float = float(value)
+                            if isnan(as_float) or isinf(as_float):
+                                sheet._write_number(r, j, as_float, None)  # raises, as write_number does
+                            if len(decimals) >= _SEEN_MAX:
+                                decimals.clear()
+                            number = decimals[value] = f"{as_float:.16G}"
+                    out.append(f'{cell_starts[j]}{n}"{attr}><v>{number}</v></c>')
+                else:
+                    if isnan(value) or isinf(value):
+                        sheet._write_number(r, j, value, None)  # raises, as write_number does
+                    out.append(f'{cell_starts[j]}{n}"{attr}><v>{value:.16G}</v></c>')
+        if lines > 1:
+            sheet.set_row(r, LINE_POINTS * lines)
+        sheet.previous_row = r
+        info = row_info.get(r)
+        if info is None and plain:
+            tag = f'<row r="{n}">'
+        elif (plain and info is not None and info.row_format is None and not info.hidden and not info.level and not info.collapsed
+              and info.height is not None):
+            tag = (f'<row r="{n}" ht="{info.height * 0.75:.16g}" customHeight="1">'
+                   if info.height != original_height else f'<row r="{n}">')
+        else:
+            tag = _row_tag(sheet, r)
+        write(f'{tag}{"".join(out)}</row>')
         r += 1
-    # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here.
+    # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
+    # below keeps its own).
     if sheet.dim_rowmin is None or first_row < sheet.dim_rowmin:
         sheet.dim_rowmin = first_row
-    if sheet.dim_rowmax is None or last - 1 > sheet.dim_rowmax:
-        sheet.dim_rowmax = last - 1
     if sheet.dim_colmin is None or sheet.dim_colmin > 0:
         sheet.dim_colmin = 0
+    widest = max(len(v) for v in rows[:-1])
     if sheet.dim_colmax is None or widest - 1 > sheet.dim_colmax:
         sheet.dim_colmax = widest - 1
     # The last row through XlsxWriter itself, held as its API holds a row, so the sheet is left exactly
-    # as the public API would leave it (whatever is written next, or close(), writes it out).
+    # as the public API leaves it (whatever is written next, or close(), writes it out).
     sheet.previous_row = last
     values = rows[-1]
-    height = _height(values, widths, usable, numbers_wrap)
+    height = _height(values, widths, numbers_wrap)
     if height:
         sheet.set_row(last, height)
     for j, value in enumerate(values):
@@ -443,14 +481,8 @@ def _row_tag(sheet: Any, row: int) -> str:
     return buffer.getvalue()
 
 
-def _height(values: Sequence[Any], widths: Sequence[float], usable: list[float], numbers_wrap: bool) -> float | None:
-    """`row_height` of the row's strings (and numbers' text, with `numbers_wrap`), without measuring short ones."""
-    lines = 1
-    for v, w, room in zip(values, widths, usable, strict=False):
-        if not isinstance(v, str):
-            if not numbers_wrap or v is None:
-                continue
-            v = _cell_text(v)
-        if 2 * len(v) > room or "\n" in v:
-            lines = max(lines, _lines(v, w))
-    return LINE_POINTS * lines if lines > 1 else None
+def _height(values: Sequence[Any], widths: Sequence[float], numbers_wrap: bool) -> float | None:
+    """`row_height` of the row's strings (and of its numbers' text, with `numbers_wrap`)."""
+    if numbers_wrap:
+        return row_height([_cell_text(v) for v in values], list(widths))
+    return row_height([v if isinstance(v, str) else "" for v in values], list(widths))

@@ -33,7 +33,8 @@ STRINGS = [
     "x" * 200, "y" * 16400, "🙂" * 16390, "z" * 40000, "_x0000_" * 3 + "\x02",
 ]
 NUMBERS = [0, 1, -1, 42, 10 ** 15, 10 ** 16 + 1, 2 ** 53 + 1, -(10 ** 20), 0.1, 1 / 3, -2.5, 1e-12, 1e300, 123456.789,
-           D("0"), D("0.10"), D("1234567.89"), D("-0.01"), D("1E+3"), D("3.14159265358979323846"), D("99999999999.99")]
+           D("0"), D("0.10"), D("1234567.89"), D("-0.01"), D("1E+3"), D("3.14159265358979323846"), D("99999999999.99"),
+           D("0.00"), D("-0.00"), D("-0"), D("1.0"), D("1.00"), -0.0, 0.0, 7, 7.0]
 OTHERS: list[Any] = [None, True, False, dt.date(2026, 12, 7), ("a", 1), D("1") / D("3")]
 
 
@@ -112,8 +113,11 @@ def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string
 
 @pytest.mark.parametrize("first_row", [0, 3])
 @pytest.mark.parametrize("numbers_wrap,with_string_format", [(True, False), (False, True)])
+@pytest.mark.parametrize("remembered", [50_000, 2])
 def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, first_row: int, numbers_wrap: bool,
-                                                            with_string_format: bool) -> None:
+                                                            with_string_format: bool, remembered: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xlsx, "_SEEN_MAX", remembered)  # texts and amounts a column remembers, then forgets
     api = _workbook(tmp_path / "api.xlsx", _api_table, first_row, numbers_wrap, with_string_format)
     fast = _workbook(tmp_path / "fast.xlsx", _fast_table, first_row, numbers_wrap, with_string_format)
     assert fast == api
