@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.worksheet import RowInfo
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.xmlwriter import XMLwriter
 
@@ -347,104 +348,144 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
     room = [max(1.0, w - 1) for w in widths[:ncols]] + [math.inf] * (ncols - len(widths))
     # ' s="N"' of the format each kind of value gets in each column, found when first written: asking a
     # format its index assigns one, and XlsxWriter assigns them in the order cells are written.
-    kinds = {str: 0, Decimal: 1, int: 2, float: 2, type(None): 3}
-    kind_formats = [[cf or string_format or formats.text, cf or formats.decimal, cf or formats.text, cf or formats.text]
+    # A cell is written as its column's start ('<c r="B'), the row number, and the rest of it ('" s="3"
+    # t="inlineStr">…</c>'), found once for each text, amount or count a column repeats.
+    # A format's ' s="N"' is asked of it when a cell of it is first written: asking assigns the index,
+    # and XlsxWriter assigns them in the order cells are written.
+    text_fmt = formats.text
+    kind_formats = [(cf or string_format or text_fmt, cf or formats.decimal, cf or text_fmt, cf or text_fmt)
                     for cf in cfs]
     attrs: list[list[str | None]] = [[None] * 4 for _ in range(ncols)]
-    # Per column, a text already written there: the rest of its cell after the row number, and its lines.
-    seen: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
-    decimals: dict[Decimal, str] = {}  # a nonzero Decimal's <v> text (equal Decimals are the same float)
+
+    def attr(j: int, kind: int) -> str:
+        found = attrs[j][kind]
+        if found is None:
+            found = attrs[j][kind] = f'" s="{kind_formats[j][kind]._get_xf_index()}"'
+        return found
+
+    def measured(j: int, text: str) -> int:
+        if j < len(widths) and (2 * len(text) > room[j] or "\n" in text):
+            return _lines(text, widths[j])
+        return 1
+
+    # Per column: text -> (rest of its cell, its lines); Decimal / int -> the same. A Decimal's key is
+    # never zero (0 and -0 are equal but written 0 and -0); equal nonzero Decimals are the same float.
+    texts: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
+    decimals: list[dict[Decimal, tuple[str, int]]] = [{} for _ in range(ncols)]
+    ints: list[dict[int, tuple[str, int]]] = [{} for _ in range(ncols)]
+    zeros: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
+
+    def new_text(j: int, value: str) -> tuple[str, int]:
+        if (not value.isprintable() or "&" in value or "<" in value or ">" in value or "_x" in value
+                or len(value) > _STR_HALF_MAX):
+            body = _string_body(value)  # escapes, control characters, a rich-looking string, truncation
+        elif value[:1].isspace() or value[-1:].isspace():  # only " " is both printable and space
+            body = f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+        else:
+            body = f' t="inlineStr"><is><t>{value}</t></is></c>'
+        seen = texts[j]
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        found = seen[value] = (attr(j, 0) + body, measured(j, value))
+        return found
+
+    def number(j: int, kind: int, value: Any, written: Any) -> tuple[str, int]:
+        """`written`: the number write_number is given (a Decimal's float)."""
+        if isnan(written) or isinf(written):
+            sheet._write_number(r, j, written, None)  # raises, as write_number does
+        return (f'{attr(j, kind)}><v>{written:.16G}</v></c>', measured(j, _cell_text(value)) if numbers_wrap else 1)
+
+    def new_decimal(j: int, value: Decimal) -> tuple[str, int]:
+        if not value:  # a zero: 0 and -0 are equal, but written 0 and -0
+            key = "-0" if value.is_signed() else "0"
+            found = zeros[j].get(key)
+            if found is None:
+                found = zeros[j][key] = number(j, 1, value, float(value))
+            return found
+        found = number(j, 1, value, float(value))
+        seen = decimals[j]
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        seen[value] = found
+        return found
+
+    def new_int(j: int, value: int) -> tuple[str, int]:
+        found = number(j, 2, value, value)
+        seen = ints[j]
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        seen[value] = found
+        return found
+
+    def other(j: int, value: Any) -> tuple[str, int]:
+        """A bool, a float, a subclass, anything else: as write_value writes it."""
+        if isinstance(value, Decimal):
+            return number(j, 1, value, float(value))
+        if isinstance(value, bool):
+            own = cfs[j] or text_fmt
+            return (f'" s="{own._get_xf_index()}"{_string_body("是" if value else "否")}',
+                    measured(j, str(value)) if numbers_wrap else 1)
+        if isinstance(value, (int, float)):
+            return number(j, 2, value, value)
+        if isinstance(value, str):
+            text = str(value)
+            return (attr(j, 0) + _string_body(text), measured(j, text))
+        own = cfs[j] or text_fmt
+        text = str(value)
+        return (f'" s="{own._get_xf_index()}"{_string_body(text)}', measured(j, text) if numbers_wrap else 1)
+
     plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
     original_height = sheet.original_row_height
-    row_info = sheet.row_info
+    row_info, row_sizes = sheet.row_info, sheet.row_sizes
+    talls: dict[int, tuple[int, str]] = {}
     write = sheet.fh.write
     isnan, isinf = math.isnan, math.isinf
     last = first_row + len(rows) - 1
     r = first_row
     for values in rows[:-1]:
-        n = r + 1
         lines = 1
-        out = []
+        rests = []
         for j, value in enumerate(values):
-            kind = kinds.get(value.__class__)
-            if kind is None:  # a bool, a subclass, anything else: as write_value takes it
-                if isinstance(value, Decimal):
-                    kind = 1
-                elif isinstance(value, bool):
-                    text, measure, own = ("是" if value else "否"), str(value), cfs[j] or formats.text
-                elif isinstance(value, (int, float)):
-                    kind = 2
-                elif isinstance(value, str):
-                    value, kind = str(value), 0
-                else:
-                    text = measure = str(value)
-                    own = cfs[j] or formats.text
-                if kind is None:
-                    if numbers_wrap and j < len(widths) and (2 * len(measure) > room[j] or "\n" in measure):
-                        lines = max(lines, _lines(measure, widths[j]))
-                    out.append(f'{cell_starts[j]}{n}" s="{own._get_xf_index()}"{_string_body(text)}')
-                    continue
-            attr = attrs[j][kind]
-            if attr is None:
-                attr = attrs[j][kind] = f' s="{kind_formats[j][kind]._get_xf_index()}"'
-            if kind == 0:
-                known = seen[j].get(value)
-                if known is None:
-                    if (not value.isprintable() or "&" in value or "<" in value or ">" in value or "_x" in value
-                            or len(value) > _STR_HALF_MAX):
-                        body = _string_body(value)
-                    elif value[:1].isspace() or value[-1:].isspace():
-                        body = f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
-                    else:
-                        body = f' t="inlineStr"><is><t>{value}</t></is></c>'
-                    wraps = _lines(value, widths[j]) if (2 * len(value) > room[j] or "\n" in value) and j < len(widths) else 1
-                    if len(seen[j]) >= _SEEN_MAX:
-                        seen[j].clear()
-                    known = seen[j][value] = (f'"{attr}{body}', wraps)
-                out.append(f'{cell_starts[j]}{n}{known[0]}')
-                if known[1] > lines:
-                    lines = known[1]
-            elif kind == 3:
-                out.append(f'{cell_starts[j]}{n}"{attr}/>')
+            cls = value.__class__
+            if cls is str:
+                found = texts[j].get(value) or new_text(j, value)
+            elif cls is Decimal:
+                try:
+                    found = decimals[j].get(value) or new_decimal(j, value)
+                except TypeError:  # a signalling NaN has no hash (and float() refuses it)
+                    found = new_decimal(j, value)
+            elif value is None:
+                found = (attr(j, 3) + "/>", 1)
+            elif cls is int:
+                found = ints[j].get(value) or new_int(j, value)
             else:
-                if numbers_wrap:
-                    text = _cell_text(value)
-                    if 2 * len(text) > room[j] and j < len(widths):
-                        lines = max(lines, _lines(text, widths[j]))
-                if kind == 1:
-                    number: str | None
-                    if not value:  # float(±0) is ±0.0, written 0 or -0
-                        number = "-0" if value.is_signed() else "0"
-                    else:
-                        try:
-                            number = decimals.get(value)
-                        except TypeError:  # a signalling NaN has no hash: float() below refuses it
-                            number = None
-                        if number is None:
-                            as_float = float(value)
-                            if isnan(as_float) or isinf(as_float):
-                                sheet._write_number(r, j, as_float, None)  # raises, as write_number does
-                            if len(decimals) >= _SEEN_MAX:
-                                decimals.clear()
-                            number = decimals[value] = f"{as_float:.16G}"
-                    out.append(f'{cell_starts[j]}{n}"{attr}><v>{number}</v></c>')
-                else:
-                    if isnan(value) or isinf(value):
-                        sheet._write_number(r, j, value, None)  # raises, as write_number does
-                    out.append(f'{cell_starts[j]}{n}"{attr}><v>{value:.16G}</v></c>')
-        if lines > 1:
-            sheet.set_row(r, LINE_POINTS * lines)
+                found = other(j, value)
+            rests.append(found[0])
+            if found[1] > lines:
+                lines = found[1]
         sheet.previous_row = r
-        info = row_info.get(r)
-        if info is None and plain:
-            tag = f'<row r="{n}">'
-        elif (plain and info is not None and info.row_format is None and not info.hidden and not info.level and not info.collapsed
-              and info.height is not None):
-            tag = (f'<row r="{n}" ht="{info.height * 0.75:.16g}" customHeight="1">'
-                   if info.height != original_height else f'<row r="{n}">')
+        row = str(r + 1)
+        if lines > 1:
+            # set_row(r, LINE_POINTS * lines), as set_row_pixels stores it, and the <row> _write_row makes of it.
+            tall = talls.get(lines)
+            if tall is None:
+                pixels = int(LINE_POINTS * lines * 4.0 / 3.0 + 0.5)
+                tall = talls[lines] = (pixels, f' ht="{pixels * 0.75:.16g}" customHeight="1">'
+                                       if pixels != original_height else ">")
+            row_info[r] = RowInfo(height=tall[0], row_format=None, hidden=False, level=0, collapsed=False)
+            row_sizes[r] = [tall[0], False]
+            tag = f'<row r="{row}"{tall[1]}' if plain else _row_tag(sheet, r)
         else:
-            tag = _row_tag(sheet, r)
-        write(f'{tag}{"".join(out)}</row>')
+            info = row_info.get(r)
+            if info is None and plain:
+                tag = f'<row r="{row}">'
+            elif (plain and info is not None and info.row_format is None and not info.hidden and not info.level
+                  and not info.collapsed and info.height is not None):
+                tag = (f'<row r="{row}" ht="{info.height * 0.75:.16g}" customHeight="1">'
+                       if info.height != original_height else f'<row r="{row}">')
+            else:
+                tag = _row_tag(sheet, r)
+        write(tag + "".join([start + row + rest for start, rest in zip(cell_starts, rests, strict=False)]) + "</row>")
         r += 1
     # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
     # below keeps its own).

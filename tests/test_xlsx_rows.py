@@ -104,8 +104,10 @@ def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string
     chart = workbook.add_chart({"type": "column"})
     chart.add_series({"values": ["表", first_row, 1, first_row + 10, 1]})
     ws.insert_chart(after + 10, 1, chart)  # its anchor depends on the row heights above it
-    # A second sheet: the table at the very top (row 0, the sheet's first row held), formats reused.
+    # A second sheet: the table at the very top (row 0, the sheet's first row held), formats reused,
+    # rows of another default height.
     ws2 = workbook.add_worksheet("二")
+    ws2.set_default_row(18)  # every <row> then says its height: the fast path asks XlsxWriter for the tag
     table(ws2, formats, 0, rows[::-1], col_formats, widths, string_format, numbers_wrap)
     workbook.close()
     return path.read_bytes()
