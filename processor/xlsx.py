@@ -291,7 +291,9 @@ def display_width(text: str) -> int:
 
 _XLSXWRITER_VERSION = "3.3.1"
 _STR_HALF_MAX = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter strings are never truncated
-_SEEN_MAX = 50_000  # texts (and amounts) remembered per column, so a province's columns of names stay small
+# Texts (and amounts) a column remembers, then forgets: a province's names and amounts are mostly
+# unique, its townships, villages and roles repeat row after row.
+_SEEN_MAX = 10_000
 
 
 def _string_body(string: str) -> str:
@@ -346,12 +348,11 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
     cell_starts = [f'<c r="{xl_col_to_name(j)}' for j in range(ncols)]
     # Room for one line in each column (row_height measures only the columns it has a width for).
     room = [max(1.0, w - 1) for w in widths[:ncols]] + [math.inf] * (ncols - len(widths))
-    # ' s="N"' of the format each kind of value gets in each column, found when first written: asking a
-    # format its index assigns one, and XlsxWriter assigns them in the order cells are written.
     # A cell is written as its column's start ('<c r="B'), the row number, and the rest of it ('" s="3"
     # t="inlineStr">…</c>'), found once for each text, amount or count a column repeats.
     # A format's ' s="N"' is asked of it when a cell of it is first written: asking assigns the index,
-    # and XlsxWriter assigns them in the order cells are written.
+    # and XlsxWriter assigns them in the order cells are written. Kinds: 0 text, 1 Decimal, 2 int or
+    # float, 3 blank, each with write_value's format for it.
     text_fmt = formats.text
     kind_formats = [(cf or string_format or text_fmt, cf or formats.decimal, cf or text_fmt, cf or text_fmt)
                     for cf in cfs]

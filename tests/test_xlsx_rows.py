@@ -115,7 +115,7 @@ def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string
 
 @pytest.mark.parametrize("first_row", [0, 3])
 @pytest.mark.parametrize("numbers_wrap,with_string_format", [(True, False), (False, True)])
-@pytest.mark.parametrize("remembered", [50_000, 2])
+@pytest.mark.parametrize("remembered", [10_000, 2])
 def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, first_row: int, numbers_wrap: bool,
                                                             with_string_format: bool, remembered: int,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
