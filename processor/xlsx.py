@@ -311,6 +311,16 @@ def _string_body(string: str) -> str:
     return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
 
 
+def _escaped_body(string: str) -> str:
+    """`_string_body` of a string _escape_control_characters leaves as it is (no control character, no
+    U+FFFE/U+FFFF, no "_xHHHH_"), without its regular expressions."""
+    if string.startswith("<r>") and string.endswith("</r>"):
+        return f' t="inlineStr"><is>{string}</is></c>'
+    preserve = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
+    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+
+
 def _fast_ok(sheet: Any, first_row: int, rows: Sequence[Sequence[Any]]) -> bool:
     last = first_row + len(rows) - 1
     return (xlsxwriter.__version__ == _XLSXWRITER_VERSION and sheet.constant_memory
@@ -401,10 +411,12 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     zeros: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
 
     def new_text(j: int, value: str) -> tuple[str, int]:
-        if (not value.isprintable() or "&" in value or "<" in value or ">" in value or "_x" in value
-                or len(value) > _STR_HALF_MAX):
-            body = _string_body(value)  # escapes, control characters, a rich-looking string, truncation
-        elif value[:1].isspace() or value[-1:].isspace():  # only " " is both printable and space
+        if "_x" in value or len(value) > _STR_HALF_MAX or not (
+                value.isprintable() or ("\n" in value and value.replace("\n", "").isprintable())):
+            body = _string_body(value)  # control characters, U+FFFE/U+FFFF, "_xHHHH_" literals, truncation
+        elif "&" in value or "<" in value or ">" in value:
+            body = _escaped_body(value)
+        elif value[:1].isspace() or value[-1:].isspace():  # " " or "\n": both printable (or a line break) and space
             body = f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
         else:
             body = f' t="inlineStr"><is><t>{value}</t></is></c>'

@@ -160,3 +160,12 @@ def test_a_number_xlsxwriter_refuses_is_refused(tmp_path: Path) -> None:
 def test_the_fast_path_is_for_the_pinned_xlsxwriter_only() -> None:
     assert xlsxwriter.__version__ == xlsx._XLSXWRITER_VERSION, (
         "XlsxWriter changed: check tests/test_xlsx_rows.py passes, then update _XLSXWRITER_VERSION")
+
+
+def test_escaped_body_is_string_body_for_the_texts_it_is_used_for() -> None:
+    texts = STRINGS + ["<r>a\nb</r>", " <b> ", "\n&\n", "第一条 < 第二条\n第三条 & 第四条 "]
+    used = [t for t in texts if "_x" not in t and len(t) <= xlsx._STR_HALF_MAX
+            and (t.isprintable() or t.replace("\n", "").isprintable())]
+    assert len(used) > 20
+    for text in used:
+        assert xlsx._escaped_body(text) == xlsx._string_body(text), text
