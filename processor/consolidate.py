@@ -24,6 +24,7 @@ from .workdays import (
 from .xlsx import (
     Formats,
     Page,
+    collector_paused,
     new_workbook,
     print_layout,
     set_widths,
@@ -78,6 +79,11 @@ KEY = (0, 2)  # 乡镇, 支部编码, 支部名称: repeated at the left of ever
 
 
 def write_consolidated(path: Path, c: Consolidated) -> Path:
+    with collector_paused():
+        return _consolidated(path, c)
+
+
+def _consolidated(path: Path, c: Consolidated) -> Path:
     workbook = new_workbook(path, _doc_title(c))
     formats = Formats(workbook)
     _summary(workbook, formats, c)
@@ -105,9 +111,10 @@ def reasons_workbook_name(rulebook_id: str, period: int) -> str:
 def write_reasons_workbook(path: Path, c: Consolidated) -> Path:
     """Every branch's full reasons, each with its rule, seed line and cells: a reference of its own, so
     the consolidated workbook prints in a few dozen pages (its 支部评定 shows the decisive reasons)."""
-    workbook = new_workbook(path, _doc_title(c, "评定理由"))
-    _reasons(workbook, Formats(workbook), c)
-    workbook.close()
+    with collector_paused():
+        workbook = new_workbook(path, _doc_title(c, "评定理由"))
+        _reasons(workbook, Formats(workbook), c)
+        workbook.close()
     return path
 
 

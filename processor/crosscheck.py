@@ -234,18 +234,23 @@ def _row_period(sub: Submission, r: Record) -> list[Problem]:
 def _overlaps(sub: Submission, rows: list[Record], key: Callable[[Record], str], code: str,
               same_person: bool = False) -> list[Problem]:
     """Rows of the same key whose month spans share a month; reported at the later row, naming the earlier."""
-    found = []
+    found: list[Problem] = []
+    keys = [key(r) for r in rows]
+    if len(set(keys)) == len(keys):
+        return found  # no two rows share a key (the usual branch): no pair to compare
+    spans = [cadre_span(r) for r in rows]
+    dated = [_dated(r) for r in rows]
     for i, later in enumerate(rows):
-        first, last = cadre_span(later)
-        for earlier in rows[:i]:
+        first, last = spans[i]
+        for j, earlier in enumerate(rows[:i]):
             # Two undated rows with one name may be two people of the same name; dated rows are one person's sequence.
-            if key(earlier) != key(later) or (same_person and not _dated(earlier) and not _dated(later)):
+            if keys[j] != keys[i] or (same_person and not dated[j] and not dated[i]):
                 continue
-            a, b = cadre_span(earlier)
+            a, b = spans[j]
             if first <= b and a <= last:
-                field = "起始月" if _dated(later) else "职务"
-                cell = later.cell("start_month" if _dated(later) else "role")
-                found.append(problem(code, value=key(later), detail=f"{earlier.sheet}!{earlier.cell('role')}",
+                field = "起始月" if dated[i] else "职务"
+                cell = later.cell("start_month" if dated[i] else "role")
+                found.append(problem(code, value=keys[i], detail=f"{earlier.sheet}!{earlier.cell('role')}",
                                      file=sub.file, sheet=later.sheet, cell=cell, field=field))
                 break
     return found

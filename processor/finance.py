@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .xlsx import (
     LINE_POINTS,
     Formats,
     Page,
+    collector_paused,
     new_workbook,
     print_layout,
     row_height,
@@ -145,14 +147,28 @@ class Paper:
                 *(["单位：元"] if money else []), f"制表日期：{self.made}"]
 
     def order(self, township: str) -> tuple[int, str]:
-        known = self.townships.index(township) if township in self.townships else len(self.townships)
-        return known, township
+        return self._rank.get(township, len(self.townships)), township
+
+    @cached_property
+    def _rank(self) -> dict[str, int]:
+        """Each township's place in the county's order (its first, as tuple.index finds it)."""
+        rank: dict[str, int] = {}
+        for i, township in enumerate(self.townships):
+            rank.setdefault(township, i)
+        return rank
 
 
 def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayResult,
                            branches: list[BranchResult], county: str = "", *, draft: str | None = None,
                            made: dt.date | None = None, townships: list[str] | None = None) -> Path:
     """The payment lists finance signs; `draft` (e.g. "草案：未经审核，不得据此发放") heads the cover and every payment sheet."""
+    with collector_paused():
+        return _finance_workbook(path, rb, period, result, branches, county, draft=draft, made=made,
+                                 townships=townships)
+
+
+def _finance_workbook(path: Path, rb: Rulebook, period: int, result: PayResult, branches: list[BranchResult],
+                      county: str, *, draft: str | None, made: dt.date | None, townships: list[str] | None) -> Path:
     paper = Paper(county, period, (made or dt.datetime.now(CHINA_TZ).date()).isoformat(), draft,
                   tuple(townships or ()))
     rows = sorted(cadre_rows(result), key=lambda r: paper.order(r.performance.township))

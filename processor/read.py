@@ -57,6 +57,7 @@ class RawWorkbook:
     _formula_xml: dict[str, str] = field(repr=False, default_factory=dict)
     _info: dict[str, SheetInfo] = field(repr=False, default_factory=dict)  # .ods and .xls: read at open
     _parts: dict[str, bytes] = field(repr=False, default_factory=dict)  # sheet XML the guard already inflated
+    _hidden_sheets: set[str] | None = field(repr=False, default=None)  # from workbook.xml, read at the first sheet
 
     def sheet(self, name: str) -> RawSheet:
         """The sheet's values; UnreadableSheet when its part of the file is broken (the caller reports it)."""
@@ -81,7 +82,9 @@ class RawWorkbook:
                 data = zf.read(xml_path) if data is None else data
                 workbook = zf.read("xl/workbook.xml") if workbook is None else workbook
         rows, columns = xlsx_hidden(data)
-        return SheetInfo(set(formula_addresses(data)), rows, columns, name in xlsx_hidden_sheets(workbook),
+        if self._hidden_sheets is None:  # one workbook.xml for every sheet
+            self._hidden_sheets = xlsx_hidden_sheets(workbook)
+        return SheetInfo(set(formula_addresses(data)), rows, columns, name in self._hidden_sheets,
                          xlsx_merges(data))
 
     def close(self) -> None:
@@ -197,7 +200,7 @@ _CELL_OPEN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+[0-9]+)"')
 
 def formula_addresses(sheet_xml: bytes) -> frozenset[str]:
     """A1 addresses of every cell that holds a formula (<f> inside <c>), shared formulas included."""
-    if b"<f" not in sheet_xml and b":f" not in sheet_xml:  # the pattern needs one of them: most sheets have no formula
+    if not _has_formula_tag(sheet_xml):  # most sheets have no formula: not worth the pattern's pass
         return frozenset()
     found = set()
     for m in re.finditer(rb"<(?:\w+:)?f[\s>/]", sheet_xml):
@@ -210,6 +213,19 @@ def formula_addresses(sheet_xml: bytes) -> frozenset[str]:
         if cell:
             found.add(cell.group(1).decode())
     return frozenset(found)
+
+
+def _has_formula_tag(sheet_xml: bytes) -> bool:
+    """Whether "<f" or ":f" occurs (the pattern above needs one). A two-byte search crawls through the XML byte
+    by byte; the letter f alone is rare in a sheet part (no tag name has it) and is found at memchr speed."""
+    at = sheet_xml.find(b"f")
+    for _ in range(64):
+        if at < 0:
+            return False
+        if at and sheet_xml[at - 1] in b"<:":
+            return True
+        at = sheet_xml.find(b"f", at + 1)
+    return b"<f" in sheet_xml or b":f" in sheet_xml  # f is not rare here after all: search for the pairs
 
 
 def shown_file_name(name: str | bytes | os.PathLike) -> str:

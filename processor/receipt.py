@@ -18,6 +18,7 @@ from .xlsx import (
     set_widths,
     title_block,
     write_header,
+    write_rows,
     write_value,
 )
 
@@ -152,12 +153,7 @@ def _changes(workbook, formats: Formats, sub: Submission) -> None:
     rows = [[sheet, cell, titles.get(c.field, c.field), str(c.before), str(c.after)] for sheet, cell, c in sub.changes]
     sized = set_widths(ws, headers, rows, 30)
     write_header(ws, formats, 0, headers, sized)
-    for i, row in enumerate(rows, 1):
-        height = row_height(row, sized)
-        if height:
-            ws.set_row(i, height)
-        for j, value in enumerate(row):
-            ws.write_string(i, j, value, formats.wrap)
+    write_rows(ws, formats, 1, rows, [formats.wrap] * len(headers), sized)
     ws.freeze_panes(1, 0)
     print_layout(ws, Page(f"报送回执：{sub.file}（已自动更正）", (0, 0)), sum(sized))
     if not rows:
@@ -172,9 +168,7 @@ def _statuses(workbook, formats: Formats, rows: list[list[str]]) -> None:
     ws = workbook.add_worksheet("评定状态")
     for j, h in enumerate(STATUS_HEADERS):
         ws.write_string(0, j, h, formats.header)
-    for i, row in enumerate(rows, 1):
-        for j, value in enumerate(row):
-            ws.write_string(i, j, value, formats.text)
+    write_rows(ws, formats, 1, rows, [formats.text] * len(STATUS_HEADERS), [])  # no widths: one line each
     ws.freeze_panes(1, 0)
     sized = set_widths(ws, STATUS_HEADERS, rows, 30)
     print_layout(ws, Page("报送回执（评定状态）", (0, 0)), sum(sized))

@@ -21,7 +21,7 @@ from .rulebook import Rulebook
 from .sheets import INSTRUCTIONS_SHEET, REVIEW, SELF, Field, Sheet, score_field_id
 from .template import field_rule_text
 from .validate import content_digest, read_meta, read_sheet
-from .xlsx import Formats, display_width, new_workbook, write_value
+from .xlsx import Formats, display_width, new_workbook, write_rows, write_value
 
 REVIEW_KIND, COMPLAINTS_KIND = "review", "complaints"
 PROCEDURE_VERSION = "p1"  # bumped when the layout of these workbooks changes
@@ -450,9 +450,9 @@ def write_adjustments_workbook(path: Path, rb: Rulebook, period: int, heading: s
     ws.write_string(top, 0, heading, formats.bold)
     for j, h in enumerate(ADJUSTMENT_HEADERS):
         ws.write_string(top + 2, j, h, formats.header)
-    for i, row in enumerate(rows, top + 3):
-        for j, value in enumerate(row):
-            write_value(ws, i, j, value, formats, formats.yuan if j in (5, 6, 7) else formats.wrap)
+    ncols = max([len(ADJUSTMENT_HEADERS)] + [len(r) for r in rows])
+    write_rows(ws, formats, top + 3, rows, [formats.yuan if j in (5, 6, 7) else formats.wrap for j in range(ncols)],
+               [])  # no widths: the rows keep the default height
     last = top + 3 + len(rows)
     ws.write_string(last, 0, "合计", formats.bold)
     for j in (5, 6, 7):

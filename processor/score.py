@@ -62,10 +62,10 @@ def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Pr
                           units=[], score=ZERO, rating=0, rating_max=rb.data["rating"]["max"], facts=facts,
                           event_rows=data.events, cadres=data.cadres,
                           rows=_own_rows(data))
-    for unit in rb.units:
+    for unit, plan in zip(rb.units, _index(rb).units, strict=True):
         if unit.get("applies_to") and result.branch_type not in unit["applies_to"]:
             continue
-        result.units.append(_score_unit(rb, unit, data, facts, result, problems))
+        result.units.append(_score_unit(rb, plan, data, facts, result, problems))
     result.score = _branch_score(rb, data, result)
     _raw_rating(rb, result)
     _whole_rating_vetoes(rb, data, result)
@@ -113,15 +113,16 @@ def _overdue_days(last: str | None, term_years: int | None, period: int) -> Deci
     return Decimal(max(0, (dt.date(period, 12, 31) - due).days))
 
 
-def _score_unit(rb: Rulebook, unit: dict[str, Any], data: BranchInput, facts: dict[str, Any],
+def _score_unit(rb: Rulebook, plan: _UnitPlan, data: BranchInput, facts: dict[str, Any],
                 result: BranchResult, problems: list[Problem]) -> UnitResult:
-    base, used_review, used_self, cells = _unit_base(rb, unit, data, problems)
-    bonus, deduction, event_cells = _event_points(rb, data.events, unit["id"])
+    unit = plan.unit
+    base, used_review, used_self, cells = _unit_base(plan, data, problems)
+    bonus, deduction, event_cells = _event_points(plan.events, data.events)
     ur = UnitResult(unit["id"], unit["name"], base, bonus, deduction, rb.unit_max(unit),
                     _vote_share(rb, data.votes, unit["id"]), None, [], used_review, used_self, cells + event_cells)
-    ur.vetoes = _unit_vetoes(rb, unit["id"], data, facts)
+    ur.vetoes = _unit_vetoes(plan, data, facts)
     if "earn" in unit:
-        ur.earned = _earn_unit(rb, unit, ur, result, data)
+        ur.earned = _earn_unit(rb, plan, ur, result, data)
     else:
         result.reasons.append(Reason(
             f"{unit['name']}：基础分 {show(ur.base)}，加分 {show(ur.bonus)}，扣分 {show(ur.deduction)}，得分 {show(ur.total)}",
@@ -130,13 +131,21 @@ def _score_unit(rb: Rulebook, unit: dict[str, Any], data: BranchInput, facts: di
 
 
 @dataclass(frozen=True)
+class _UnitPlan:
+    """One unit of the rulebook as every branch is scored against it: looked up once per rulebook instead of
+    once per unit of each branch."""
+    unit: dict[str, Any]
+    items: list[tuple[dict[str, Any], str, str]]  # (item, self-score field, review-score field)
+    events: list[dict[str, Any]]  # the events counted for it, in rulebook order (as they are summed and cited)
+    vetoes: list[dict[str, Any]]  # its vetoes of effect "unit", in rulebook order
+    earn_cited: tuple[str, str]  # (rule, source) its earn reason cites
+    gap_limit: Decimal  # the rulebook's review_gap_warning
+
+
+@dataclass(frozen=True)
 class _RulebookIndex:
-    """What every branch asks of the rulebook, looked up once per rulebook instead of once per unit of each branch."""
-    unit_events: dict[str | None, list[dict[str, Any]]]  # events by the unit they count for (None: the branch's)
-    unit_vetoes: dict[str | None, list[dict[str, Any]]]  # vetoes of effect "unit", by unit
-    unit_items: dict[str, list[tuple[dict[str, Any], str, str]]]  # (item, self field, review field) by unit
-    earn_cited: dict[str, tuple[str, str]]  # (rule, source) a unit's earn reason cites, by unit
-    gap_limit: Decimal  # review_gap_warning
+    units: list[_UnitPlan]  # one per unit of rb.units, in that order
+    branch_events: list[dict[str, Any]]  # the events counted for the branch as a whole
 
 
 _INDEXES: dict[int, tuple[dict[str, Any], _RulebookIndex]] = {}
@@ -152,24 +161,19 @@ def _index(rb: Rulebook) -> _RulebookIndex:
 
 
 def _build_index(rb: Rulebook) -> _RulebookIndex:
-    unit_events: dict[str | None, list[dict[str, Any]]] = {}
-    for event in rb.events:  # in rulebook order, as they are summed and cited
-        unit_events.setdefault(event.get("unit"), []).append(event)
-    unit_vetoes: dict[str | None, list[dict[str, Any]]] = {}
-    for veto in rb.vetoes:
-        if veto["effect"] == "unit":
-            unit_vetoes.setdefault(veto.get("unit"), []).append(veto)
-    unit_items = {unit["id"]: [(item, score_field_id(unit["id"], item["id"], SELF),
-                                score_field_id(unit["id"], item["id"], REVIEW)) for item in unit["items"]]
-                  for unit in rb.units}
-    earn_cited = {unit["id"]: (f"{rb.id}.units.{unit['id']}.earn",
-                               source_text(unit.get("earn_source") or unit.get("source"))) for unit in rb.units}
-    return _RulebookIndex(unit_events, unit_vetoes, unit_items, earn_cited,
-                          number(rb.settings.get("review_gap_warning", 0)))
+    gap_limit = number(rb.settings.get("review_gap_warning", 0))
+    units = [_UnitPlan(unit,
+                       [(item, score_field_id(unit["id"], item["id"], SELF), score_field_id(unit["id"], item["id"], REVIEW))
+                        for item in unit["items"]],
+                       [e for e in rb.events if e.get("unit") == unit["id"]],
+                       [v for v in rb.vetoes if v["effect"] == "unit" and v.get("unit") == unit["id"]],
+                       (f"{rb.id}.units.{unit['id']}.earn", source_text(unit.get("earn_source") or unit.get("source"))),
+                       gap_limit)
+             for unit in rb.units]
+    return _RulebookIndex(units, [e for e in rb.events if e.get("unit") is None])
 
 
-def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
-               problems: list[Problem]) -> tuple[Decimal, int, int, list[str]]:
+def _unit_base(plan: _UnitPlan, data: BranchInput, problems: list[Problem]) -> tuple[Decimal, int, int, list[str]]:
     """Sum of item scores; for each item the township-review score where given, else the self-score."""
     base, used_review, used_self = ZERO, 0, 0
     cells: list[str] = []
@@ -178,9 +182,8 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
         return base, 0, 0, cells
     values = scores.values
     where, row = _sheet_cells(scores), str(scores.row)
-    index = _index(rb)
-    gap_limit = index.gap_limit
-    for item, self_id, review_id in index.unit_items[unit["id"]]:
+    gap_limit = plan.gap_limit
+    for item, self_id, review_id in plan.items:
         review = values.get(review_id)
         if review is not None:
             base += review
@@ -189,7 +192,7 @@ def _unit_base(rb: Rulebook, unit: dict[str, Any], data: BranchInput,
             own = values.get(self_id) if gap_limit else None
             if own is not None and abs(own - review) > gap_limit:
                 problems.append(problem("SCO_001", file=data.sub.file, sheet=scores.sheet, cell=scores.cell(review_id),
-                                        field=f"{unit['name']}｜{item['name']}", value=show(number(own)),
+                                        field=f"{plan.unit['name']}｜{item['name']}", value=show(number(own)),
                                         limit=show(number(review)), detail=show(gap_limit)))
         elif (own := values.get(self_id)) is not None:
             base += own
@@ -225,11 +228,13 @@ def _sheet_cells(record: Record) -> _CellNames:
     return kept
 
 
-def _event_points(rb: Rulebook, events: list[Record], unit_id: str | None) -> tuple[Decimal, Decimal, list[str]]:
-    bonus, deduction, cells = ZERO, ZERO, list[str]()
+def _event_points(counted: list[dict[str, Any]], events: list[Record]) -> tuple[Decimal, Decimal, list[str]]:
+    """Bonus and deduction from the branch's event rows of the counted events, and the cells they cite."""
+    bonus, deduction = ZERO, ZERO
+    cells: list[str] = []
     if not events:
         return bonus, deduction, cells
-    for event in _index(rb).unit_events.get(unit_id, ()):
+    for event in counted:
         rows = [r for r in events if r.values.get("event_kind") == event["name"]]
         if not rows:
             continue
@@ -276,8 +281,8 @@ def _vote_row(rb: Rulebook, votes: list[Record], target: str) -> Record | None:
     return next((r for r in votes if r.values.get("target") == name), None)
 
 
-def _unit_vetoes(rb: Rulebook, unit_id: str, data: BranchInput, facts: dict[str, Any]) -> list[str]:
-    return [veto["id"] for veto in _index(rb).unit_vetoes.get(unit_id, ()) if _veto_present(veto, data, facts)]
+def _unit_vetoes(plan: _UnitPlan, data: BranchInput, facts: dict[str, Any]) -> list[str]:
+    return [veto["id"] for veto in plan.vetoes if _veto_present(veto, data, facts)]
 
 
 def _veto_present(veto: dict[str, Any], data: BranchInput, facts: dict[str, Any]) -> bool:
@@ -300,14 +305,16 @@ UNIT_FIGURES: dict[str, Callable[[UnitResult], Decimal | None]] = {
 }
 
 
-def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: BranchResult,
+def _earn_unit(rb: Rulebook, plan: _UnitPlan, ur: UnitResult, result: BranchResult,
                data: BranchInput) -> bool:
+    unit = plan.unit
+
     def unit_figure(name: str) -> Decimal | None:
         of = UNIT_FIGURES.get(name)
         return None if of is None else of(ur)
 
     held, texts = evaluate(unit["earn"], unit_figure)
-    rule, source = _index(rb).earn_cited[unit["id"]]
+    rule, source = plan.earn_cited
     detail = "，".join(texts)
     if ur.bonus or ur.deduction:
         detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
@@ -327,7 +334,7 @@ def _earn_unit(rb: Rulebook, unit: dict[str, Any], ur: UnitResult, result: Branc
 
 def _branch_score(rb: Rulebook, data: BranchInput, result: BranchResult) -> Decimal:
     score = sum((u.total for u in result.units), ZERO)
-    bonus, deduction, cells = _event_points(rb, data.events, None)
+    bonus, deduction, cells = _event_points(_index(rb).branch_events, data.events)
     if bonus or deduction:
         result.reasons.append(Reason(f"加分 {show(bonus)}，扣分 {show(deduction)}",
                                      f"{rb.id}.events", _event_sources(rb), cells))
@@ -410,13 +417,16 @@ ADJUSTMENTS: dict[str, Callable[[int, dict[str, Any]], int]] = {
 
 def _adjust(rb: Rulebook, result: BranchResult) -> None:
     for adj in rb.data.get("adjustments", []):
-        held, texts = evaluate(adj["when"], lambda f: figure(rb, result, f))
-        if not held:
+        def branch_figure(name: str) -> Decimal | None:
+            return figure(rb, result, name)
+
+        if not holds(adj["when"], branch_figure):
             continue
         before = result.rating
         result.rating = ADJUSTMENTS[adj["type"]](result.rating, adj)
         if before == result.rating:
             continue  # a cap above the rating changes nothing and would only clutter the trail
+        _, texts = evaluate(adj["when"], branch_figure)  # worded only when it changed the rating
         change = f"由{rating_text(rb, before)}调整为{rating_text(rb, result.rating)}"
         result.reasons.append(Reason(f"{adj['name']}：{'，'.join(texts)}{_term_text(adj, result)}，{change}",
                                      f"{rb.id}.adjustments.{adj['id']}", source_text(adj.get("source"))))

@@ -380,7 +380,12 @@ def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, c
             cell = row[j] if j < width else ""
             kind = type(cell)
             if kind is float or (kind is str and len(cell) < too_long):
-                value, change, passed = memo.seen.get(cell) or memo.first_time(cell)
+                value = memo.clean.get(cell)
+                if value is not None:  # the usual cell: seen before, read as it is and fine
+                    if value is not _SKIP:
+                        values[fid] = value
+                    continue
+                value, change, passed = memo.first_time(cell)
             elif kind is str:
                 sub.problems.append(_too_long(sub.file, name, f"{column}{row_number}", f, cell))
                 continue
@@ -401,17 +406,18 @@ def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, c
 
 
 Converted = tuple[Any, "Change | None", bool]  # (value, what changed, passes the field's compiled check)
-_EMPTY: Converted = (None, None, False)  # an empty cell: skipped
+_SKIP = object()  # a cell read as nothing (empty, or only spaces)
 
 
 class _ColumnMemo:
     """A column's float and text cells converted and checked once per distinct value, for every workbook the
     process reads: scores, names, types, yes/no and money repeat from row to row and from township to township.
 
-    Conversion and check are pure functions of the cell, so a remembered result is the result. Floats and texts
-    never equal each other, so they share one dict; a bool (True == 1.0) or a date never goes in it. Equal floats
-    are the same number (0.0 and -0.0 too: every converter reads both as the same zero, unchanged); NaN equals
-    nothing, so it is converted every time."""
+    Conversion and check are pure functions of the cell, so a remembered result is the result. `clean` holds the
+    usual cells, read unchanged into a value that passes the check (or read as nothing: _SKIP), so that the row
+    reader needs only the value; any other cell is converted again each time. Floats and texts never equal each
+    other, so they share one dict; a bool (True == 1.0) or a date never goes in it. Equal floats are the same
+    number (0.0 and -0.0 too: every converter reads both as the same zero, unchanged); NaN equals nothing."""
 
     LIMIT = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
     _by_field: dict[int, tuple[Field, _ColumnMemo]] = {}
@@ -419,7 +425,7 @@ class _ColumnMemo:
     def __init__(self, f: Field, check: Callable[[Any], bool]) -> None:
         self.convert = _cell_converter(f)
         self.check = check
-        self.seen: dict[Any, Converted] = {"": _EMPTY}
+        self.clean: dict[Any, Any] = {"": _SKIP}
 
     @classmethod
     def of(cls, f: Field, check: Callable[[Any], bool]) -> _ColumnMemo:
@@ -434,9 +440,12 @@ class _ColumnMemo:
         return value, change, value is not None and self.check(value)
 
     def first_time(self, cell: float | str) -> Converted:
-        if len(self.seen) >= self.LIMIT:
-            self.seen = {"": _EMPTY}
-        self.seen[cell] = converted = self.convert_once(cell)
+        """A float or text not in `clean`: converted, and kept there when it is a usual one."""
+        converted = value, change, passed = self.convert_once(cell)
+        if value is None or (change is None and passed):
+            if len(self.clean) >= self.LIMIT:
+                self.clean = {"": _SKIP}
+            self.clean[cell] = _SKIP if value is None else value
         return converted
 
 

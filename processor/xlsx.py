@@ -12,16 +12,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.worksheet import RowInfo
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.xmlwriter import XMLwriter
 
@@ -188,8 +190,10 @@ def _merged(sheet: Any, row: int, last_col: int, text: str, fmt: Any) -> None:
 def _lines(text: str, width: float, size: float = 1.0) -> int:
     """Printed lines a wrapped text takes in a column `width` characters wide (CJK counts two)."""
     usable = max(1.0, (width - 1) / size)
-    if 2 * len(text) <= usable and "\n" not in text:
-        return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
+    if "\n" not in text:
+        if 2 * len(text) <= usable:
+            return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
+        return max(1, math.ceil(len(text.encode("gbk", errors="replace")) / usable))  # display_width
     return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))
 
 
@@ -288,22 +292,33 @@ def display_width(text: str) -> int:
 # ---------------------------------------------------------------------------------------------------
 
 _XLSXWRITER_VERSION = "3.3.1"
-# A string none of whose characters XlsxWriter escapes or rewrites: no control character (_xHHHH_), no
-# literal "_xHHHH_" (escaped again), no U+FFFE/U+FFFF, no &<> (entities; "<r>…</r>" is a rich string).
-_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|_x[0-9a-fA-F]{4}_")
 _STR_HALF_MAX = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter strings are never truncated
+# Texts (and amounts) a column remembers, then forgets: a province's names and amounts are mostly
+# unique, its townships, villages and roles repeat row after row.
+_SEEN_MAX = 10_000
 
 
-def _string_xml(attrs: str, string: str) -> str:
-    """A string cell's XML exactly as XlsxWriter 3.3.1 writes it in constant_memory mode (the general case)."""
+def _string_body(string: str) -> str:
+    """What follows a string cell's r and s attributes, exactly as XlsxWriter 3.3.1 writes it in
+    constant_memory mode (_write_string, _write_cell, _xml_inline_string, _xml_rich_inline_string)."""
     if len(string) > _STR_HALF_MAX and _utf16_len(string) > 32767:
         string = _utf16_truncate(string, 32767)
     string = XMLwriter._escape_control_characters(string)
     if string.startswith("<r>") and string.endswith("</r>"):
-        return f'<c{attrs} t="inlineStr"><is>{string}</is></c>'
+        return f' t="inlineStr"><is>{string}</is></c>'
     preserve = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
+    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # _escape_data
+    return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+
+
+def _escaped_body(string: str) -> str:
+    """`_string_body` of a string _escape_control_characters leaves as it is (no control character, no
+    U+FFFE/U+FFFF, no "_xHHHH_"), without its regular expressions."""
+    if string.startswith("<r>") and string.endswith("</r>"):
+        return f' t="inlineStr"><is>{string}</is></c>'
+    preserve = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
     string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<c{attrs} t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+    return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
 
 
 def _fast_ok(sheet: Any, first_row: int, rows: Sequence[Sequence[Any]]) -> bool:
@@ -325,10 +340,9 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
     else write_value's default. `numbers_wrap`: numbers count for the height by their text too
     (`_cell_text`, as write_table measures them), not only strings.
     """
-    usable = [max(1.0, w - 1) for w in widths]
     if not _fast_ok(sheet, first_row, rows):
         for i, values in enumerate(rows, first_row):
-            height = _height(values, widths, usable, numbers_wrap)
+            height = _height(values, widths, numbers_wrap)
             if height:
                 sheet.set_row(i, height)
             for j, value in enumerate(values):
@@ -338,90 +352,192 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
                 write_value(sheet, i, j, value, formats, fmt)
         return first_row + len(rows)
 
-    # What the first cell of `first_row` does in XlsxWriter: the row still held is written out.
+    with collector_paused():
+        return _write_rows_fast(sheet, formats, first_row, rows, col_formats, widths, string_format, numbers_wrap)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a big workbook is built: building its tables and rows
+    makes millions of lists and tuples and no reference cycle, and each of the collector's passes walks
+    the run's whole heap again (a third of the time of a province's finance workbook). Whatever cycles
+    there are (XlsxWriter's objects) are collected after, as usual."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequence[Any]],
+                     col_formats: Sequence[Any], widths: Sequence[float], string_format: Any,
+                     numbers_wrap: bool) -> int:
+    # What the first cell of `first_row` does in XlsxWriter: the row it still holds is written out.
     if first_row > sheet.previous_row:
         sheet._write_single_row(first_row)
-    text, decimal = formats.text, formats.decimal
-    names = [xl_col_to_name(j) for j in range(max(len(r) for r in rows))]
-    cfs = [col_formats[j] if j < len(col_formats) else None for j in range(len(names))]
-    xf: dict[int, int] = {}  # id(format) -> its index, asked of the format when first written (that assigns it)
-    plain_row = (sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height)
-    row_info = sheet.row_info
-    fh = sheet.fh
-    special = _SPECIAL.search
+    ncols = max(len(r) for r in rows)
+    cfs = [col_formats[j] if j < len(col_formats) else None for j in range(ncols)]
+    cell_starts = [f'<c r="{xl_col_to_name(j)}' for j in range(ncols)]
+    # Room for one line in each column (row_height measures only the columns it has a width for).
+    room = [max(1.0, w - 1) for w in widths[:ncols]] + [math.inf] * (ncols - len(widths))
+    # A cell is written as its column's start ('<c r="B'), the row number, and the rest of it ('" s="3"
+    # t="inlineStr">…</c>'), found once for each text, amount or count a column repeats.
+    # A format's ' s="N"' is asked of it when a cell of it is first written: asking assigns the index,
+    # and XlsxWriter assigns them in the order cells are written. Kinds: 0 text, 1 Decimal, 2 int or
+    # float, 3 blank, each with write_value's format for it.
+    text_fmt = formats.text
+    kind_formats = [(cf or string_format or text_fmt, cf or formats.decimal, cf or text_fmt, cf or text_fmt)
+                    for cf in cfs]
+    attrs: list[list[str | None]] = [[None] * 4 for _ in range(ncols)]
+
+    def attr(j: int, kind: int) -> str:
+        found = attrs[j][kind]
+        if found is None:
+            found = attrs[j][kind] = f'" s="{kind_formats[j][kind]._get_xf_index()}"'
+        return found
+
+    def measured(j: int, text: str) -> int:
+        if j < len(widths) and (2 * len(text) > room[j] or "\n" in text):
+            return _lines(text, widths[j])
+        return 1
+
+    # Per column: text -> (rest of its cell, its lines); Decimal / int -> the same. A Decimal's key is
+    # never zero (0 and -0 are equal but written 0 and -0); equal nonzero Decimals are the same float.
+    texts: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
+    decimals: list[dict[Decimal, tuple[str, int]]] = [{} for _ in range(ncols)]
+    ints: list[dict[int, tuple[str, int]]] = [{} for _ in range(ncols)]
+    zeros: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
+
+    def new_text(j: int, value: str) -> tuple[str, int]:
+        if "_x" in value or len(value) > _STR_HALF_MAX or not (
+                value.isprintable() or ("\n" in value and value.replace("\n", "").isprintable())):
+            body = _string_body(value)  # control characters, U+FFFE/U+FFFF, "_xHHHH_" literals, truncation
+        elif "&" in value or "<" in value or ">" in value:
+            body = _escaped_body(value)
+        elif value[:1].isspace() or value[-1:].isspace():  # " " or "\n": both printable (or a line break) and space
+            body = f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+        else:
+            body = f' t="inlineStr"><is><t>{value}</t></is></c>'
+        seen = texts[j]
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        found = seen[value] = (attr(j, 0) + body, measured(j, value))
+        return found
+
+    def number(j: int, kind: int, value: Any, written: Any) -> tuple[str, int]:
+        """`written`: the number write_number is given (a Decimal's float)."""
+        if isnan(written) or isinf(written):
+            sheet._write_number(r, j, written, None)  # raises, as write_number does
+        return (f'{attr(j, kind)}><v>{written:.16G}</v></c>', measured(j, _cell_text(value)) if numbers_wrap else 1)
+
+    def new_decimal(j: int, value: Decimal) -> tuple[str, int]:
+        if not value:  # a zero: 0 and -0 are equal, but written 0 and -0
+            key = "-0" if value.is_signed() else "0"
+            found = zeros[j].get(key)
+            if found is None:
+                found = zeros[j][key] = number(j, 1, value, float(value))
+            return found
+        found = number(j, 1, value, float(value))
+        seen = decimals[j]
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        seen[value] = found
+        return found
+
+    def new_int(j: int, value: int) -> tuple[str, int]:
+        found = number(j, 2, value, value)
+        seen = ints[j]
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        seen[value] = found
+        return found
+
+    def other(j: int, value: Any) -> tuple[str, int]:
+        """A bool, a float, a subclass, anything else: as write_value writes it."""
+        if isinstance(value, Decimal):
+            return number(j, 1, value, float(value))
+        if isinstance(value, bool):
+            own = cfs[j] or text_fmt
+            return (f'" s="{own._get_xf_index()}"{_string_body("是" if value else "否")}',
+                    measured(j, str(value)) if numbers_wrap else 1)
+        if isinstance(value, (int, float)):
+            return number(j, 2, value, value)
+        if isinstance(value, str):
+            text = str(value)
+            return (attr(j, 0) + _string_body(text), measured(j, text))
+        own = cfs[j] or text_fmt
+        text = str(value)
+        return (f'" s="{own._get_xf_index()}"{_string_body(text)}', measured(j, text) if numbers_wrap else 1)
+
+    plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
+    original_height = sheet.original_row_height
+    row_info, row_sizes = sheet.row_info, sheet.row_sizes
+    talls: dict[int, tuple[int, str]] = {}
+    write = sheet.fh.write
+    isnan, isinf = math.isnan, math.isinf
     last = first_row + len(rows) - 1
-    widest = 0
     r = first_row
     for values in rows[:-1]:
-        height = _height(values, widths, usable, numbers_wrap)
-        if height:
-            sheet.set_row(r, height)
-        sheet.previous_row = r
-        n = r + 1
-        if plain_row and r not in row_info:
-            out = [f'<row r="{n}">']
-        else:
-            out = [_row_tag(sheet, r)]
+        lines = 1
+        rests = []
         for j, value in enumerate(values):
-            cf = cfs[j]
-            if value is None:
-                fmt = cf or text
-                kind = 0
-            elif isinstance(value, bool):
-                fmt = cf or text
-                kind = 1
-                value = "是" if value else "否"
-            elif isinstance(value, Decimal):
-                fmt = cf or decimal
-                kind = 2
-                value = float(value)
-            elif isinstance(value, (int, float)):
-                fmt = cf or text
-                kind = 2
-            elif isinstance(value, str):
-                fmt = cf or string_format or text
-                kind = 1
-                if type(value) is not str:
-                    value = str(value)
+            cls = value.__class__
+            if cls is str:
+                found = texts[j].get(value) or new_text(j, value)
+            elif cls is Decimal:
+                try:
+                    found = decimals[j].get(value) or new_decimal(j, value)
+                except TypeError:  # a signalling NaN has no hash (and float() refuses it)
+                    found = new_decimal(j, value)
+            elif value is None:
+                found = (attr(j, 3) + "/>", 1)
+            elif cls is int:
+                found = ints[j].get(value) or new_int(j, value)
             else:
-                fmt = cf or text
-                kind = 1
-                value = str(value)
-            index = xf.get(id(fmt))
-            if index is None:
-                index = xf[id(fmt)] = fmt._get_xf_index()
-            if kind == 1:
-                if special(value) or len(value) > _STR_HALF_MAX:
-                    out.append(_string_xml(f' r="{names[j]}{n}" s="{index}"', value))
-                elif value[:1].isspace() or value[-1:].isspace():
-                    out.append(f'<c r="{names[j]}{n}" s="{index}" t="inlineStr"><is><t xml:space="preserve">'
-                               f'{value}</t></is></c>')
-                else:
-                    out.append(f'<c r="{names[j]}{n}" s="{index}" t="inlineStr"><is><t>{value}</t></is></c>')
-            elif kind == 2:
-                if math.isnan(value) or math.isinf(value):
-                    sheet._write_number(r, j, value, fmt)  # raises, as write_number does
-                out.append(f'<c r="{names[j]}{n}" s="{index}"><v>{value:.16G}</v></c>')
+                found = other(j, value)
+            rests.append(found[0])
+            if found[1] > lines:
+                lines = found[1]
+        sheet.previous_row = r
+        row = str(r + 1)
+        if lines > 1:
+            # set_row(r, LINE_POINTS * lines), as set_row_pixels stores it, and the <row> _write_row makes of it.
+            tall = talls.get(lines)
+            if tall is None:
+                pixels = int(LINE_POINTS * lines * 4.0 / 3.0 + 0.5)
+                tall = talls[lines] = (pixels, f' ht="{pixels * 0.75:.16g}" customHeight="1">'
+                                       if pixels != original_height else ">")
+            row_info[r] = RowInfo(height=tall[0], row_format=None, hidden=False, level=0, collapsed=False)
+            row_sizes[r] = [tall[0], False]
+            tag = f'<row r="{row}"{tall[1]}' if plain else _row_tag(sheet, r)
+        else:
+            info = row_info.get(r)
+            if info is None and plain:
+                tag = f'<row r="{row}">'
+            elif (plain and info is not None and info.row_format is None and not info.hidden and not info.level
+                  and not info.collapsed and info.height is not None):
+                tag = (f'<row r="{row}" ht="{info.height * 0.75:.16g}" customHeight="1">'
+                       if info.height != original_height else f'<row r="{row}">')
             else:
-                out.append(f'<c r="{names[j]}{n}" s="{index}"/>')
-        out.append("</row>")
-        fh.write("".join(out))
-        widest = max(widest, len(values))
+                tag = _row_tag(sheet, r)
+        write(tag + "".join([start + row + rest for start, rest in zip(cell_starts, rests, strict=False)]) + "</row>")
         r += 1
-    # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here.
+    # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
+    # below keeps its own).
     if sheet.dim_rowmin is None or first_row < sheet.dim_rowmin:
         sheet.dim_rowmin = first_row
-    if sheet.dim_rowmax is None or last - 1 > sheet.dim_rowmax:
-        sheet.dim_rowmax = last - 1
     if sheet.dim_colmin is None or sheet.dim_colmin > 0:
         sheet.dim_colmin = 0
+    widest = max(len(v) for v in rows[:-1])
     if sheet.dim_colmax is None or widest - 1 > sheet.dim_colmax:
         sheet.dim_colmax = widest - 1
     # The last row through XlsxWriter itself, held as its API holds a row, so the sheet is left exactly
-    # as the public API would leave it (whatever is written next, or close(), writes it out).
+    # as the public API leaves it (whatever is written next, or close(), writes it out).
     sheet.previous_row = last
     values = rows[-1]
-    height = _height(values, widths, usable, numbers_wrap)
+    height = _height(values, widths, numbers_wrap)
     if height:
         sheet.set_row(last, height)
     for j, value in enumerate(values):
@@ -443,14 +559,8 @@ def _row_tag(sheet: Any, row: int) -> str:
     return buffer.getvalue()
 
 
-def _height(values: Sequence[Any], widths: Sequence[float], usable: list[float], numbers_wrap: bool) -> float | None:
-    """`row_height` of the row's strings (and numbers' text, with `numbers_wrap`), without measuring short ones."""
-    lines = 1
-    for v, w, room in zip(values, widths, usable, strict=False):
-        if not isinstance(v, str):
-            if not numbers_wrap or v is None:
-                continue
-            v = _cell_text(v)
-        if 2 * len(v) > room or "\n" in v:
-            lines = max(lines, _lines(v, w))
-    return LINE_POINTS * lines if lines > 1 else None
+def _height(values: Sequence[Any], widths: Sequence[float], numbers_wrap: bool) -> float | None:
+    """`row_height` of the row's strings (and of its numbers' text, with `numbers_wrap`)."""
+    if numbers_wrap:
+        return row_height([_cell_text(v) for v in values], list(widths))
+    return row_height([v if isinstance(v, str) else "" for v in values], list(widths))

@@ -33,7 +33,8 @@ STRINGS = [
     "x" * 200, "y" * 16400, "🙂" * 16390, "z" * 40000, "_x0000_" * 3 + "\x02",
 ]
 NUMBERS = [0, 1, -1, 42, 10 ** 15, 10 ** 16 + 1, 2 ** 53 + 1, -(10 ** 20), 0.1, 1 / 3, -2.5, 1e-12, 1e300, 123456.789,
-           D("0"), D("0.10"), D("1234567.89"), D("-0.01"), D("1E+3"), D("3.14159265358979323846"), D("99999999999.99")]
+           D("0"), D("0.10"), D("1234567.89"), D("-0.01"), D("1E+3"), D("3.14159265358979323846"), D("99999999999.99"),
+           D("0.00"), D("-0.00"), D("-0"), D("1.0"), D("1.00"), -0.0, 0.0, 7, 7.0]
 OTHERS: list[Any] = [None, True, False, dt.date(2026, 12, 7), ("a", 1), D("1") / D("3")]
 
 
@@ -103,8 +104,10 @@ def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string
     chart = workbook.add_chart({"type": "column"})
     chart.add_series({"values": ["表", first_row, 1, first_row + 10, 1]})
     ws.insert_chart(after + 10, 1, chart)  # its anchor depends on the row heights above it
-    # A second sheet: the table at the very top (row 0, the sheet's first row held), formats reused.
+    # A second sheet: the table at the very top (row 0, the sheet's first row held), formats reused,
+    # rows of another default height.
     ws2 = workbook.add_worksheet("二")
+    ws2.set_default_row(18)  # every <row> then says its height: the fast path asks XlsxWriter for the tag
     table(ws2, formats, 0, rows[::-1], col_formats, widths, string_format, numbers_wrap)
     workbook.close()
     return path.read_bytes()
@@ -112,8 +115,11 @@ def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string
 
 @pytest.mark.parametrize("first_row", [0, 3])
 @pytest.mark.parametrize("numbers_wrap,with_string_format", [(True, False), (False, True)])
+@pytest.mark.parametrize("remembered", [10_000, 2])
 def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, first_row: int, numbers_wrap: bool,
-                                                            with_string_format: bool) -> None:
+                                                            with_string_format: bool, remembered: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xlsx, "_SEEN_MAX", remembered)  # texts and amounts a column remembers, then forgets
     api = _workbook(tmp_path / "api.xlsx", _api_table, first_row, numbers_wrap, with_string_format)
     fast = _workbook(tmp_path / "fast.xlsx", _fast_table, first_row, numbers_wrap, with_string_format)
     assert fast == api
@@ -154,3 +160,12 @@ def test_a_number_xlsxwriter_refuses_is_refused(tmp_path: Path) -> None:
 def test_the_fast_path_is_for_the_pinned_xlsxwriter_only() -> None:
     assert xlsxwriter.__version__ == xlsx._XLSXWRITER_VERSION, (
         "XlsxWriter changed: check tests/test_xlsx_rows.py passes, then update _XLSXWRITER_VERSION")
+
+
+def test_escaped_body_is_string_body_for_the_texts_it_is_used_for() -> None:
+    texts = STRINGS + ["<r>a\nb</r>", " <b> ", "\n&\n", "第一条 < 第二条\n第三条 & 第四条 "]
+    used = [t for t in texts if "_x" not in t and len(t) <= xlsx._STR_HALF_MAX
+            and (t.isprintable() or t.replace("\n", "").isprintable())]
+    assert len(used) > 20
+    for text in used:
+        assert xlsx._escaped_body(text) == xlsx._string_body(text), text
