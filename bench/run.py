@@ -10,10 +10,8 @@ of read + validate + score + pay against the python-calamine read floor of the s
 openpyxl floor; and a 300-branch county end to end as a fresh process (start-up included).
 Workbooks are generated once into bench/data/ and reused.
 
-The issue's scale is 40 counties × 50 townships × 50 branches (100,000 branches). On the shared 2-core
-machine this was written on, generating those 2,000 workbooks alone takes ~30 minutes and one province
-run ~4 minutes, so the default is 8 counties × 50 townships (20,000 branches); pass --counties 40 for
-the full size.
+The issue's scale is 40 counties × 50 townships × 50 branches (100,000 branches); the default is 8 counties ×
+50 townships (20,000 branches), which runs in a few minutes on two cores; pass --counties 40 for the full size.
 """
 from __future__ import annotations
 
