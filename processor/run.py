@@ -60,7 +60,7 @@ from .isolate import IsolatedFailure, map_isolated
 from .ledger import issued_versions, last_rulebook, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
-from .notice import NoticeContact, write_notices
+from .notice import NoticeContact, write_county_notice, write_township_notices
 from .pay import PayResult, compute_payments
 from .payers import with_county_payers
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
@@ -447,7 +447,11 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
             staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
         WriterJob("reasons workbook", lambda: [write_reasons_workbook(
             staging / reasons_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 200),
-        WriterJob("notices", lambda: write_notices(staging, consolidated, contact), len(county.branches) / 100),
+        # The county's notice and the townships' are two jobs: at a province's size each is a long one.
+        WriterJob("county notice", lambda: [write_county_notice(staging, consolidated, contact)],
+                  len(county.branches) / 250),
+        WriterJob("township notices", lambda: write_township_notices(staging, consolidated, contact),
+                  len(county.branches) / 150),
         WriterJob("finance workbook", lambda: [write_finance_workbook(
             staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
             county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
@@ -459,10 +463,10 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         *county_jobs,
     ]
     written = run_writers(jobs, config.workers, watch.timings)
-    receipt_paths, written = written[:-len(county_jobs) - 5], written[-len(county_jobs) - 5:]
-    consolidated_path, reasons_path, notice_paths, finance_path, results_path, *county_paths = written
+    receipt_paths, written = written[:-len(county_jobs) - 6], written[-len(county_jobs) - 6:]
+    consolidated_path, reasons_path, county_notice, notice_paths, finance_path, results_path, *county_paths = written
     outputs = [p for paths in receipt_paths for p in paths]
-    outputs += consolidated_path + reasons_path + notice_paths + finance_path + adjustments
+    outputs += consolidated_path + reasons_path + county_notice + notice_paths + finance_path + adjustments
     outputs += [p for paths in county_paths for p in paths] + results_path
     watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
