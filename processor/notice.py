@@ -134,8 +134,7 @@ def _retell(doc, c: Consolidated, contact: NoticeContact, members: list[BranchRe
         table.remove(tr)
     for texts_of_row in rows:
         tr = copy.deepcopy(prototype)
-        for node, text in zip(tr.iter(qn("w:t")), texts_of_row, strict=True):
-            node.text = text
+        _set_texts(tr, texts_of_row)
         table.append(tr)
     _fix_properties(doc, title)
     return True
@@ -244,13 +243,18 @@ def _table(doc, c: Consolidated, rows: list[BranchResult]) -> None:
         if i > 1:
             table._tbl.append(tr)
         if all(_plain_run_text(t) for t in texts):
-            for node, text in zip(tr.iter(qn("w:t")), texts, strict=True):
-                node.text = text
+            _set_texts(tr, texts)
         else:  # spaces at an edge, tabs or line breaks need python-docx's handling of the run
             for cell, text in zip(table.rows[i].cells, texts, strict=True):
                 for r in list(cell.paragraphs[0].runs):
                     r._element.getparent().remove(r._element)
                 _cell(cell, text)
+
+
+def _set_texts(tr, texts: list[str]) -> None:
+    """A copied table row's cells say `texts` (each cell one run of plain text)."""
+    for node, text in zip(tr.iter(qn("w:t")), texts, strict=True):
+        node.text = text
 
 
 def _widths(row) -> None:

@@ -106,7 +106,11 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 — a safe loader
+    return parse_yaml(path.read_text(encoding="utf-8"))
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 — a safe loader
 
 
 def load_rulebook(name_or_path: str | Path) -> Rulebook:
@@ -114,13 +118,16 @@ def load_rulebook(name_or_path: str | Path) -> Rulebook:
     path = resolve_rulebook_path(str(name_or_path))
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 — a safe loader
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise RulebookError(f"{path}: not valid YAML: {exc}") from None
-    reasons = rulebook_problems(data, schema_checked=_checked_by_stamp(path, text))
+    _refuse(path, rulebook_problems(data, schema_checked=_checked_by_stamp(path, text)))
+    return Rulebook(data=data, path=path)
+
+
+def _refuse(path: Path, reasons: list[str]) -> None:
     if reasons:
         raise RulebookError(f"{path}: rulebook refused:\n  " + "\n  ".join(reasons))
-    return Rulebook(data=data, path=path)
 
 
 @lru_cache(maxsize=1)
@@ -215,9 +222,7 @@ def checked_stamp() -> dict[str, Any]:
     files = {}
     for path in sorted(RULEBOOK_DIR.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        reasons = rulebook_problems(yaml.load(text, Loader=_LOADER))  # noqa: S506 — a safe loader
-        if reasons:
-            raise RulebookError(f"{path}: rulebook refused:\n  " + "\n  ".join(reasons))
+        _refuse(path, rulebook_problems(parse_yaml(text)))
         files[path.name] = _digest(text)
     return {"schema": _digest(RULEBOOK_SCHEMA.read_text(encoding="utf-8")), "rulebooks": files}
 

@@ -462,12 +462,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
             len(county.branches) / 200),
         *county_jobs,
     ]
-    written = run_writers(jobs, config.workers, watch.timings)
-    receipt_paths, written = written[:-len(county_jobs) - 6], written[-len(county_jobs) - 6:]
-    consolidated_path, reasons_path, county_notice, notice_paths, finance_path, results_path, *county_paths = written
-    outputs = [p for paths in receipt_paths for p in paths]
-    outputs += consolidated_path + reasons_path + county_notice + notice_paths + finance_path + adjustments
-    outputs += [p for paths in county_paths for p in paths] + results_path
+    outputs = [p for paths in run_writers(jobs, config.workers, watch.timings) for p in paths] + adjustments
     watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
