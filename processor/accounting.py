@@ -26,7 +26,7 @@ class Accounted:
     state: str = ""
     note: str = ""
     receipt: str = ""
-    carried: str = ""
+    carried: bytes = b""  # the records next period's template carries over, packed (carry.packed)
     lost: str = ""  # held: what would disappear if it replaced the file in force  # an accepted file's records, kept in the ledger for next period's prefilled template
 
 

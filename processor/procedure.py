@@ -12,6 +12,7 @@ A county whose rulebook has no review stage keeps the one-step flow: township ra
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -449,17 +450,20 @@ ACCOUNTABILITY_HEADERS = ["乡镇", "县级评审支部数", "抽查支部数", 
 
 def accountability_rows(county: CountyResult, outcome: Outcome) -> list[list[Any]]:
     """Per township: how many reviewed or spot-checked branches the county changed, and which way."""
-    townships = sorted({b.township for b in county.branches})
+    findings: dict[str, list[Finding]] = {}
+    for f in outcome.findings:
+        findings.setdefault(f.key[0], []).append(f)
+    listed: Counter[tuple[str, str]] = Counter((k[0], v) for k, v in outcome.listed.items())  # grouped once: a
+    # province has thousands of townships and tens of thousands of listed branches
     rows = []
-    for t in townships:
-        mine = [f for f in outcome.findings if f.key[0] == t]
+    for t in sorted({b.township for b in county.branches}):
+        mine = findings.get(t, [])
         review = [f for f in mine if f.kind in ("评审", "抽查")]
         up = sum(1 for f in review if f.after > f.before)
         down = sum(1 for f in review if f.after < f.before)
         direction = ("乡镇评定偏高（县级调低多于调高）" if down > up else "乡镇评定偏低（县级调高多于调低）" if up > down
                      else "—")
-        rows.append([t, sum(1 for k, v in outcome.listed.items() if k[0] == t and v == "评审"),
-                     sum(1 for k, v in outcome.listed.items() if k[0] == t and v == "抽查"), len(review),
+        rows.append([t, listed[(t, "评审")], listed[(t, "抽查")], len(review),
                      sum(1 for f in review if f.before == f.after), up, down,
                      sum(1 for f in review if f.what.endswith("不予认定")),
                      sum(1 for f in mine if f.kind == "公示反馈" and f.what.startswith("属实")), direction])
