@@ -1,10 +1,12 @@
-"""Small facts and helpers every stage shares: China time, atomic writes, output file names."""
+"""Small facts and helpers every stage shares: China time, atomic writes, zips, output file names."""
 from __future__ import annotations
 
 import datetime as dt
 import os
 import tempfile
+import zipfile
 from pathlib import Path
+from typing import Any
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))  # Beijing time, no daylight saving
 
@@ -33,6 +35,26 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# Every zip starbatch writes (workbooks, notices) is deflated at level 1, not zlib's default 6: three times
+# as fast (at a province's size, 25 of the run's CPU-seconds: a tenth of all writing), files a third larger
+# (a province's finance workbook 13 MB instead of 10), which no reader of a printed or mailed output notices.
+ZIP_LEVEL = 1
+
+
+class FastZip(zipfile.ZipFile):
+    """A ZipFile that deflates every entry at ZIP_LEVEL, also those given as a ZipInfo (which zipfile would
+    deflate at the default level whatever the archive's own level)."""
+
+    def __init__(self, file: Any, mode: Any = "r", compression: int = zipfile.ZIP_DEFLATED, allowZip64: bool = True,
+                 compresslevel: int | None = ZIP_LEVEL, **kwargs: Any) -> None:
+        super().__init__(file, mode, compression, allowZip64, compresslevel, **kwargs)
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, compress_type: int | None = None,
+                 compresslevel: int | None = None) -> None:
+        super().writestr(zinfo_or_arcname, data, compress_type,
+                         self.compresslevel if compresslevel is None else compresslevel)
 
 
 def finance_workbook_name(rulebook_id: str, period: int) -> str:

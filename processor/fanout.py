@@ -11,11 +11,15 @@ traceback, as it would have been without the children.
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 from .isolate import IsolatedFailure, map_isolated
 
@@ -57,11 +61,7 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
         if isinstance(result, IsolatedFailure):
             done[index] = _timed(jobs[index], timings)  # again here: its exception, if any, is the run's
             continue
-        for category, message in result.warned:  # into the caller's catch_warnings, as if written here
-            warnings.warn(message, category, stacklevel=2)
-        if timings is not None:
-            timings[f"write {jobs[index].name}"] = result.seconds
-        done[index] = result.paths
+        done[index] = _accept(jobs[index], result, timings)
     return [done[i] for i in range(len(jobs))]
 
 
@@ -74,9 +74,86 @@ def _timed(job: WriterJob, timings: dict[str, float] | None) -> list[Path]:
 
 
 def _run_job(index: int) -> _Done:
+    return _run(_JOBS[index])
+
+
+def _run(job: WriterJob) -> _Done:
     """In the child: the job, with the warnings it raised collected to be raised again in the parent."""
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = _JOBS[index].write()
+        paths = job.write()
     return _Done(paths, time.perf_counter() - started, [(w.category, str(w.message)) for w in caught])
+
+
+def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None) -> list[Path]:
+    """A child's job as if it had been written here: its warnings raised again, its time kept."""
+    for category, message in done.warned:  # into the caller's catch_warnings
+        warnings.warn(message, category, stacklevel=3)
+    if timings is not None:
+        timings[f"write {job.name}"] = done.seconds
+    return done.paths
+
+
+# --- jobs started early -------------------------------------------------------------------------
+# Some outputs (the receipts, the review workbook) are ready to write while the run still works out what the
+# others need (payments, the consolidated tables) in one process: one child writes them meanwhile, on the
+# processor that would otherwise wait.
+
+class Started:
+    """Writer jobs under way in one forked child; `finish()` gives their paths, in the order of the jobs.
+
+    With one worker they were written in the constructor, here. A job that failed in the child (or a child
+    that died) is written again in `finish()`, so its exception is the run's. Leaving the `with` block
+    without finishing (the run stopped) stops the child.
+    """
+
+    def __init__(self, jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None) -> None:
+        self._jobs, self._timings = jobs, timings
+        self._written: list[list[Path]] | None = None
+        self._process: Any = None
+        if workers <= 1 or not jobs:
+            self._written = [_timed(job, timings) for job in jobs]
+            return
+        context = multiprocessing.get_context("fork")  # the child inherits the run's data: nothing is pickled
+        self._conn, child = context.Pipe(duplex=False)
+        self._process = context.Process(target=_write_in_child, args=(child, jobs), daemon=True)
+        self._process.start()
+        child.close()
+
+    def finish(self) -> list[list[Path]]:
+        if self._written is None:
+            try:
+                results: list[_Done | None] = self._conn.recv()
+            except (EOFError, OSError):  # the child died: every job is written here
+                results = [None] * len(self._jobs)
+            self._stop(kill=False)
+            self._written = [_timed(job, self._timings) if done is None else _accept(job, done, self._timings)
+                             for job, done in zip(self._jobs, results, strict=True)]
+        return self._written
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._process is not None:
+            self._stop(kill=True)
+
+    def _stop(self, kill: bool) -> None:
+        if kill and self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._conn.close()
+        self._process = None
+
+
+def _write_in_child(conn: Connection, jobs: list[WriterJob]) -> None:
+    results: list[_Done | None] = []
+    for job in jobs:
+        try:
+            results.append(_run(job))
+        except Exception:  # written again in the parent, where its exception is the run's
+            results.append(None)
+    conn.send(results)
+    conn.close()

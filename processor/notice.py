@@ -24,7 +24,7 @@ from docx.opc.phys_pkg import PhysPkgWriter
 from docx.opc.pkgwriter import PackageWriter
 from docx.shared import Cm, Pt
 
-from .common import atomic_write
+from .common import FastZip, atomic_write
 from .consolidate import Consolidated, system_name
 from .records import BranchResult
 from .rulebook import rating_text
@@ -304,7 +304,7 @@ def _deterministic(doc, unchanged: dict[str, bytes] | None = None) -> bytes:
     for part in package.parts:
         part.before_marshal()
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with FastZip(out, "w") as archive:
         fixed = _FixedTimeZip(archive)
         writer = cast(PhysPkgWriter, fixed)  # PhysPkgWriter's constructor always zips itself
         PackageWriter._write_content_types_stream(writer, package.parts)

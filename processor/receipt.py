@@ -50,7 +50,7 @@ def receipt_name(sub: Submission, digest: str) -> str:
 def write_receipt(sub: Submission, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / receipt_name(sub, sub.sha256)
-    workbook = new_workbook(path, "报送回执")
+    workbook = new_workbook(path, "报送回执", small=True)
     formats = Formats(workbook)
     _summary(workbook, formats, sub)
     _problems(workbook, formats, sub)

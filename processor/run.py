@@ -52,7 +52,7 @@ from .county import (
     promotions,
 )
 from .extras import attach_extras
-from .fanout import WriterJob, run_writers
+from .fanout import Started, WriterJob, run_writers
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -412,57 +412,58 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
     procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
-    notice = procedure.notice
-    paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
-    payments = keep(compute_payments(paid_by, accepted, county.branches))
-    watch.lap("pay")
-    counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
-    counts["inputs"] = len(accounted)
-    counts["missing"] = len(missing)
-    counts["branches"] = len(county.branches)
     receipted = [a for a in accounted if a.state != "duplicate"]
     _name_receipts(receipted)
-    changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
-    problems = _all_problems(accounted, county.problems + payments.problems, missing,
-                             {} if notice.get("pending") else notice)
-    # The county's own order of townships when it gave one (config or last period), then any others.
-    seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
-    townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
-    targets = evaluate_targets(rulebook, county.branches)
-    consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                townships, current, notice, spot, changes, targets_table(targets),
-                                [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
-                                 ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
-                                county_name=config.county)
-    adjustments: list[Path] = []
-    finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
-    watch.lap("consolidate")
-    contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
-                            config.notice_mailbox)
     receipts = staging / RECEIPTS
-    jobs = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
-            for n, chunk in enumerate(_chunks(receipted, config.workers))]
-    jobs += [
-        WriterJob("consolidated workbook", lambda: [write_consolidated(
-            staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
-        WriterJob("reasons workbook", lambda: [write_reasons_workbook(
-            staging / reasons_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 200),
-        # The county's notice and the townships' are two jobs: at a province's size each is a long one.
-        WriterJob("county notice", lambda: [write_county_notice(staging, consolidated, contact)],
-                  len(county.branches) / 250),
-        WriterJob("township notices", lambda: write_township_notices(staging, consolidated, contact),
-                  len(county.branches) / 150),
-        WriterJob("finance workbook", lambda: [write_finance_workbook(
-            staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
-            county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
-        WriterJob("results.json", lambda: [write_results_json(
-            staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments, problems, missing, counts,
-            seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
-            {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
-            len(county.branches) / 200),
-        *county_jobs,
-    ]
-    outputs = [p for paths in run_writers(jobs, config.workers, watch.timings) for p in paths] + adjustments
+    early = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
+             for n, chunk in enumerate(_chunks(receipted, config.workers))] + county_jobs
+    with Started(early, config.workers, watch.timings) as started:  # written while payments are worked out
+        notice = procedure.notice
+        paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
+        payments = keep(compute_payments(paid_by, accepted, county.branches))
+        watch.lap("pay")
+        counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
+        counts["inputs"] = len(accounted)
+        counts["missing"] = len(missing)
+        counts["branches"] = len(county.branches)
+        changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
+        problems = _all_problems(accounted, county.problems + payments.problems, missing,
+                                 {} if notice.get("pending") else notice)
+        # The county's own order of townships when it gave one (config or last period), then any others.
+        seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
+        townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
+        targets = evaluate_targets(rulebook, county.branches)
+        consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
+                                    townships, current, notice, spot, changes, targets_table(targets),
+                                    [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
+                                     ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
+                                    county_name=config.county)
+        adjustments: list[Path] = []
+        finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
+        watch.lap("consolidate")
+        contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
+                                config.notice_mailbox)
+        jobs = [
+            WriterJob("consolidated workbook", lambda: [write_consolidated(
+                staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
+            WriterJob("reasons workbook", lambda: [write_reasons_workbook(
+                staging / reasons_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 200),
+            # The county's notice and the townships' are two jobs: at a province's size each is a long one.
+            WriterJob("county notice", lambda: [write_county_notice(staging, consolidated, contact)],
+                      len(county.branches) / 250),
+            WriterJob("township notices", lambda: write_township_notices(staging, consolidated, contact),
+                      len(county.branches) / 150),
+            WriterJob("finance workbook", lambda: [write_finance_workbook(
+                staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
+                county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
+            WriterJob("results.json", lambda: [write_results_json(
+                staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments, problems, missing, counts,
+                seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
+                {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
+                len(county.branches) / 200),
+        ]
+        written = run_writers(jobs, config.workers, watch.timings) + started.finish()
+        outputs = [p for paths in written for p in paths] + adjustments
     watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
