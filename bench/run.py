@@ -185,6 +185,14 @@ def county_end_to_end(branches_per_township: int, repeats: int = 3) -> list[floa
     return times
 
 
+def _stage_order(timings: dict[str, float]) -> list[str]:
+    """The run's stages in order, then the writing (its wall time, then each job), then the commit: some jobs
+    start before payments are worked out, so the run records them in between."""
+    jobs = [s for s in timings if s.startswith("write ") and s != "write outputs"]
+    stages = [s for s in timings if s not in jobs and s not in ("write outputs", "commit + ledger + mail")]
+    return stages + ["write outputs"] + jobs + ["commit + ledger + mail"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counties", type=int, default=8)
@@ -220,7 +228,8 @@ def main() -> None:
           f"{main_run['branches'] / total:.0f} branches/s; GC {main_run['gc']:.1f} s; peak RSS main "
           f"{main_run['rss_main']:.0f} MB, largest worker {main_run['rss_workers']:.0f} MB")
     print(f"{'stage':36s} {'seconds':>8s}" + (f" {'1 worker':>9s}" if len(runs) > 1 else ""))
-    for stage, seconds in main_run["timings"].items():
+    for stage in _stage_order(main_run["timings"]):
+        seconds = main_run["timings"][stage]
         one = f" {runs[1]['timings'].get(stage, 0):9.2f}" if len(runs) > 1 else ""
         # The writer jobs run side by side: "write outputs" is their wall time, each job its own time.
         shown = f"  {stage}" if stage.startswith("write ") and stage != "write outputs" else stage

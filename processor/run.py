@@ -412,12 +412,14 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
     procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
+    watch.lap("review procedure")
     receipted = [a for a in accounted if a.state != "duplicate"]
     _name_receipts(receipted)
     receipts = staging / RECEIPTS
     early = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
              for n, chunk in enumerate(_chunks(receipted, config.workers))] + county_jobs
     with Started(early, config.workers, watch.timings) as started:  # written while payments are worked out
+        watch.lap("write outputs")  # with one worker they were written just now; else a child was started
         notice = procedure.notice
         paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
         payments = keep(compute_payments(paid_by, accepted, county.branches))
