@@ -7,7 +7,8 @@ Prints, from one invocation over the same files: the province (counties × per-c
 branches/s, the process's peak RSS, GC time); the same province as county runs (`starbatch run`, --workers
 of them at a time, one worker each) plus `starbatch rollup` over their results.json; the per-workbook cost
 of read + validate + score + pay against the python-calamine read floor of the same files; the plain
-openpyxl floor; and a 300-branch county end to end as a fresh process (start-up included).
+openpyxl floor; `frictionless validate` of the same files (when installed: pip install '.[bench]'); and a
+300-branch county end to end as a fresh process (start-up included).
 Workbooks are generated once into bench/data/ and reused.
 
 The issue's scale is 40 counties × 50 townships × 50 branches (100,000 branches); the default is 8 counties ×
@@ -170,6 +171,25 @@ def openpyxl_floor(files: list[Path]) -> list[float]:
     return times
 
 
+def frictionless_validate(files: list[Path]) -> list[float] | None:
+    """Per file, in ms: `frictionless validate` of each of its sheets, types inferred (the generic tabular
+    validator on the same files, for reference); None when frictionless is not installed (`.[bench]`)."""
+    try:
+        import frictionless
+        from frictionless.formats import ExcelControl
+        import python_calamine
+    except ImportError:
+        return None
+    times = []
+    for path in files:
+        names = python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+        started = time.perf_counter()
+        for name in names:
+            frictionless.validate(str(path), control=ExcelControl(sheet=name))
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def county_end_to_end(branches_per_township: int, repeats: int = 3) -> list[float]:
     """A county of 300 branches as a fresh `starbatch run` process (its default --workers: the machine's
     processors, at most 4): start-up, imports and writing included; each repeat into a fresh folder."""
@@ -214,6 +234,7 @@ def main() -> None:
 
     floors, ours = per_workbook(sample)
     openpyxl_ms = openpyxl_floor(sample[: min(len(sample), 30)])
+    frictionless_ms = frictionless_validate(sample[: min(len(sample), 10)])
     e2e = county_end_to_end(args.branches)
     runs = {workers: full_run(inbox, workers) for workers in sorted({1, args.workers}, reverse=True)}
     with tempfile.TemporaryDirectory() as work:
@@ -249,6 +270,12 @@ def main() -> None:
     print(f"\nper workbook (median of {len(sample)}): read+validate+score+pay {median_ours:.1f} ms; "
           f"python-calamine read floor {median_floor:.1f} ms; ratio {statistics.median(ratios):.1f}× (target ≤ 3×)")
     print(f"plain openpyxl read-only floor (median of {len(openpyxl_ms)}): {statistics.median(openpyxl_ms):.1f} ms")
+    if frictionless_ms is None:
+        print("frictionless validate: not installed (pip install '.[bench]')")
+    else:
+        print(f"frictionless validate, each sheet, types inferred (median of {len(frictionless_ms)}): "
+              f"{statistics.median(frictionless_ms):.1f} ms ({statistics.median(frictionless_ms) / median_ours:.0f}× "
+              f"read + validate + score + pay)")
     print(f"300-branch county end to end, fresh process, default workers: min {min(e2e):.2f} s, median "
           f"{statistics.median(e2e):.2f} s of {len(e2e)} (target ≤ 1 s)")
 
