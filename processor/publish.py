@@ -53,14 +53,15 @@ def stage_ledger_record(staging: Path, record: dict[str, Any]) -> None:
     (staging / LEDGER_PENDING).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
 
-def commit(out: Path, staging: Path, outputs: list[Path], ledger: Path) -> None:
-    """Publish the staged outputs and the staged ledger record (see the module's steps)."""
+def commit(out: Path, staging: Path, outputs: list[Path], ledger: Path, record: dict[str, Any] | None = None) -> None:
+    """Publish the staged outputs and the staged ledger record (see the module's steps). `record`: the staged
+    record as the run still holds it, spared reading back (a province's is ~200 MB of JSON)."""
     files = sorted(p.name for p in outputs if p.parent == staging)
     plan = Commit(commit_id=staging.name + "-" + _token(staging), staging=staging.name, files=files,
                   ledger=str(ledger.resolve()))
     atomic_write(out / JOURNAL, json.dumps(asdict(plan), ensure_ascii=False).encode("utf-8"))
     _fault_point("journal")
-    _finish(out, plan)
+    _finish(out, plan, record)
 
 
 def recover(out: Path) -> bool:
@@ -80,7 +81,7 @@ def recover(out: Path) -> bool:
     return True
 
 
-def _finish(out: Path, plan: Commit) -> None:
+def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None) -> None:
     staging = out / plan.staging
     _swap_receipts(out, staging)
     for name in plan.files:
@@ -89,7 +90,8 @@ def _finish(out: Path, plan: Commit) -> None:
             _fault_point(f"file:{name}")
     pending = staging / LEDGER_PENDING
     if pending.exists():
-        record = json.loads(pending.read_text(encoding="utf-8"))
+        if record is None:  # recovering a killed run's commit: its record is the staged one
+            record = json.loads(pending.read_text(encoding="utf-8"))
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
         record_run(ledger, record["run"], record["inputs"], record["branches"],

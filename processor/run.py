@@ -209,8 +209,9 @@ def _run_locked(config: RunConfig) -> RunOutcome:
             warnings.simplefilter("always")
             outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging, watch)
         _log_writer_warnings(caught)
-        stage_ledger_record(staging, _ledger_record(config, rulebook, started, accounted, outcome))
-        commit(config.out, staging, outcome.outputs, config.ledger_path)
+        record = _ledger_record(config, rulebook, started, accounted, outcome)
+        stage_ledger_record(staging, record)
+        commit(config.out, staging, outcome.outputs, config.ledger_path, record)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
         done = mail.finish(accounted)  # after the commit: move the fetched messages, send the replies
         outcome.summary = "\n".join([outcome.summary, *done.notes]) if done.notes else outcome.summary
