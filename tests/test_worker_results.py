@@ -1,0 +1,38 @@
+"""A township's result crosses from its worker process to the run unchanged (records.pickled_by_position)."""
+from __future__ import annotations
+
+import pickle
+
+import processor.run as run
+from processor.paths import SAMPLES_DIR
+from processor.problems import has_errors
+from processor.records import BranchResult
+
+
+def test_scored_township__pickled_and_unpickled__every_field_of_every_branch_equal():
+    path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
+    run._worker_init(None, 2026)
+    result = run._worker_process((str(path), path.name, "0" * 64, []))
+    sub, branches, carried, template_id = result
+    assert not has_errors(sub.problems) and template_id and carried and branches  # a township read and scored
+    assert all(b.units and b.reasons and b.cadres and b.rows for b in branches)
+
+    sub2, branches2, carried2, template_id2 = pickle.loads(pickle.dumps(result))
+
+    assert (carried2, template_id2, sub2.problems) == (carried, template_id, sub.problems)
+    assert branches2 == branches  # dataclass equality: every field, down to each row's values
+    assert all(isinstance(b, BranchResult) for b in branches2)
+    assert [b.to_dict() for b in branches2] == [b.to_dict() for b in branches]
+
+
+def test_branch_with_every_field_set__survives_the_pipe():
+    path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
+    run._worker_init(None, 2026)
+    branch = run._worker_process((str(path), path.name, "0" * 64, []))[1][0]
+    branch.grade, branch.qualified, branch.committee = "优秀", True, "城关镇党委"
+    branch.lists, branch.extras = ["notice"], {"members": 31}
+    branch.figures_cache["turnout"] = None
+
+    again = pickle.loads(pickle.dumps(branch))
+
+    assert again == branch and again.key == branch.key and again is not branch
