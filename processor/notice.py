@@ -225,7 +225,7 @@ def _run(paragraph, text: str, font: str, size: float, bold: bool = False) -> No
 def _table(doc, c: Consolidated, rows: list[BranchResult], blank: list[Any] | None = None) -> None:
     """The list's table. `blank`: where the first table built keeps a copy of itself before its rows were
     filled in (header and one row); each further table starts as a copy of that — a county notice has a table
-    per township, and python-docx takes ~8 ms to build one (its style is looked up among all the styles)."""
+    per township, and python-docx takes milliseconds to build one (its style is looked up among all the styles)."""
     if blank and rows:
         tbl = copy.deepcopy(blank[0])
         doc.element.body._insert_tbl(tbl)  # where add_table puts it: before the section properties
