@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .extra_sheets import extra_tables
-from .common import CHINA_TZ
+from .common import CHINA_TZ, collector_paused
 from .county import TargetResult
 from .problems import Problem
 from .receipt import SEVERITY_TEXT
@@ -24,7 +24,6 @@ from .workdays import (
 from .xlsx import (
     Formats,
     Page,
-    collector_paused,
     new_workbook,
     print_layout,
     set_widths,

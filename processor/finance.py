@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .common import CHINA_TZ
+from .common import CHINA_TZ, collector_paused
 from .consolidate import system_name
 from .pay import FEN, PAYER_TEXT, PaymentLine, PayResult, fen
 from .payers import county_set, unset
@@ -28,7 +28,6 @@ from .xlsx import (
     LINE_POINTS,
     Formats,
     Page,
-    collector_paused,
     new_workbook,
     print_layout,
     row_height,

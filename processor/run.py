@@ -30,6 +30,7 @@ from .accounting import STATES, Accounted, account, files_in_force
 from .carry import packed, submission_records_json, unpacked
 from .common import (
     CHINA_TZ,
+    collector_paused,
     consolidated_workbook_name,
     finance_workbook_name,
     now_utc,
@@ -412,7 +413,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     watch.lap("score county")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
-    procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
+    with collector_paused():  # the review rows and statuses of every branch, no cycle among them
+        procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     watch.lap("review procedure")
     receipted = [a for a in accounted if a.state != "duplicate"]
     _name_receipts(receipted)
@@ -423,7 +425,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
         notice = procedure.notice
         paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
-        payments = keep(compute_payments(paid_by, accepted, county.branches))
+        with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
+            payments = keep(compute_payments(paid_by, accepted, county.branches))
         watch.lap("pay")
         counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
         counts["inputs"] = len(accounted)

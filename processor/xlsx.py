@@ -12,11 +12,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import io
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +26,7 @@ from xlsxwriter.worksheet import RowInfo
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.xmlwriter import XMLwriter
 
-from .common import FastZip
+from .common import FastZip, collector_paused
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 FONT = "等线"
@@ -383,19 +381,6 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
         return _write_rows_fast(sheet, formats, first_row, rows, col_formats, widths, string_format, numbers_wrap)
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a big workbook is built: building its tables and rows
-    makes millions of lists and tuples and no reference cycle, and each of the collector's passes walks
-    the run's whole heap again (a third of the time of a province's finance workbook). Whatever cycles
-    there are (XlsxWriter's objects) are collected after, as usual."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequence[Any]],
