@@ -409,7 +409,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
              watch: Stopwatch) -> RunOutcome:
     townships_in = [a for a in accounted if not _county_workbook(a)]
     accepted = [a.sub for a in townships_in if a.state == "accepted"]
-    county = finish_county(rulebook, [b for a in accounted if a.state == "accepted" for b in a.branches], [])
+    with collector_paused():  # a reason more for every branch, no cycle among them
+        county = finish_county(rulebook, [b for a in accounted if a.state == "accepted" for b in a.branches], [])
     watch.lap("score county")
     seed = config.seed if config.seed is not None else derived_seed(accepted)
     spot = draw_spot_check(rulebook, county.branches, seed)
