@@ -96,7 +96,7 @@ def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None) -> li
 
 
 # --- jobs started early -------------------------------------------------------------------------
-# Some outputs (the receipts, the review workbook) are ready to write while the run still works out what the
+# Some outputs (the review and complaints workbooks) are ready to write while the run still works out what the
 # others need (payments, the consolidated tables) in one process: one child writes them meanwhile, on the
 # processor that would otherwise wait.
 

@@ -267,7 +267,9 @@ def _cover_from_collective(pay: dict[str, Any], branch: BranchResult, lines: lis
     note += f"，{done}"
     for l in charged:
         l.notes.append(note)
-    where = {"file": branch.file, "sheet": "支部信息", "field": "村集体经济收入（元）", "branch": branch.branch_code,
-             "expected": f"{due:.2f}"}
+    row = next(iter(branch.rows.get("branches", [])), None)
+    cell = row.cell("collective_income") if row is not None and "collective_income" in row.columns else ""
+    where = {"file": branch.file, "sheet": row.sheet if row is not None else "支部信息", "cell": cell,
+             "field": "村集体经济收入（元）", "branch": branch.branch_code, "expected": f"{due:.2f}"}
     problems.append(problem("PAY_002", value="未填写", **where) if income is None else
                     problem("PAY_001", value=shown_income, detail=done, **where))

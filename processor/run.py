@@ -417,25 +417,23 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     with collector_paused():  # the review rows and statuses of every branch, no cycle among them
         procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     watch.lap("review procedure")
-    receipted = [a for a in accounted if a.state != "duplicate"]
-    _name_receipts(receipted)
-    receipts = staging / RECEIPTS
-    early = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
-             for n, chunk in enumerate(_chunks(receipted, config.workers))] + county_jobs
-    with Started(early, config.workers, watch.timings) as started:  # written while payments are worked out
+    # The review and complaints workbooks need nothing of the payments: written meanwhile.
+    with Started(county_jobs, config.workers, watch.timings) as started:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
         notice = procedure.notice
         paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
         with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
             payments = keep(compute_payments(paid_by, accepted, county.branches))
         watch.lap("pay")
+        county_wide = _onto_their_files(accounted, county.branches, county.problems + payments.problems)
+        receipted = [a for a in accounted if a.state != "duplicate"]
+        _name_receipts(receipted)
         counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
         counts["inputs"] = len(accounted)
         counts["missing"] = len(missing)
         counts["branches"] = len(county.branches)
         changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
-        problems = _all_problems(accounted, county.problems + payments.problems, missing,
-                                 {} if notice.get("pending") else notice)
+        problems = _all_problems(accounted, county_wide, missing, {} if notice.get("pending") else notice)
         # The county's own order of townships when it gave one (config or last period), then any others.
         seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
         townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
@@ -450,7 +448,10 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         watch.lap("consolidate")
         contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
                                 config.notice_mailbox)
-        jobs = [
+        receipts = staging / RECEIPTS
+        jobs = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
+                for n, chunk in enumerate(_chunks(receipted, config.workers))]
+        jobs += [
             WriterJob("consolidated workbook", lambda: [write_consolidated(
                 staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
             WriterJob("reasons workbook", lambda: [write_reasons_workbook(
@@ -621,6 +622,24 @@ def default_notice_start(accounted: list[Accounted]) -> dt.date | None:
     if not dates:
         return None
     return max(dates).astimezone(CHINA_TZ).date() + dt.timedelta(days=1)
+
+
+def _onto_their_files(accounted: list[Accounted], branches: list[BranchResult], found: list[Problem]) -> list[Problem]:
+    """The county steps' and the payments' warnings about a township's branch (a count left blank, a ranking figure
+    missing, a collective income short) join the problems of the file in force for that township, so its receipt
+    lists them at their cells with what to do, and they count as its warnings. The rest — county-wide shares and
+    quotas — are returned: they are the county's. An error would un-accept a file already used, so none is moved
+    (the county steps and payments raise warnings only)."""
+    township_of = {(b.file, b.branch_code): b.township for b in branches}
+    in_force = {a.sub.township: a.sub for a in accounted if a.state == "accepted" and not _county_workbook(a)}
+    county_wide = []
+    for p in found:
+        sub = in_force.get(township_of.get((p.file, p.branch), ""))
+        if sub is not None and sub.file == p.file and p.severity != ERROR:
+            sub.problems.append(p)
+        else:
+            county_wide.append(p)
+    return county_wide
 
 
 def _all_problems(accounted: list[Accounted], county_problems: list[Problem], missing: list[str],

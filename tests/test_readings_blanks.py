@@ -10,6 +10,7 @@ from processor.pipeline import pay_files
 from processor.rulebook import load_rulebook
 from processor.validate import validate_file
 from readings_helpers import cadre, fill_by_header, r1_branch, score_row
+from run_helpers import consolidated_path, results, run_args, run_cli, sheet_values, table
 
 R1, R3, R4 = load_rulebook("R1"), load_rulebook("R3"), load_rulebook("R4")
 
@@ -47,6 +48,33 @@ def test_r1_elderly_count_blank__star_earned__warning_at_its_cell_when_paid(tmp_
     assert len(warned) == 1 and warned[0].branch == "CG-001" and warned[0].sheet == "支部信息"
     assert warned[0].field == "70周岁以上老人数" and warned[0].cell.endswith("2") and warned[0].severity == "warning"
     assert "70周岁以上老人奖励" in warned[0].message
+
+
+def test_r1_elderly_count_blank__the_nightly_run__warning_on_the_townships_receipt(tmp_path: Path) -> None:
+    # 000_556207f0cb65ca56.txt line 319 (平安和谐星 … 每人每年120元): the warning asks the clerk to fill in the count
+    # and send again, so it is on the clerk's receipt, not only in the county's problem list.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    fill_by_header(R1, inbox / "城关镇.xlsx", "城关镇", {
+        "支部信息": [r1_branch("CG-001", **{"70周岁以上老人数": None}), r1_branch("CG-002", **{"70周岁以上老人数": 12})],
+        "评分": [score_row(R1, code, [u["id"] for u in R1.units]) for code in ("CG-001", "CG-002")],
+        "村干部": [cadre("CG-001", "王一", "书记", 3000, 12), cadre("CG-002", "王二", "书记", 3000, 12)],
+    })
+    out = tmp_path / "out"
+    code, _, stderr = run_cli(*run_args(inbox, out, "--rulebook", "R1"))
+    assert code == 0, stderr
+
+    [receipt] = sorted((out / "receipts").glob("*.xlsx"))
+    listed = [r for r in table(receipt, "问题清单", "序号") if r["代码"] == "PAY_003"]
+    assert len(listed) == 1
+    assert listed[0]["工作表"] == "支部信息" and listed[0]["单元格"].endswith("2") and listed[0]["类别"] == "提示"
+    assert "请补填人数后重新报送" in listed[0]["问题与修改方法"]
+    said = {r[0]: r[1] for r in sheet_values(receipt, "回执") if r and r[0]}
+    assert said["提示"] == 1 and said["错误"] == 0  # counted as the file's warning, the file still used
+    [entry] = [i for i in results(out)["inputs"] if i["file"] == "城关镇.xlsx"]
+    assert entry["state"] == "accepted" and entry["warning"] == 1
+    county_list = [r for r in table(consolidated_path(out), "问题清单", "文件") if r.get("代码") == "PAY_003"]
+    assert [r["乡镇"] for r in county_list] == ["城关镇"]  # once, under its township
 
 
 def test_r3_committee_of_four__warning_at_the_cell__five_to_seven_fine(tmp_path: Path) -> None:
