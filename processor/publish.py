@@ -50,7 +50,33 @@ def new_staging(out: Path) -> Path:
 
 
 def stage_ledger_record(staging: Path, record: dict[str, Any]) -> None:
-    (staging / LEDGER_PENDING).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    """The record as json.dumps writes it, written piece by piece: a province's record is ~200 MB of JSON, and made
+    whole in memory (then encoded) it was the run's peak."""
+    with (staging / LEDGER_PENDING).open("w", encoding="utf-8") as fh:
+        _write_json(fh, record, depth=2)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def _write_json(fh: Any, value: Any, depth: int) -> None:
+    """`value` as json.dumps(value, ensure_ascii=False) writes it; its dicts and lists `depth` levels down one
+    member at a time."""
+    if depth and isinstance(value, dict) and all(isinstance(key, str) for key in value):  # others: json's key rules
+        fh.write("{")
+        for n, (key, item) in enumerate(value.items()):
+            fh.write(("" if n == 0 else ", ") + _ENCODER.encode(key) + ": ")
+            _write_json(fh, item, depth - 1)
+        fh.write("}")
+    elif depth and isinstance(value, list):
+        fh.write("[")
+        for n, item in enumerate(value):
+            if n:
+                fh.write(", ")
+            _write_json(fh, item, depth - 1)
+        fh.write("]")
+    else:
+        fh.write(_ENCODER.encode(value))
 
 
 def commit(out: Path, staging: Path, outputs: list[Path], ledger: Path, record: dict[str, Any] | None = None) -> None:

@@ -382,3 +382,18 @@ def test_corrupt_ledger__exit_2_one_line_naming_the_file_and_the_good_copy(tmp_p
     code, stdout, stderr = run_cli(*run_args(inbox, out))
     assert code == 2 and "ledger.sqlite" in stderr and "ledger.sqlite.bak" in stderr
     assert "internal error" not in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_staged_ledger_record__written_piece_by_piece__the_bytes_json_dumps_writes(tmp_path):
+    # A killed run's commit is finished from this file (publish.recover): it must read back as the record.
+    from processor.publish import LEDGER_PENDING, stage_ledger_record
+    record = {"run": {"period": 2026, "seed": 2 ** 70, "counts": {"accepted": 3}, "inbox": "收件箱\n"},
+              "inputs": [{"file": "01-城关镇.xlsx", "date": None, "warnings": 1}],
+              "branches": [{"township": "城关镇", "qualified": True, "score": "85.5"}] * 3,
+              "carried": [("城关镇", json.dumps({"records": {"cadres": [{"name": "王一"}]}}, ensure_ascii=False))],
+              "procedure": {"statuses": [{"code": "confirmed"}], "issue": {"lines": {"城关镇|CG-001|r|王一|书记|E2": "1.00"}},
+                            "by_number": {1: "一"}}}
+    stage_ledger_record(tmp_path, record)
+    written = (tmp_path / LEDGER_PENDING).read_text(encoding="utf-8")
+    assert written == json.dumps(record, ensure_ascii=False)
+    assert json.loads(written)["carried"] == [["城关镇", record["carried"][0][1]]]
