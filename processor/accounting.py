@@ -27,7 +27,7 @@ class Accounted:
     note: str = ""
     receipt: str = ""
     carried: bytes = b""  # the records next period's template carries over, packed (carry.packed)
-    lost: str = ""  # held: what would disappear if it replaced the file in force  # an accepted file's records, kept in the ledger for next period's prefilled template
+    lost: str = ""  # held: what would disappear if it replaced the file in force
 
 
 def account(accounted: list[Accounted], accept_shrink: Collection[str] = ()) -> None:

@@ -234,11 +234,18 @@ def _blank_counts(rb: Rulebook, branch: BranchResult, lines: list[PaymentLine]) 
             blank.setdefault(fact, []).append(rule["name"])
     found = []
     for fact, names in blank.items():
-        row = next(iter(branch.rows.get("branches", [])), None)
-        found.append(problem("PAY_003", file=branch.file, sheet=row.sheet if row else "支部信息",
-                             cell=row.cell(fact) if row else "", field=_column_title(rb, fact),
+        sheet, cell = _branch_cell(branch, fact)
+        found.append(problem("PAY_003", file=branch.file, sheet=sheet, cell=cell, field=_column_title(rb, fact),
                              value=branch.branch_code, branch=branch.branch_code, detail="”“".join(names)))
     return found
+
+
+def _branch_cell(branch: BranchResult, field_id: str) -> tuple[str, str]:
+    """(sheet, cell) of one of the branch's own 支部信息 figures, for a problem about it ("" when not a column)."""
+    row = next(iter(branch.rows.get("branches", [])), None)
+    if row is None:
+        return "支部信息", ""
+    return row.sheet, row.cell(field_id) if field_id in row.columns else ""
 
 
 def _column_title(rb: Rulebook, field_id: str) -> str:
@@ -267,9 +274,8 @@ def _cover_from_collective(pay: dict[str, Any], branch: BranchResult, lines: lis
     note += f"，{done}"
     for l in charged:
         l.notes.append(note)
-    row = next(iter(branch.rows.get("branches", [])), None)
-    cell = row.cell("collective_income") if row is not None and "collective_income" in row.columns else ""
-    where = {"file": branch.file, "sheet": row.sheet if row is not None else "支部信息", "cell": cell,
-             "field": "村集体经济收入（元）", "branch": branch.branch_code, "expected": f"{due:.2f}"}
+    sheet, cell = _branch_cell(branch, "collective_income")
+    where = {"file": branch.file, "sheet": sheet, "cell": cell, "field": "村集体经济收入（元）",
+             "branch": branch.branch_code, "expected": f"{due:.2f}"}
     problems.append(problem("PAY_002", value="未填写", **where) if income is None else
                     problem("PAY_001", value=shown_income, detail=done, **where))

@@ -450,11 +450,11 @@ ACCOUNTABILITY_HEADERS = ["乡镇", "县级评审支部数", "抽查支部数", 
 
 def accountability_rows(county: CountyResult, outcome: Outcome) -> list[list[Any]]:
     """Per township: how many reviewed or spot-checked branches the county changed, and which way."""
+    # Grouped once by township: a province has thousands of townships and tens of thousands of listed branches.
     findings: dict[str, list[Finding]] = {}
     for f in outcome.findings:
         findings.setdefault(f.key[0], []).append(f)
-    listed: Counter[tuple[str, str]] = Counter((k[0], v) for k, v in outcome.listed.items())  # grouped once: a
-    # province has thousands of townships and tens of thousands of listed branches
+    listed: Counter[tuple[str, str]] = Counter((k[0], v) for k, v in outcome.listed.items())
     rows = []
     for t in sorted({b.township for b in county.branches}):
         mine = findings.get(t, [])

@@ -381,8 +381,6 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
         return _write_rows_fast(sheet, formats, first_row, rows, col_formats, widths, string_format, numbers_wrap)
 
 
-
-
 def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequence[Any]],
                      col_formats: Sequence[Any], widths: Sequence[float], string_format: Any,
                      numbers_wrap: bool) -> int:
