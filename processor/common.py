@@ -6,6 +6,7 @@ import gc
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,37 @@ class FastZip(zipfile.ZipFile):
                  compresslevel: int | None = None) -> None:
         super().writestr(zinfo_or_arcname, data, compress_type,
                          self.compresslevel if compresslevel is None else compresslevel)
+
+    def write_deflated(self, entry: zipfile.ZipInfo, part: DeflatedPart) -> None:
+        """writestr(entry, part.blob) with the deflating done once before (a part many archives share): the
+        same bytes in the archive. zipfile (Python 3.11) writes a header, the data, then the header again with
+        the CRC and sizes; this writes that final header and the data."""
+        if part.size * 1.05 > zipfile.ZIP64_LIMIT or self._writing or not self._seekable:  # type: ignore[attr-defined]
+            self.writestr(entry, part.blob)
+            return
+        entry.compress_type, entry._compresslevel = zipfile.ZIP_DEFLATED, self.compresslevel  # type: ignore[attr-defined]
+        entry.file_size, entry.compress_size, entry.CRC, entry.flag_bits = part.size, len(part.deflated), part.crc, 0
+        if not entry.external_attr:
+            entry.external_attr = 0o600 << 16
+        self.fp.seek(self.start_dir)  # type: ignore[union-attr]
+        entry.header_offset = self.fp.tell()  # type: ignore[union-attr]
+        self._writecheck(entry)  # type: ignore[attr-defined]
+        self._didModify = True
+        self.fp.write(entry.FileHeader(False) + part.deflated)  # type: ignore[union-attr]
+        self.start_dir = self.fp.tell()  # type: ignore[union-attr]
+        self.filelist.append(entry)
+        self.NameToInfo[entry.filename] = entry
+
+
+class DeflatedPart:
+    """A part's bytes, deflated once as FastZip deflates them (raw deflate at ZIP_LEVEL, one call and a flush)."""
+
+    __slots__ = ("blob", "size", "crc", "deflated")
+
+    def __init__(self, blob: bytes) -> None:
+        packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        self.blob, self.size, self.crc = blob, len(blob), zlib.crc32(blob)
+        self.deflated = packer.compress(blob) + packer.flush()
 
 
 @contextmanager

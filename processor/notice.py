@@ -25,7 +25,7 @@ from docx.opc.pkgwriter import PackageWriter
 from docx.shared import Cm, Pt
 from docx.table import Table
 
-from .common import FastZip, atomic_write
+from .common import DeflatedPart, FastZip, atomic_write
 from .consolidate import Consolidated, system_name
 from .records import BranchResult
 from .rulebook import rating_text
@@ -69,7 +69,7 @@ def write_township_notices(folder: Path, c: Consolidated, contact: NoticeContact
     for b in listed:
         by_township.setdefault(b.township, []).append(b)
     doc = None
-    unchanged: dict[str, bytes] = {}  # the parts a retelling leaves alone, serialised once
+    unchanged: dict[str, DeflatedPart] = {}  # the parts a retelling leaves alone, serialised and deflated once
     for township in _ordered(c.townships, listed):
         members = by_township[township]
         # A province has thousands of township notices alike but for a few texts and the list: the previous
@@ -306,12 +306,13 @@ def _fix_properties(doc, title: str) -> None:
 _RETOLD = ("/word/document.xml", "/word/header", "/docProps/core.xml")
 
 
-def _deterministic(doc, unchanged: dict[str, bytes] | None = None) -> bytes:
+def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None) -> bytes:
     """The document's zip with every entry at one fixed time, in python-docx's order of parts.
 
     python-docx's own save stamps each entry with the time of writing; its PackageWriter steps (python-docx is
     pinned) are given a writer that stamps a fixed time instead, so the package is compressed once. `unchanged`
-    keeps, across retold notices, the parts retelling never touches (styles alone take 2 ms to serialise).
+    keeps, across retold notices, the parts retelling never touches, serialised and deflated (styles alone take
+    2 ms to serialise and as long to deflate).
     """
     package = doc.part.package
     for part in package.parts:
@@ -325,22 +326,29 @@ def _deterministic(doc, unchanged: dict[str, bytes] | None = None) -> bytes:
         for part in package.parts:  # PackageWriter._write_parts, with the unchanged parts' bytes kept
             name = str(part.partname)
             if unchanged is None or name.startswith(_RETOLD):
-                blob = part.blob
+                fixed.write(part.partname, part.blob)
             else:
-                blob = unchanged.get(name) or unchanged.setdefault(name, part.blob)
-            fixed.write(part.partname, blob)
+                kept = unchanged.get(name) or unchanged.setdefault(name, DeflatedPart(part.blob))
+                fixed.write_deflated(part.partname, kept)
             if len(part.rels):
                 fixed.write(part.partname.rels_uri, part.rels.xml)
     return out.getvalue()
 
 
 class _FixedTimeZip:
-    """The one method PackageWriter calls on its physical writer."""
+    """The one method PackageWriter calls on its physical writer (and one for a part deflated before)."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: FastZip) -> None:
         self.archive = archive
 
     def write(self, pack_uri, blob: bytes) -> None:
+        self.archive.writestr(self._entry(pack_uri), blob)
+
+    def write_deflated(self, pack_uri, part: DeflatedPart) -> None:
+        self.archive.write_deflated(self._entry(pack_uri), part)
+
+    @staticmethod
+    def _entry(pack_uri) -> zipfile.ZipInfo:
         entry = zipfile.ZipInfo(pack_uri.membername, ZIP_TIME)
         entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
-        self.archive.writestr(entry, blob)
+        return entry

@@ -72,10 +72,11 @@ def _fast_table(ws, formats: Formats, first: int, rows, col_formats: dict, width
                            string_format=string_format, numbers_wrap=numbers_wrap) == first + len(rows)
 
 
-def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string_format: bool) -> bytes:
+def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string_format: bool,
+              small: bool = False) -> bytes:
     ncols = 8
     widths = [6.0, 10.0, 14.0, 30.0, 1.0, 0.5, 12.0, 92.0]
-    workbook = new_workbook(path, "写入测试")
+    workbook = new_workbook(path, "写入测试", small=small)
     formats = Formats(workbook)
     # Formats first used inside the table (index assigned there, in cell order) and one used before it.
     col_formats = {1: formats.yuan, 3: formats.percent, 5: formats.wrap, 6: formats.integer}
@@ -123,6 +124,20 @@ def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, firs
     api = _workbook(tmp_path / "api.xlsx", _api_table, first_row, numbers_wrap, with_string_format)
     fast = _workbook(tmp_path / "fast.xlsx", _fast_table, first_row, numbers_wrap, with_string_format)
     assert fast == api
+
+
+@pytest.mark.parametrize("table", [_api_table, _fast_table])
+def test_a_small_workbook_keeps_its_rows_in_memory_and_writes_the_same_bytes(tmp_path: Path, table) -> None:
+    """A receipt (new_workbook(small=True)) streams its rows into memory, not into a temporary file per sheet:
+    every part of the workbook must be the same bytes, every row of both sheets in it. (XlsxWriter stamps the
+    zip entries of a workbook put together in memory with another date: only the parts are compared.)"""
+    import zipfile
+    _workbook(tmp_path / "disk.xlsx", table, 3, True, False)
+    _workbook(tmp_path / "memory.xlsx", table, 3, True, False, small=True)
+    with zipfile.ZipFile(tmp_path / "disk.xlsx") as disk, zipfile.ZipFile(tmp_path / "memory.xlsx") as memory:
+        assert memory.namelist() == disk.namelist()
+        assert all(memory.read(name) == disk.read(name) for name in disk.namelist())
+        assert disk.read("xl/worksheets/sheet2.xml").count(b"<row ") == len(_rows(8))
 
 
 def test_the_tables_cover_heights_truncation_and_escapes(tmp_path: Path) -> None:
