@@ -96,9 +96,9 @@ def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None) -> li
 
 
 # --- jobs started early -------------------------------------------------------------------------
-# Some outputs (the review and complaints workbooks, the reasons, the notices) are ready to write while the run
-# still works out what the others need (payments, the consolidated tables) in one process: one child writes them
-# meanwhile, on the processor that would otherwise wait.
+# Some outputs (the review and complaints workbooks) are ready to write while the run still works out what the
+# others need (payments, the consolidated tables) in one process: one child writes them meanwhile, on the
+# processor that would otherwise wait.
 
 class Started:
     """Writer jobs under way in one forked child; `finish()` gives their paths, in the order of the jobs.

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -417,19 +417,12 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     with collector_paused():  # the review rows and statuses of every branch, no cycle among them
         procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     watch.lap("review procedure")
-    notice = procedure.notice
-    # The county's own order of townships when it gave one (config or last period), then any others.
-    seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
-    townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
-    changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
-    rated = Consolidated(rulebook, config.period, county, [], [], townships, current, notice, spot, changes,
-                         county_name=config.county)
-    contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
-                            config.notice_mailbox)
-    # The review and complaints workbooks, the notices and the reasons need nothing of the payments, the
-    # problems or the receipts: written meanwhile, on the processor that would otherwise wait for them.
-    with Started(county_jobs + _rated_jobs(staging, rated, contact), config.workers, watch.timings) as started:
+    # The review and complaints workbooks need nothing of the payments: written meanwhile. Not the reasons and
+    # the notices too: while a forked child lives, each page of the run's data the payments touch is copied
+    # (reference counts are writes), and a longer child made a province's payments 8.3 s → 13.9 s.
+    with Started(county_jobs, config.workers, watch.timings) as started:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
+        notice = procedure.notice
         paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
         with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
             payments = keep(compute_payments(paid_by, accepted, county.branches))
@@ -441,22 +434,35 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         counts["inputs"] = len(accounted)
         counts["missing"] = len(missing)
         counts["branches"] = len(county.branches)
+        changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
         problems = _all_problems(accounted, county_wide, missing, {} if notice.get("pending") else notice)
+        # The county's own order of townships when it gave one (config or last period), then any others.
+        seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
+        townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
         targets = evaluate_targets(rulebook, county.branches)
-        consolidated = replace(rated, inputs=[_input_row(a) for a in accounted], problems=problems,
-                               targets=targets_table(targets),
-                               procedure_sheets=[("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
-                                                 ("乡镇评审问责", ACCOUNTABILITY_HEADERS,
-                                                  accountability_rows(county, procedure))])
+        consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
+                                    townships, current, notice, spot, changes, targets_table(targets),
+                                    [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
+                                     ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
+                                    county_name=config.county)
         adjustments: list[Path] = []
         finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
         watch.lap("consolidate")
+        contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
+                                config.notice_mailbox)
         receipts = staging / RECEIPTS
         jobs = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
                 for n, chunk in enumerate(_chunks(receipted, config.workers))]
         jobs += [
             WriterJob("consolidated workbook", lambda: [write_consolidated(
                 staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
+            WriterJob("reasons workbook", lambda: [write_reasons_workbook(
+                staging / reasons_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 200),
+            # The county's notice and the townships' are two jobs: at a province's size each is a long one.
+            WriterJob("county notice", lambda: [write_county_notice(staging, consolidated, contact)],
+                      len(county.branches) / 250),
+            WriterJob("township notices", lambda: write_township_notices(staging, consolidated, contact),
+                      len(county.branches) / 150),
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
                 county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
@@ -478,18 +484,6 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches,
                       procedure={"statuses": [{"township": k[0], "branch_code": k[1], **s.to_dict()}
                                               for k, s in procedure.statuses.items()], "issue": finance["issue"]})
-
-
-def _rated_jobs(staging: Path, rated: Consolidated, contact: NoticeContact) -> list[WriterJob]:
-    """The outputs of the ratings alone: the reasons workbook and the public notices."""
-    rb, period, n = rated.rulebook, rated.period, len(rated.county.branches)
-    return [
-        WriterJob("reasons workbook", lambda: [write_reasons_workbook(
-            staging / reasons_workbook_name(rb.id, period), rated)], n / 200),
-        # The county's notice and the townships' are two jobs: at a province's size each is a long one.
-        WriterJob("county notice", lambda: [write_county_notice(staging, rated, contact)], n / 250),
-        WriterJob("township notices", lambda: write_township_notices(staging, rated, contact), n / 150),
-    ]
 
 
 # --- the rating procedure: the county's review, confirmation, notice and complaints (procedure.py) ---------
