@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from .records import Submission
 
@@ -31,6 +32,30 @@ def packed(records_json: str) -> bytes:
 
 def unpacked(data: bytes) -> str:
     return zlib.decompress(data).decode("utf-8") if data else ""
+
+
+class CarriedRecords(Sequence[tuple[str, str]]):
+    """(township, records JSON) of each accepted submission, as the ledger record lists them, each unpacked only
+    while it is read: the staged record and the ledger take them one at a time, so a province's ~160 MB of
+    records JSON is never in memory at once (at the commit it was the run's peak)."""
+
+    def __init__(self, packed_records: list[tuple[str, bytes]]) -> None:
+        self._packed = packed_records
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, str]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
+        if isinstance(index, slice):
+            return [(township, unpacked(data)) for township, data in self._packed[index]]
+        township, data = self._packed[index]
+        return township, unpacked(data)
 
 
 def _plain(value: Any) -> str:

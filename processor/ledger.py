@@ -131,7 +131,7 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
             [(run_id, run["period"], run["rulebook"], b["township"], b["branch_code"], b["name"], b["rating"],
               b["grade"], None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches])
         db.executemany("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
-                       [(run["period"], township, records) for township, records in carried])
+                       ((run["period"], township, records) for township, records in carried))  # one at a time
         if procedure:
             _record_procedure(db, run_id, run, procedure)
     return run_id

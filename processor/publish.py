@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,14 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 def _write_json(fh: Any, value: Any, depth: int) -> None:
     """`value` as json.dumps(value, ensure_ascii=False) writes it; its dicts and lists `depth` levels down one
-    member at a time."""
+    member at a time (a sequence that is not a list, such as carry.CarriedRecords, is written as a list)."""
     if depth and isinstance(value, dict) and all(isinstance(key, str) for key in value):  # others: json's key rules
         fh.write("{")
         for n, (key, item) in enumerate(value.items()):
             fh.write(("" if n == 0 else ", ") + _ENCODER.encode(key) + ": ")
             _write_json(fh, item, depth - 1)
         fh.write("}")
-    elif depth and isinstance(value, list):
+    elif depth and isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         fh.write("[")
         for n, item in enumerate(value):
             if n:

@@ -27,7 +27,7 @@ from typing import Any
 from loguru import logger
 
 from .accounting import STATES, Accounted, account, files_in_force
-from .carry import packed, submission_records_json, unpacked
+from .carry import CarriedRecords, packed, submission_records_json
 from .common import (
     CHINA_TZ,
     collector_paused,
@@ -672,7 +672,7 @@ def _ledger_record(config: RunConfig, rb: Rulebook, started: str, accounted: lis
                "warnings": count_by_severity(a.sub.problems)[WARNING], "receipt": a.receipt} for a in accounted]
     results = [{"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
                 "grade": b.grade, "qualified": b.qualified, "score": str(b.score)} for b in outcome.branches]
-    carried = [(a.sub.township, unpacked(a.carried)) for a in accounted if a.state == "accepted" and a.carried]
+    carried = CarriedRecords([(a.sub.township, a.carried) for a in accounted if a.state == "accepted" and a.carried])
     return {"run": run, "inputs": inputs, "branches": results, "carried": carried, "procedure": outcome.procedure}
 
 

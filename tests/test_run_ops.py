@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -397,3 +398,23 @@ def test_staged_ledger_record__written_piece_by_piece__the_bytes_json_dumps_writ
     written = (tmp_path / LEDGER_PENDING).read_text(encoding="utf-8")
     assert written == json.dumps(record, ensure_ascii=False)
     assert json.loads(written)["carried"] == [["城关镇", record["carried"][0][1]]]
+
+
+def test_staged_ledger_record__carried_records_unpacked_one_at_a_time__the_same_bytes(tmp_path):
+    # The run keeps each township's carried records compressed and hands the record a CarriedRecords: the staged
+    # file and the ledger must get what a plain list of (township, records JSON) gives.
+    from processor.carry import CarriedRecords, packed
+    from processor.ledger import record_run
+    from processor.publish import LEDGER_PENDING, stage_ledger_record
+    plain = [("城关镇", json.dumps({"records": {"cadres": [{"name": "王一"}]}}, ensure_ascii=False)),
+             ("南关镇", json.dumps({"records": {"branches": [{"branch_code": "NG-001"}]}}, ensure_ascii=False))]
+    run = {"started": "s", "finished": "f", "inbox": "i", "rulebook": "R1", "period": 2026, "seed": 1,
+           "exit_code": 0, "counts": {}, "commit_id": "c1"}
+    record = {"run": run, "inputs": [], "branches": [], "procedure": {},
+              "carried": CarriedRecords([(t, packed(text)) for t, text in plain])}
+    stage_ledger_record(tmp_path, record)
+    assert (tmp_path / LEDGER_PENDING).read_text(encoding="utf-8") == json.dumps({**record, "carried": plain},
+                                                                                 ensure_ascii=False)
+    record_run(tmp_path / "ledger.sqlite", run, [], [], record["carried"])
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT township, records FROM submission_records ORDER BY rowid").fetchall() == plain
