@@ -83,13 +83,20 @@ class Rulebook:
 
 
 def source_text(source: dict[str, Any] | None) -> str:
+    """The seed line a rule cites, as reasons and payment lines show it. One str per distinct citation, shared by
+    every reason and payment line that cites it (a province has millions of them)."""
     if not source:
         return "来源未注明"
-    if source.get("not_from_source"):
+    return _source_text(bool(source.get("not_from_source")), source.get("why"), source.get("seed"), source.get("line"))
+
+
+@lru_cache(maxsize=4096)
+def _source_text(not_from_source: bool, why: str | None, seed: str | None, line: int | None) -> str:
+    if not_from_source:
         # A setting that reads a seed line still cites it, so every reason names its line.
-        where = f"（参照 {source['seed']} 第{source['line']}行）" if source.get("seed") and source.get("line") else ""
-        return f"非原文默认设置：{source['why']}{where}"
-    return f"{source['seed']} 第{source['line']}行"
+        where = f"（参照 {seed} 第{line}行）" if seed and line else ""
+        return f"非原文默认设置：{why}{where}"
+    return f"{seed} 第{line}行"
 
 
 def rating_text(rb: Rulebook, rating: int, grade: str | None = None) -> str:
