@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from multiprocessing.reduction import ForkingPickler
 
 from .accounting import STATES, Accounted, account, files_in_force
 from .carry import CarriedRecords, packed, submission_records_json
@@ -92,7 +93,7 @@ from .publish import (
     stage_ledger_record,
 )
 from .receipt import receipt_name, write_receipt
-from .records import BranchResult, CountyResult, Submission
+from .records import BranchResult, CountyResult, Submission, decimal_by_text
 from .results import RESULTS_JSON, write_results_json
 from .review import (
     REVIEW_KIND,
@@ -328,6 +329,7 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(rulebook: Rulebook | None, period: int) -> None:
     _WORKER["rulebook"], _WORKER["period"] = rulebook, period
+    ForkingPickler.register(Decimal, decimal_by_text)  # results share their Decimals (records.decimal_of)
     known_sheet_names(), shipped_by_template()  # parsed once here; the forked children inherit them
 
 

@@ -36,3 +36,18 @@ def test_branch_with_every_field_set__survives_the_pipe():
     again = pickle.loads(pickle.dumps(branch))
 
     assert again == branch and again.key == branch.key and again is not branch
+
+
+def test_decimals_cross_the_pipe_as_their_text__one_object_per_text_in_the_run():
+    # run._worker_init registers records.decimal_by_text with multiprocessing's pickler: a value keeps its exact
+    # text (exponent, the sign of a zero), and equal texts from two townships become one object.
+    from decimal import Decimal
+    from multiprocessing.reduction import ForkingPickler
+
+    run._worker_init(None, 2026)
+    texts = ["5", "5.0", "0", "-0", "0.00", "1E+3", "12.345", "-7.5", "NaN", "Infinity"]
+    first = pickle.loads(ForkingPickler.dumps([Decimal(t) for t in texts]))
+    second = pickle.loads(ForkingPickler.dumps({"scores": [Decimal(t) for t in texts]}))["scores"]
+    assert [str(d) for d in first] == texts and [str(d) for d in second] == texts
+    assert all(type(d) is Decimal for d in first)
+    assert all(a is b for a, b in zip(first, second, strict=True))
