@@ -8,6 +8,7 @@ down instead, so that they never add up to more than the income.)
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
@@ -153,7 +154,7 @@ def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
     paid_from = "kept_monthly_pay" if kept is not None else "monthly_pay"
     line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis, terms.source,
                  monthly_pay=monthly, months=months, performance_base=base, rate=rate,
-                 cells=[f"{cadre.sheet}!{cadre.cell(paid_from)}", f"{cadre.sheet}!{cadre.cell('months')}"])
+                 cells=[_cell_of(cadre, paid_from), _cell_of(cadre, "months")])
     if kept is not None:
         line.notes.append(f"换届中主动让贤、继续担任{v.get('role', '')}，任职期间保持原报酬标准 {monthly:.2f} 元/月不变"
                           f"（现职月报酬 {number(v['monthly_pay']):.2f}；{source_text(rule['kept_level_source'])}）")
@@ -161,6 +162,12 @@ def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
         line.notes.append("无星不发放绩效" if branch.rating == 0 and rate == 0 else
                           "在岗 0 个月" if months == 0 else "发放比例为 0")
     return line
+
+
+def _cell_of(cadre: Record, field_id: str) -> str:
+    """"村干部!F12": one str per cell for the run (every township's workbook has the same rows, a province ~700,000
+    payment lines)."""
+    return sys.intern(f"{cadre.sheet}!{cadre.cell(field_id)}")
 
 
 def _span_text(cadre: Record) -> str:
@@ -190,7 +197,7 @@ def star_reward_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
     basis = (f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × "
              f"{months} 个月{_span_text(cadre)}")
     return _line(rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
-                 cells=[f"{cadre.sheet}!{cadre.cell('months')}"])
+                 cells=[_cell_of(cadre, "months")])
 
 
 def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult) -> PaymentLine | None:

@@ -51,3 +51,22 @@ def test_decimals_cross_the_pipe_as_their_text__one_object_per_text_in_the_run()
     assert [str(d) for d in first] == texts and [str(d) for d in second] == texts
     assert all(type(d) is Decimal for d in first)
     assert all(a is b for a, b in zip(first, second, strict=True))
+
+
+def test_two_townships__the_rules_seed_lines_and_cells_their_reasons_cite__one_copy_each_in_the_run():
+    # Every township's workbook has the same rows: "评分!C5" in one township's reasons is the same str object as in
+    # another's once both are attached (run._attached), as are the rule ids and seed lines.
+    from multiprocessing.reduction import ForkingPickler
+
+    run._worker_init(None, 2026)
+    paths = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[:2]
+    attached = [run._attached(pickle.loads(ForkingPickler.dumps(run._worker_process((str(p), p.name, "0" * 64, [])))),
+                              None) for p in paths]
+    first: dict[str, str] = {}
+    for b in attached[0][1]:
+        for r in b.reasons:
+            for text in [r.rule, r.source, *r.cells]:
+                first.setdefault(text, text)
+    again = [text for b in attached[1][1] for r in b.reasons for text in [r.rule, r.source, *r.cells] if text in first]
+    assert len(again) > 100  # the two townships share many citations
+    assert all(text is first[text] for text in again)
