@@ -5,6 +5,7 @@ Submissions, score makes BranchResults from them, county and pay read both, the 
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -124,6 +125,11 @@ class Reason:
     rule: str
     source: str
     cells: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The rule and seed line are the same few hundred texts for a province's millions of reasons: one copy
+        # each (also for a reason rebuilt from a worker's result).
+        self.rule, self.source = sys.intern(self.rule), sys.intern(self.source)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "rule": self.rule, "source": self.source, "cells": self.cells}

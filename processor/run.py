@@ -360,13 +360,12 @@ def _attached(result: Result, rulebook: Rulebook | None) -> tuple[Submission, li
 
 
 def _one_copy_of_shared_texts(branches: list[BranchResult]) -> None:
-    """A reason's rule and seed line, and the cells it cites ("评分!C5": every township's workbook has the same
-    rows), are the same texts in every township, but each township's result arrives with copies of its own: one
-    copy of each for the run (a province has ~600,000 reasons citing ~2,400,000 cells)."""
+    """The cells a reason cites ("评分!C5": every township's workbook has the same rows) are the same texts in every
+    township, but each township's result arrives with copies of its own: one copy of each for the run (a province's
+    ~600,000 reasons cite ~2,400,000 cells). Its rule and seed line are kept once by Reason itself."""
     intern = sys.intern
     for b in branches:
         for r in b.reasons:
-            r.rule, r.source = intern(r.rule), intern(r.source)
             r.cells[:] = [intern(cell) for cell in r.cells]
         for u in b.units:  # most share their list with their reason: interning again finds the same str
             u.cells[:] = [intern(cell) for cell in u.cells]

@@ -230,7 +230,9 @@ def _votes(rulebook: Rulebook) -> Sheet:
     return Sheet("votes", schema["title"], _with_id(schema, rulebook, "votes"))
 
 
+@lru_cache(maxsize=8192)
 def score_field_id(unit_id: str, item_id: str, which: str) -> str:
+    # Cached: one str per field, though every branch's figures name them.
     return f"{unit_id}.{item_id}.{which}"
 
 
