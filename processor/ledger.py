@@ -9,7 +9,8 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import RunError
 
@@ -104,7 +105,7 @@ def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
 
 
 def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: list[dict[str, Any]],
-               carried: Sequence[tuple[str, str]] = (), procedure: dict[str, Any] | None = None) -> int:
+               carried: Iterable[tuple[str, str]] = (), procedure: dict[str, Any] | None = None) -> int:
     """One run in one transaction; a run already recorded under its commit id is not recorded again.
 
     CARRIED: (township, records JSON) of each accepted submission, for next period's prefilled templates.

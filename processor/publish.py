@@ -122,7 +122,7 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None) -> No
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
         record_run(ledger, record["run"], record["inputs"], record["branches"],
-                   [(t, r) for t, r in record.get("carried", [])], record.get("procedure"))
+                   ((t, r) for t, r in record.get("carried", [])), record.get("procedure"))  # one at a time
         keep_good_copy(ledger)
         pending.unlink()
         _fault_point("ledger")
