@@ -91,7 +91,7 @@ def source_text(source: dict[str, Any] | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _source_text(not_from_source: bool, why: str | None, seed: str | None, line: int | None) -> str:
+def _source_text(not_from_source: bool, why: str | None, seed: str | None, line: int | str | None) -> str:
     if not_from_source:
         # A setting that reads a seed line still cites it, so every reason names its line.
         where = f"（参照 {seed} 第{line}行）" if seed and line else ""

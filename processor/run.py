@@ -362,13 +362,12 @@ def _attached(result: Result, rulebook: Rulebook | None) -> tuple[Submission, li
 def _one_copy_of_shared_texts(branches: list[BranchResult]) -> None:
     """The cells a reason cites ("评分!C5": every township's workbook has the same rows) are the same texts in every
     township, but each township's result arrives with copies of its own: one copy of each for the run (a province's
-    ~600,000 reasons cite ~2,400,000 cells). Its rule and seed line are kept once by Reason itself."""
+    ~600,000 reasons cite ~2,400,000 cells). A unit's cells are its reason's list (score.py), so they are covered;
+    its rule and seed line are kept once by Reason itself."""
     intern = sys.intern
     for b in branches:
         for r in b.reasons:
             r.cells[:] = [intern(cell) for cell in r.cells]
-        for u in b.units:  # most share their list with their reason: interning again finds the same str
-            u.cells[:] = [intern(cell) for cell in u.cells]
 
 
 def _read_and_score(job: Job) -> tuple[Submission, list[BranchResult], bytes]:
