@@ -4,6 +4,7 @@ Penalties and adjustments (score.py), county steps and outcomes (county.py) all 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from .records import BranchResult, Record
@@ -35,6 +36,6 @@ def figure(rb: Rulebook, result: BranchResult, name: str) -> Decimal | None:
     return None
 
 
-def event_count(event_id: str, rb: Rulebook, events: list[Record]) -> Decimal:
+def event_count(event_id: str, rb: Rulebook, events: Sequence[Record]) -> Decimal:
     event = next(e for e in rb.events if e["id"] == event_id)
     return Decimal(sum(int(r.values.get("count", 1)) for r in events if r.values.get("event_kind") == event["name"]))

@@ -9,7 +9,8 @@ import sys
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, overload
 
 from .problems import Problem, has_errors
 from .rulebook import Rulebook
@@ -84,6 +85,104 @@ class Record:
     def cell(self, field_id: str) -> str:
         letters = self.columns.get(field_id) or next(iter(self.columns.values()), "A")
         return f"{letters}{self.row}"
+
+
+# --- A branch's input rows, kept compact in the run -------------------------------------------------------
+# The run keeps every branch's own rows (支部信息, 评分, 村干部, 加扣分事项…) for the county panel's rescoring and
+# the payments: as Records, a 评分 row is a 2.3 KB dict and a province's rows ~6 KB a branch, 600 MB at 100,000
+# branches. Packed, a row is a tuple of its values beside a layout — its sheet, field ids and column letters —
+# that the rows with the same fields share, and it is a Record again each time it is read (~1 µs a row).
+
+
+class _Layout:
+    """The field ids a row has, in its order, and its sheet's column letters (Record.columns)."""
+    __slots__ = ("sheet", "keys", "columns")
+
+    def __init__(self, sheet: str, keys: tuple[str, ...], columns: dict[str, str]) -> None:
+        self.sheet, self.keys, self.columns = sheet, keys, columns
+
+    def __reduce__(self) -> tuple[type[_Layout], tuple[str, tuple[str, ...], dict[str, str]]]:
+        return _Layout, (self.sheet, self.keys, self.columns)
+
+
+PackedRow = tuple[_Layout, int, tuple[Any, ...], frozenset[str]]
+
+
+class Packer:
+    """Packs the rows of one submission: its rows with the same sheet, columns and fields share one layout."""
+
+    def __init__(self) -> None:
+        self._layouts: dict[tuple[str, int, tuple[str, ...]], _Layout] = {}
+        self._columns: list[dict[str, str]] = []  # kept so that an id above is not reused while packing
+
+    def row(self, record: Record) -> PackedRow:
+        values, columns = record.values, record.columns
+        keys = tuple(values)
+        layout = self._layouts.get((record.sheet, id(columns), keys))
+        if layout is None:
+            self._columns.append(columns)
+            layout = self._layouts[(record.sheet, id(columns), keys)] = _Layout(record.sheet, keys, columns)
+        return (layout, record.row, tuple(values.values()), record.formulas)
+
+    def rows(self, records: Iterable[Record]) -> PackedRecords:
+        return PackedRecords._of(tuple([self.row(r) for r in records]))
+
+
+def _unpacked(packed: PackedRow) -> Record:
+    layout, row, values, formulas = packed
+    return Record(layout.sheet, row, dict(zip(layout.keys, values, strict=True)), layout.columns, formulas)
+
+
+class PackedRecords(Sequence["Record"]):
+    """A branch's rows of one sheet, packed (see above); reading one gives a new Record equal to the one packed."""
+    __slots__ = ("_rows",)
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        self._rows: tuple[PackedRow, ...] = Packer().rows(records)._rows
+
+    @classmethod
+    def _of(cls, rows: tuple[PackedRow, ...]) -> PackedRecords:
+        packed = cls.__new__(cls)
+        packed._rows = rows
+        return packed
+
+    def __reduce__(self) -> tuple[Any, tuple[tuple[PackedRow, ...]]]:
+        return PackedRecords._of, (self._rows,)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [_unpacked(p) for p in self._rows[index]]
+        return _unpacked(self._rows[index])
+
+    def __iter__(self) -> Iterator[Record]:
+        return map(_unpacked, self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+def packed_inputs(branches: Iterable[BranchResult]) -> None:
+    """Each branch's rows packed, its layouts shared within the submission (a worker does this before sending)."""
+    packer = Packer()
+    for b in branches:
+        b.event_rows, b.cadres = packer.rows(b.event_rows), packer.rows(b.cadres)
+        b.rows = {key: packer.rows(records) for key, records in b.rows.items()}
 
 
 @dataclass
@@ -191,11 +290,12 @@ class BranchResult:
     reasons: list[Reason] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
-    event_rows: list[Record] = field(default_factory=list, repr=False)
-    cadres: list[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
+    event_rows: Sequence[Record] = field(default_factory=list, repr=False)
+    cadres: Sequence[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
     # The branch's own rows by sheet key (branches, scores, vetoes, votes): the county panel's figures
     # rescore the branch from them (processor/procedure.py), and the review workbook shows them.
-    rows: dict[str, list[Record]] = field(default_factory=dict, repr=False)
+    # In the run (after a worker sent them) each is PackedRecords.
+    rows: Mapping[str, Sequence[Record]] = field(default_factory=dict, repr=False)
     committee: str = ""  # the 基层党委 the branch belongs to, where grades are given within each (R5)
     extras: dict[str, Any] = field(default_factory=dict)  # members, meetings, secretary type (extras.py)
 

@@ -93,7 +93,7 @@ from .publish import (
     stage_ledger_record,
 )
 from .receipt import receipt_name, write_receipt
-from .records import BranchResult, CountyResult, Submission, decimal_by_text
+from .records import BranchResult, CountyResult, Submission, decimal_by_text, packed_inputs
 from .results import RESULTS_JSON, write_results_json
 from .review import (
     REVIEW_KIND,
@@ -348,6 +348,7 @@ def _detached(sub: Submission, branches: list[BranchResult], carried: bytes) -> 
     memory and ~2 ms of unpickling each — at two thousand townships, 240 MB and four seconds of the run."""
     template_id = sub.rulebook.template_id if sub.rulebook is not None else ""
     sub.rulebook = None
+    packed_inputs(branches)  # the run keeps each branch's rows compact (records.PackedRecords)
     return sub, branches, carried, template_id
 
 

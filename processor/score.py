@@ -10,6 +10,7 @@ the outcomes (qualified, lists). Results never depend on row or file order: bran
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
@@ -28,10 +29,10 @@ class BranchInput:
     sub: Submission
     branch: Record
     scores: Record | None
-    events: list[Record]
-    vetoes: list[Record]
-    votes: list[Record]
-    cadres: list[Record]
+    events: Sequence[Record]
+    vetoes: Sequence[Record]
+    votes: Sequence[Record]
+    cadres: Sequence[Record]
 
 
 def branch_inputs(sub: Submission) -> list[BranchInput]:
@@ -73,7 +74,7 @@ def score_branch(rb: Rulebook, period: int, data: BranchInput, problems: list[Pr
     return result
 
 
-def _own_rows(data: BranchInput) -> dict[str, list[Record]]:
+def _own_rows(data: BranchInput) -> dict[str, Sequence[Record]]:
     """The branch's rows by sheet key: pay points at their cells, the county panel rescores from them."""
     rows = {"branches": [data.branch], "vetoes": data.vetoes, "votes": data.votes}
     if data.scores is not None:
@@ -228,7 +229,7 @@ def _sheet_cells(record: Record) -> _CellNames:
     return kept
 
 
-def _event_points(counted: list[dict[str, Any]], events: list[Record]) -> tuple[Decimal, Decimal, list[str]]:
+def _event_points(counted: list[dict[str, Any]], events: Sequence[Record]) -> tuple[Decimal, Decimal, list[str]]:
     """Bonus and deduction from the branch's event rows of the counted events, and the cells they cite."""
     bonus, deduction = ZERO, ZERO
     cells: list[str] = []
@@ -266,7 +267,7 @@ def event_total(event: dict[str, Any], rows: list[Record]) -> Decimal:
     return total
 
 
-def _vote_share(rb: Rulebook, votes: list[Record], target: str) -> Decimal | None:
+def _vote_share(rb: Rulebook, votes: Sequence[Record], target: str) -> Decimal | None:
     if not rb.votes or target not in rb.votes["targets"]:
         return None
     name = rb.vote_target_name(target)
@@ -276,7 +277,7 @@ def _vote_share(rb: Rulebook, votes: list[Record], target: str) -> Decimal | Non
     return None
 
 
-def _vote_row(rb: Rulebook, votes: list[Record], target: str) -> Record | None:
+def _vote_row(rb: Rulebook, votes: Sequence[Record], target: str) -> Record | None:
     name = rb.vote_target_name(target)
     return next((r for r in votes if r.values.get("target") == name), None)
 
@@ -366,7 +367,7 @@ def _event_sources(rb: Rulebook) -> str:
     return "；".join(lines)
 
 
-def _turnout(rb: Rulebook, votes: list[Record]) -> Decimal | None:
+def _turnout(rb: Rulebook, votes: Sequence[Record]) -> Decimal | None:
     if not rb.votes or "overall" not in rb.votes["targets"]:
         return None
     row = _vote_row(rb, votes, "overall")

@@ -6,7 +6,7 @@ import pickle
 import processor.run as run
 from processor.paths import SAMPLES_DIR
 from processor.problems import has_errors
-from processor.records import BranchResult
+from processor.records import BranchResult, PackedRecords, Record
 
 
 def test_scored_township__pickled_and_unpickled__every_field_of_every_branch_equal():
@@ -70,3 +70,70 @@ def test_two_townships__the_rules_seed_lines_and_cells_their_reasons_cite__one_c
     again = [text for b in attached[1][1] for r in b.reasons for text in [r.rule, r.source, *r.cells] if text in first]
     assert len(again) > 100  # the two townships share many citations
     assert all(text is first[text] for text in again)
+
+
+def _scored(path):
+    """A township as its worker scored it, before the result is packed for the run."""
+    run._worker_init(None, 2026)
+    sub, branches, _carried = run._read_and_score((str(path), path.name, "0" * 64, []))
+    return sub, branches
+
+
+def _rows_of(b):
+    return [*b.event_rows, *b.cadres, *(r for records in b.rows.values() for r in records)]
+
+
+def test_a_branch_s_rows__packed_for_the_run__read_back_as_the_records_it_was_scored_from():
+    # The run keeps each branch's own rows packed (records.PackedRecords); the panel's rescoring and the payments
+    # read them back: every field in its order, blanks still absent (not None), formulas and cells as they were.
+    from multiprocessing.reduction import ForkingPickler
+
+    path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
+    sub, branches = _scored(path)
+    before = [[(r.sheet, r.row, list(r.values.items()), r.columns, r.formulas) for r in _rows_of(b)] for b in branches]
+    assert any(len(r[2]) < len(r[3]) for rows in before for r in rows)  # some rows leave a column blank
+
+    result = pickle.loads(ForkingPickler.dumps(run._detached(sub, branches, b"")))
+    after = [[(r.sheet, r.row, list(r.values.items()), r.columns, r.formulas) for r in _rows_of(b)]
+             for b in result[1]]
+
+    assert after == before
+    assert all(isinstance(b.cadres, PackedRecords) and isinstance(b.rows["branches"], PackedRecords)
+               for b in result[1])
+    first = result[1][0]
+    assert first.cadres[0] == list(first.cadres)[0] and first.cadres[-1:] == list(first.cadres)[-1:]
+    assert len(first.cadres) == len(before[0]) - len(first.event_rows) - sum(len(v) for v in first.rows.values())
+
+
+def test_packed_row__fields_outside_the_column_order_and_formula_flags__kept():
+    columns = {"branch_code": "A", "name": "B", "role": "C", "monthly_pay": "D"}
+    rows = [Record("村干部", 2, {"branch_code": "P1", "name": "张三", "role": "书记"}, columns),
+            Record("村干部", 3, {"role": "主任", "branch_code": "P1", "note": "x"}, columns, frozenset({"role"})),
+            Record("村干部", 4, {"branch_code": "P1", "monthly_pay": None}, columns)]
+
+    packed = pickle.loads(pickle.dumps(PackedRecords(rows)))
+
+    assert [(r.sheet, r.row, list(r.values.items()), r.columns, r.formulas) for r in packed] == \
+        [(r.sheet, r.row, list(r.values.items()), r.columns, r.formulas) for r in rows]
+    assert packed == rows and len(packed) == 3 and packed[1].cell("note") == "A3"
+
+
+def test_a_township_s_rows__packed__take_far_less_of_the_run_s_memory_than_as_records():
+    import tracemalloc
+    from multiprocessing.reduction import ForkingPickler
+
+    path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
+    sub, branches = _scored(path)
+    as_records = ForkingPickler.dumps([(b.event_rows, b.cadres, b.rows) for b in branches])
+    _sub, packed, *_ = pickle.loads(ForkingPickler.dumps(run._detached(sub, branches, b"")))
+
+    def allocated(data: bytes) -> int:
+        tracemalloc.start()
+        kept = pickle.loads(data)  # noqa: F841 (alive while measured)
+        size = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        return size
+
+    rows_as_records = allocated(as_records)
+    rows_packed = allocated(ForkingPickler.dumps([(b.event_rows, b.cadres, b.rows) for b in packed]))
+    assert rows_packed < 0.7 * rows_as_records
