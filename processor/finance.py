@@ -251,7 +251,7 @@ def _cadre_sheet(workbook, formats: Formats, paper: Paper, rows: list[CadreRow])
     for r in rows:
         p, w = r.performance, r.reward
         sources = f"绩效：{PAYER_TEXT[p.payer]}" + (f"；奖励：{PAYER_TEXT[w.payer]}" if w else "")
-        basis = "；".join([p.basis] + ([w.basis] if w else []) + p.notes + (w.notes if w else []))
+        basis = "；".join([p.basis, *([w.basis] if w else []), *p.notes, *(w.notes if w else ())])
         table.append([p.township, p.village, p.branch_name, p.payee, p.role, p.monthly_pay, p.months,
                       fen(p.performance_base or ZERO), (p.rate or ZERO) / 100, p.amount,
                       w.amount if w else ZERO, r.total, sources, basis])

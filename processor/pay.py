@@ -9,7 +9,8 @@ down instead, so that they never add up to more than the income.)
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
@@ -45,8 +46,9 @@ class PaymentLine:
     amount: Decimal
     basis: str
     source: str
-    notes: list[str] = field(default_factory=list)
-    cells: list[str] = field(default_factory=list)
+    # Both are the same tuple for many lines (a province has ~700,000): `add_note` gives a line a list of its own.
+    notes: Sequence[str] = ()
+    cells: Sequence[str] = ()
     monthly_pay: Decimal | None = None
     months: int | None = None
     performance_base: Decimal | None = None
@@ -57,7 +59,7 @@ class PaymentLine:
                 "branch_name": self.branch_name, "payee": self.payee, "role": self.role, "kind": self.rule_id,
                 "kind_name": self.rule_name, "payer": self.payer, "payer_name": PAYER_TEXT[self.payer],
                 "amount": f"{self.amount:.2f}", "rule": f"{self.rule_id}（{self.source}）", "basis": self.basis,
-                "notes": self.notes}
+                "notes": list(self.notes)}
 
 
 @dataclass
@@ -154,20 +156,34 @@ def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
     paid_from = "kept_monthly_pay" if kept is not None else "monthly_pay"
     line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis, terms.source,
                  monthly_pay=monthly, months=months, performance_base=base, rate=rate,
-                 cells=[_cell_of(cadre, paid_from), _cell_of(cadre, "months")])
+                 cells=_cells_of(cadre, paid_from, "months"))
     if kept is not None:
-        line.notes.append(f"换届中主动让贤、继续担任{v.get('role', '')}，任职期间保持原报酬标准 {monthly:.2f} 元/月不变"
+        add_note(line, f"换届中主动让贤、继续担任{v.get('role', '')}，任职期间保持原报酬标准 {monthly:.2f} 元/月不变"
                           f"（现职月报酬 {number(v['monthly_pay']):.2f}；{source_text(rule['kept_level_source'])}）")
     if line.amount == 0:
-        line.notes.append("无星不发放绩效" if branch.rating == 0 and rate == 0 else
+        add_note(line, "无星不发放绩效" if branch.rating == 0 and rate == 0 else
                           "在岗 0 个月" if months == 0 else "发放比例为 0")
     return line
 
 
-def _cell_of(cadre: Record, field_id: str) -> str:
-    """"村干部!F12": one str per cell for the run (every township's workbook has the same rows, a province ~700,000
-    payment lines)."""
-    return sys.intern(f"{cadre.sheet}!{cadre.cell(field_id)}")
+def add_note(line: PaymentLine, note: str) -> None:
+    line.notes = [*line.notes, note]
+
+
+_CELLS: dict[tuple[str, int, tuple[str | None, ...]], tuple[str, ...]] = {}
+
+
+def _cells_of(cadre: Record, *field_ids: str) -> tuple[str, ...]:
+    """("村干部!D12", "村干部!E12"): one tuple of them for the run (every township's workbook has the same rows, a
+    province ~700,000 payment lines)."""
+    letters = tuple([cadre.columns.get(f) for f in field_ids])
+    key = (cadre.sheet, cadre.row, letters)
+    found = _CELLS.get(key)
+    if found is None:
+        found = tuple(sys.intern(f"{cadre.sheet}!{cadre.cell(f)}") for f in field_ids)
+        if None not in letters:  # a field without a column is shown at the row's first column (Record.cell)
+            _CELLS[key] = found
+    return found
 
 
 def _span_text(cadre: Record) -> str:
@@ -197,7 +213,7 @@ def star_reward_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
     basis = (f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × "
              f"{months} 个月{_span_text(cadre)}")
     return _line(rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
-                 cells=[_cell_of(cadre, "months")])
+                 cells=_cells_of(cadre, "months"))
 
 
 def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult) -> PaymentLine | None:
@@ -280,7 +296,7 @@ def _cover_from_collective(pay: dict[str, Any], branch: BranchResult, lines: lis
         done = "按设置足额列出，请乡镇核实资金来源"
     note += f"，{done}"
     for l in charged:
-        l.notes.append(note)
+        add_note(l, note)
     sheet, cell = _branch_cell(branch, "collective_income")
     where = {"file": branch.file, "sheet": sheet, "cell": cell, "field": "村集体经济收入（元）",
              "branch": branch.branch_code, "expected": f"{due:.2f}"}

@@ -137,3 +137,30 @@ def test_a_township_s_rows__packed__take_far_less_of_the_run_s_memory_than_as_re
     rows_as_records = allocated(as_records)
     rows_packed = allocated(ForkingPickler.dumps([(b.event_rows, b.cadres, b.rows) for b in packed]))
     assert rows_packed < 0.7 * rows_as_records
+
+
+def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_and_a_note_stays_on_its_line():
+    # A province has ~700,000 payment lines; the cells a line cites ("村干部!D5", "村干部!E5") are the same in every
+    # township's workbook, so they are kept once (pay._cells_of), and a line without notes holds no list of its own.
+    from processor.county import finish_county
+    from processor.pay import add_note, compute_payments
+
+    run._worker_init(None, 2026)
+    paths = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[:2]
+    attached = [run._attached(pickle.loads(pickle.dumps(run._worker_process((str(p), p.name, "0" * 64, [])))), None)
+                for p in paths]
+    rb = attached[0][0].rules
+    county = finish_county(rb, [b for _sub, branches, _ in attached for b in branches], [])
+    lines = compute_payments(rb, [sub for sub, _b, _c in attached], county.branches).lines
+    by_cells: dict[tuple[str, ...], set[int]] = {}
+    for line in lines:
+        if line.cells:
+            by_cells.setdefault(tuple(line.cells), set()).add(id(line.cells))
+    townships = {line.township for line in lines if line.cells}
+    assert len(townships) == 2 and any(len({l.township for l in lines if tuple(l.cells) == c}) == 2 for c in by_cells)
+    assert all(len(ids) == 1 for ids in by_cells.values())
+
+    plain = [line for line in lines if not line.notes][:2]
+    add_note(plain[0], "测试说明")
+    assert plain[0].notes == ["测试说明"] and not plain[1].notes
+    assert all(l.notes != ["测试说明"] for l in lines if l is not plain[0])
