@@ -556,13 +556,12 @@ def _statuses_on_receipts(rb: Rulebook, county: CountyResult, outcome: Outcome, 
 def _finance_version(config: RunConfig, rb: Rulebook, outcome: Outcome, payments: PayResult,
                      branches: list[BranchResult], staging: Path, outputs: list[Path]) -> dict[str, Any]:
     """Which payable version this is (the ledger keeps the issued ones); changes since one issued are adjustments."""
-    lines: dict[str, str] = {}
-    for l in payments.lines:
-        key = line_key(l.township, l.branch_code, l.rule_id, l.payee, l.role, l.cells[-1] if l.cells else "")
-        lines[key] = f"{Decimal(lines.get(key, '0')) + l.amount:.2f}"
+    issued = issued_versions(config.ledger_path, rb.template_id, config.period)
+    # The lines by key are only compared with an issued version or recorded as one: a draft before any issue (most
+    # nights) needs none of a province's ~700,000 keys (~200 MB).
+    lines = _lines_by_key(payments) if issued or outcome.payable else {}
     as_of = config.as_of or dt.datetime.now(CHINA_TZ).date()
-    version, previous, issue = finance_version(issued_versions(config.ledger_path, rb.template_id, config.period),
-                                               lines, outcome.payable, as_of, f"{payments.total():.2f}")
+    version, previous, issue = finance_version(issued, lines, outcome.payable, as_of, f"{payments.total():.2f}")
     shown = {"payable": outcome.payable, "version": version, "adjusts_version": previous["version"] if previous else None,
              "total": f"{payments.total():.2f}"}
     if previous is not None:
@@ -572,6 +571,14 @@ def _finance_version(config: RunConfig, rb: Rulebook, outcome: Outcome, payments
                                                   config.period, heading, _adjustment_rows(previous["lines"], lines, branches),
                                                   outcome.draft))
     return {"shown": shown, "issue": issue}
+
+
+def _lines_by_key(payments: PayResult) -> dict[str, str]:
+    lines: dict[str, str] = {}
+    for l in payments.lines:
+        key = line_key(l.township, l.branch_code, l.rule_id, l.payee, l.role, l.cells[-1] if l.cells else "")
+        lines[key] = f"{Decimal(lines.get(key, '0')) + l.amount:.2f}"
+    return lines
 
 
 def _adjustment_rows(issued: dict[str, str], now: dict[str, str], branches: list[BranchResult]) -> list[list[Any]]:
