@@ -62,6 +62,25 @@ def decimal_by_text(value: Decimal) -> tuple[Any, tuple[str]]:
     return decimal_of, (str(value),)
 
 
+# --- Texts a province repeats -----------------------------------------------------------------------------
+# The cells a reason or unit cites ("评分!D5", "评分!F5") are the same in every township's workbook, and most units
+# have no veto: one tuple of each for the run instead of a list per unit and reason (~0.9 KB a branch).
+
+_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_TUPLES_MAX = 1 << 16  # distinct tuples kept; more start the table afresh
+
+
+def shared_texts(texts: Iterable[str]) -> tuple[str, ...]:
+    """The run's one tuple of these texts (each text interned too)."""
+    key = tuple(texts)
+    found = _TUPLES.get(key)
+    if found is None:
+        if len(_TUPLES) >= _TUPLES_MAX:
+            _TUPLES.clear()
+        found = _TUPLES[key] = tuple([sys.intern(text) for text in key])
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     field: str
@@ -90,8 +109,9 @@ class Record:
 # --- A branch's input rows, kept compact in the run -------------------------------------------------------
 # The run keeps every branch's own rows (支部信息, 评分, 村干部, 加扣分事项…) for the county panel's rescoring and
 # the payments: as Records, a 评分 row is a 2.3 KB dict and a province's rows ~6 KB a branch, 600 MB at 100,000
-# branches. Packed, a row is a tuple of its values beside a layout — its sheet, field ids and column letters —
-# that the rows with the same fields share, and it is a Record again each time it is read (~1 µs a row).
+# branches. Packed, a row is one tuple: a layout — its sheet, field ids and column letters — that the rows with
+# the same fields share, its row number, formula flags and values; it is a Record again each time it is read
+# (~1 µs a row).
 
 
 class _Layout:
@@ -105,7 +125,7 @@ class _Layout:
         return _Layout, (self.sheet, self.keys, self.columns)
 
 
-PackedRow = tuple[_Layout, int, tuple[Any, ...], frozenset[str]]
+PackedRow = tuple[Any, ...]  # (layout, row, formulas, *values): one tuple a row
 
 
 class Packer:
@@ -122,15 +142,15 @@ class Packer:
         if layout is None:
             self._columns.append(columns)
             layout = self._layouts[(record.sheet, id(columns), keys)] = _Layout(record.sheet, keys, columns)
-        return (layout, record.row, tuple(values.values()), record.formulas)
+        return (layout, record.row, record.formulas, *values.values())
 
     def rows(self, records: Iterable[Record]) -> PackedRecords:
         return PackedRecords._of(tuple([self.row(r) for r in records]))
 
 
 def _unpacked(packed: PackedRow) -> Record:
-    layout, row, values, formulas = packed
-    return Record(layout.sheet, row, dict(zip(layout.keys, values, strict=True)), layout.columns, formulas)
+    layout = packed[0]
+    return Record(layout.sheet, packed[1], dict(zip(layout.keys, packed[3:], strict=True)), layout.columns, packed[2])
 
 
 class PackedRecords(Sequence["Record"]):
@@ -223,7 +243,7 @@ class Reason:
     text: str
     rule: str
     source: str
-    cells: list[str] = field(default_factory=list)
+    cells: Sequence[str] = ()  # in the run: a tuple shared by equal ones (shared_texts)
 
     def __post_init__(self) -> None:
         # The rule and seed line are the same few hundred texts for a province's millions of reasons: one copy
@@ -231,7 +251,7 @@ class Reason:
         self.rule, self.source = sys.intern(self.rule), sys.intern(self.source)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "rule": self.rule, "source": self.source, "cells": self.cells}
+        return {"text": self.text, "rule": self.rule, "source": self.source, "cells": list(self.cells)}
 
     def sentence(self) -> str:
         where = f"；数据：{'、'.join(self.cells)}" if self.cells else ""
@@ -249,10 +269,10 @@ class UnitResult:
     max: Decimal
     vote_share: Decimal | None
     earned: bool | None  # None: the unit is scored but not earned (bands, grades)
-    vetoes: list[str]
+    vetoes: Sequence[str]  # in the run, like cells: a tuple shared by equal ones (shared_texts)
     used_review: int
     used_self: int
-    cells: list[str]
+    cells: Sequence[str]
 
     @property
     def total(self) -> Decimal:
@@ -267,7 +287,7 @@ class UnitResult:
                 "deduction": str(self.deduction), "total": str(self.total), "max": str(self.max),
                 "share": str(self.share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
                 "vote_share": None if self.vote_share is None else str(self.vote_share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
-                "earned": self.earned, "vetoes": self.vetoes,
+                "earned": self.earned, "vetoes": list(self.vetoes),
                 "score_source": {"乡镇评审": self.used_review, "自评": self.used_self}}
 
 

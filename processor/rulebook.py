@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
@@ -102,9 +103,10 @@ def _source_text(not_from_source: bool, why: str | None, seed: str | None, line:
 def rating_text(rb: Rulebook, rating: int, grade: str | None = None) -> str:
     if grade:
         return grade
+    # Interned: a few texts, asked for every branch by every table (one str each, not 100,000).
     if rating == 0:
-        return f"无{rb.data['rating']['label']}" if rb.data["rating"]["mode"] != "grades" else "未定等级"
-    return f"{rating}{rb.data['rating']['label']}"
+        return sys.intern(f"无{rb.data['rating']['label']}") if rb.data["rating"]["mode"] != "grades" else "未定等级"
+    return sys.intern(f"{rating}{rb.data['rating']['label']}")
 
 
 # libyaml's safe loader when PyYAML was built with it (ten times faster: rulebooks are read in every run),

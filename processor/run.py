@@ -93,7 +93,7 @@ from .publish import (
     stage_ledger_record,
 )
 from .receipt import receipt_name, write_receipt
-from .records import BranchResult, CountyResult, Submission, decimal_by_text, packed_inputs
+from .records import BranchResult, CountyResult, Submission, decimal_by_text, packed_inputs, shared_texts
 from .results import RESULTS_JSON, write_results_json
 from .review import (
     REVIEW_KIND,
@@ -361,14 +361,14 @@ def _attached(result: Result, rulebook: Rulebook | None) -> tuple[Submission, li
 
 
 def _one_copy_of_shared_texts(branches: list[BranchResult]) -> None:
-    """The cells a reason cites ("评分!C5": every township's workbook has the same rows) are the same texts in every
-    township, but each township's result arrives with copies of its own: one copy of each for the run (a province's
-    ~600,000 reasons cite ~2,400,000 cells). A unit's cells are its reason's list (score.py), so they are covered;
-    its rule and seed line are kept once by Reason itself."""
-    intern = sys.intern
+    """The cells a reason or unit cites ("评分!C5": every township's workbook has the same rows) and a unit's vetoes
+    (mostly none) arrive as lists of copies for each township: one tuple of each for the run (records.shared_texts;
+    a province's ~600,000 reasons and 500,000 units). A unit's rule and seed line are kept once by Reason itself."""
     for b in branches:
         for r in b.reasons:
-            r.cells[:] = [intern(cell) for cell in r.cells]
+            r.cells = shared_texts(r.cells)
+        for u in b.units:
+            u.cells, u.vetoes = shared_texts(u.cells), shared_texts(u.vetoes)
 
 
 def _read_and_score(job: Job) -> tuple[Submission, list[BranchResult], bytes]:

@@ -70,6 +70,13 @@ def test_two_townships__the_rules_seed_lines_and_cells_their_reasons_cite__one_c
     again = [text for b in attached[1][1] for r in b.reasons for text in [r.rule, r.source, *r.cells] if text in first]
     assert len(again) > 100  # the two townships share many citations
     assert all(text is first[text] for text in again)
+    # …and equal lists of cells are one object, as are the unit's (the same cells) and its (mostly no) vetoes.
+    cited: dict[tuple[str, ...], set[int]] = {}
+    for _sub, branches, _carried in attached:
+        for b in branches:
+            for cells in [*(r.cells for r in b.reasons), *(u.cells for u in b.units), *(u.vetoes for u in b.units)]:
+                cited.setdefault(tuple(cells), set()).add(id(cells))
+    assert () in cited and len(cited) > 20 and all(len(ids) == 1 for ids in cited.values())
 
 
 def _scored(path):
