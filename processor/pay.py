@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 
 from .conditions import number, show
 from .problems import Problem, problem
-from .records import BranchResult, Record, Submission
+from .records import BranchResult, Record, Submission, shared_text
 from .rulebook import Rulebook, source_text
 from .sheets import sheets_for
 
@@ -212,7 +212,8 @@ def star_reward_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
     stars, months = counted_stars(rule, branch.rating), int(v["months"])
     basis = (f"{'书记' if is_secretary else '其他村“两委”干部'}每星每月 {show(per)} 元 × {stars} 星 × "
              f"{months} 个月{_span_text(cadre)}")
-    return _line(rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, basis,
+    # A few wordings for a province's star rewards (and its village awards): one copy of each.
+    return _line(rule, branch, v.get("name", ""), v.get("role", ""), per * stars * months, shared_text(basis),
                  cells=_cells_of(cadre, "months"))
 
 
@@ -235,7 +236,7 @@ def village_award_line(rb: Rulebook, rule: dict[str, Any], branch: BranchResult)
         amount *= count
     if "requires_unit" in rule:
         basis += f"（已获{rb.unit_by_id[rule['requires_unit']]['name']}）"
-    return _line(rule, branch, branch.village or branch.name, "村级", amount, basis)
+    return _line(rule, branch, branch.village or branch.name, "村级", amount, shared_text(basis))
 
 
 # Pay rule kinds: type -> the lines of one branch. Parameters: schemas/rulebook.schema.json $defs "pay_rule.<type>".

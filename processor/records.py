@@ -68,10 +68,25 @@ def decimal_by_text(value: Decimal) -> tuple[Any, tuple[str]]:
 
 # --- Texts a province repeats -----------------------------------------------------------------------------
 # The cells a reason or unit cites ("评分!D5", "评分!F5") are the same in every township's workbook, and most units
-# have no veto: one tuple of each for the run instead of a list per unit and reason (~0.9 KB a branch).
+# have no veto: one tuple of each for the run instead of a list per unit and reason (~0.5 KB a branch). Most
+# reasons' wording, and that of star rewards and village awards, recurs too: one copy of each (~1.2 KB a branch).
 
 _TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _TUPLES_MAX = 1 << 16  # distinct tuples kept; more start the table afresh
+
+_TEXTS: dict[str, str] = {}
+_TEXTS_MAX = 1 << 16  # distinct texts kept; more (wordings with a cadre's own figures) start the table afresh
+
+
+def shared_text(text: str) -> str:
+    """The run's one copy of a text many branches repeat: a reason's wording recurs from township to township ("得星 0
+    颗：无", "基层党建星：得星。总分 92 ≥ 85"; in the benchmark one reason in nine is worded anew)."""
+    found = _TEXTS.get(text)
+    if found is None:
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        found = _TEXTS[text] = text
+    return found
 
 
 def shared_texts(texts: Iterable[str]) -> tuple[str, ...]:
@@ -114,19 +129,24 @@ class Record:
 # The run keeps every branch's own rows (支部信息, 评分, 村干部, 加扣分事项…) for the county panel's rescoring and
 # the payments: as Records, a 评分 row is a 2.3 KB dict and a province's rows ~6 KB a branch, 600 MB at 100,000
 # branches. Packed, a row is one tuple: a layout — its sheet, field ids and column letters — that the rows with
-# the same fields share, its row number, formula flags and values; it is a Record again each time it is read
-# (~1 µs a row).
+# the same fields share, its row number, formula flags and values (a wide row with blanks: every column, its
+# blanks marked); it is a Record again each time it is read (~1 µs a row).
+
+
+_BLANK = ...  # a field a sparse row does not have (left blank); no cell's value is ever Ellipsis
+_SPARSE_FROM = 16  # columns from which a row that leaves some blank is packed sparse (Packer._sparse)
 
 
 class _Layout:
-    """The field ids a row has, in its order, and its sheet's column letters (Record.columns)."""
-    __slots__ = ("sheet", "keys", "columns")
+    """The field ids a row has, in its order, and its sheet's column letters (Record.columns). A sparse layout has
+    every column, and its rows mark the fields they do not have with _BLANK."""
+    __slots__ = ("sheet", "keys", "columns", "sparse")
 
-    def __init__(self, sheet: str, keys: tuple[str, ...], columns: dict[str, str]) -> None:
-        self.sheet, self.keys, self.columns = sheet, keys, columns
+    def __init__(self, sheet: str, keys: tuple[str, ...], columns: dict[str, str], sparse: bool = False) -> None:
+        self.sheet, self.keys, self.columns, self.sparse = sheet, keys, columns, sparse
 
-    def __reduce__(self) -> tuple[type[_Layout], tuple[str, tuple[str, ...], dict[str, str]]]:
-        return _Layout, (self.sheet, self.keys, self.columns)
+    def __reduce__(self) -> tuple[type[_Layout], tuple[str, tuple[str, ...], dict[str, str], bool]]:
+        return _Layout, (self.sheet, self.keys, self.columns, self.sparse)
 
 
 PackedRow = tuple[Any, ...]  # (layout, row, formulas, *values): one tuple a row
@@ -137,6 +157,7 @@ class Packer:
 
     def __init__(self) -> None:
         self._layouts: dict[tuple[str, int, tuple[str, ...]], _Layout] = {}
+        self._full: dict[tuple[str, int], tuple[_Layout, dict[str, int]]] = {}
         self._columns: list[dict[str, str]] = []  # kept so that an id above is not reused while packing
 
     def row(self, record: Record) -> PackedRow:
@@ -144,9 +165,33 @@ class Packer:
         keys = tuple(values)
         layout = self._layouts.get((record.sheet, id(columns), keys))
         if layout is None:
+            sparse = self._sparse(record, keys)
+            if sparse is not None:
+                return sparse
             self._columns.append(columns)
             layout = self._layouts[(record.sheet, id(columns), keys)] = _Layout(record.sheet, keys, columns)
         return (layout, record.row, record.formulas, *values.values())
+
+    def _sparse(self, record: Record, keys: tuple[str, ...]) -> PackedRow | None:
+        """A wide row with some of its sheet's columns blank, its fields in column order, packed against a layout of
+        every column: a 评分 row's blanks differ from branch to branch, and a layout of its own would cost as much
+        as its values (~400 bytes)."""
+        columns = record.columns
+        if len(columns) < _SPARSE_FROM or len(keys) >= len(columns):
+            return None
+        full = self._full.get((record.sheet, id(columns)))
+        if full is None:
+            self._columns.append(columns)
+            full = self._full[(record.sheet, id(columns))] = (_Layout(record.sheet, tuple(columns), columns, True),
+                                                               {k: i for i, k in enumerate(columns)})
+        layout, position = full
+        places = [position.get(k, -1) for k in keys]
+        if -1 in places or places != sorted(places):  # a field of its own, or out of column order: as it is
+            return None
+        packed: list[Any] = [_BLANK] * len(layout.keys)
+        for i, value in zip(places, record.values.values(), strict=True):
+            packed[i] = value
+        return (layout, record.row, record.formulas, *packed)
 
     def rows(self, records: Iterable[Record]) -> PackedRecords:
         return PackedRecords._of(tuple([self.row(r) for r in records]))
@@ -154,7 +199,11 @@ class Packer:
 
 def _unpacked(packed: PackedRow) -> Record:
     layout = packed[0]
-    return Record(layout.sheet, packed[1], dict(zip(layout.keys, packed[3:], strict=True)), layout.columns, packed[2])
+    if layout.sparse:
+        values = {k: v for k, v in zip(layout.keys, packed[3:], strict=True) if v is not _BLANK}
+    else:
+        values = dict(zip(layout.keys, packed[3:], strict=True))
+    return Record(layout.sheet, packed[1], values, layout.columns, packed[2])
 
 
 class PackedRecords(Sequence["Record"]):

@@ -93,7 +93,15 @@ from .publish import (
     stage_ledger_record,
 )
 from .receipt import receipt_name, write_receipt
-from .records import BranchResult, CountyResult, Submission, decimal_by_text, packed_inputs, shared_texts
+from .records import (
+    BranchResult,
+    CountyResult,
+    Submission,
+    decimal_by_text,
+    packed_inputs,
+    shared_text,
+    shared_texts,
+)
 from .results import RESULTS_JSON, write_results_json
 from .review import (
     REVIEW_KIND,
@@ -363,10 +371,11 @@ def _attached(result: Result, rulebook: Rulebook | None) -> tuple[Submission, li
 def _one_copy_of_shared_texts(branches: list[BranchResult]) -> None:
     """The cells a reason or unit cites ("评分!C5": every township's workbook has the same rows) and a unit's vetoes
     (mostly none) arrive as lists of copies for each township: one tuple of each for the run (records.shared_texts;
-    a province's ~600,000 reasons and 500,000 units). A unit's rule and seed line are kept once by Reason itself."""
+    a province's ~600,000 reasons and 500,000 units); a reason's wording, which most branches share with others, one
+    copy of each (records.shared_text). A reason's rule and seed line are kept once by Reason itself."""
     for b in branches:
         for r in b.reasons:
-            r.cells = shared_texts(r.cells)
+            r.text, r.cells = shared_text(r.text), shared_texts(r.cells)
         for u in b.units:
             u.cells, u.vetoes = shared_texts(u.cells), shared_texts(u.vetoes)
 

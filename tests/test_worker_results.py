@@ -77,6 +77,14 @@ def test_two_townships__the_rules_seed_lines_and_cells_their_reasons_cite__one_c
             for cells in [*(r.cells for r in b.reasons), *(u.cells for u in b.units), *(u.vetoes for u in b.units)]:
                 cited.setdefault(tuple(cells), set()).add(id(cells))
     assert () in cited and len(cited) > 20 and all(len(ids) == 1 for ids in cited.values())
+    # A reason's wording recurs from branch to branch and township to township: one str of each.
+    worded: dict[str, set[int]] = {}
+    for _sub, branches, _carried in attached:
+        for b in branches:
+            for r in b.reasons:
+                worded.setdefault(r.text, set()).add(id(r.text))
+    assert sum(len(b.reasons) for _s, bs, _c in attached for b in bs) - len(worded) > 30  # many repeat
+    assert all(len(ids) == 1 for ids in worded.values())
 
 
 def _scored(path):
@@ -125,6 +133,23 @@ def test_packed_row__fields_outside_the_column_order_and_formula_flags__kept():
     assert packed == rows and len(packed) == 3 and packed[1].cell("note") == "A3"
 
 
+def test_wide_rows_blank_in_different_places__each_read_back_with_exactly_its_own_fields():
+    # A 评分 row leaves different items blank from branch to branch: packed against all its sheet's columns
+    # (records.Packer._sparse), each row still reads back with only the fields it had, in its order, None kept.
+    columns = {f"item{n}": chr(ord("A") + n) for n in range(20)}
+    rows = [Record("评分", 2, {f"item{n}": n for n in range(20) if n % 3}, columns),
+            Record("评分", 3, {f"item{n}": None if n == 4 else n for n in range(20) if n != 7}, columns),
+            Record("评分", 4, {"item5": 5, "item2": 2}, columns),                          # out of column order
+            Record("评分", 5, {"item1": 1, "extra": "x"}, columns, frozenset({"item1"})),  # a field of its own
+            Record("评分", 6, {f"item{n}": n for n in range(20)}, columns)]
+
+    packed = pickle.loads(pickle.dumps(PackedRecords(rows)))
+
+    assert [(r.row, list(r.values.items()), r.formulas) for r in packed] == \
+        [(r.row, list(r.values.items()), r.formulas) for r in rows]
+    assert packed[1].values["item4"] is None and "item7" not in packed[1].values
+
+
 def test_a_township_s_rows__packed__take_far_less_of_the_run_s_memory_than_as_records():
     import tracemalloc
     from multiprocessing.reduction import ForkingPickler
@@ -166,6 +191,12 @@ def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_
     townships = {line.township for line in lines if line.cells}
     assert len(townships) == 2 and any(len({l.township for l in lines if tuple(l.cells) == c}) == 2 for c in by_cells)
     assert all(len(ids) == 1 for ids in by_cells.values())
+
+    worded: dict[str, set[int]] = {}
+    for line in lines:
+        if line.kind in ("star_reward", "village_award"):  # a few wordings (a cadre's pay makes each performance line's own)
+            worded.setdefault(line.basis, set()).add(id(line.basis))
+    assert len(worded) > 2 and all(len(ids) == 1 for ids in worded.values())
 
     plain = [line for line in lines if not line.notes][:2]
     add_note(plain[0], "测试说明")
