@@ -107,8 +107,9 @@ def checks(result: PayResult, rows: list[CadreRow], awards: list[PaymentLine],
     unrounded = [l for l in lines if l.amount != l.amount.quantize(FEN)]
     found.append(Check("每行金额精确到分", len(unrounded), 0, not unrounded, "超过两位小数的行数 / 应为 0"))
     paid = {(r.performance.township, r.performance.branch_code, r.performance.payee) for r in rows}
-    missing = [c for c in result.cadres_seen if c not in paid]
-    found.append(Check("每名干部均已列支或说明", len(rows), len(result.cadres_seen), not missing,
+    seen = result.cadres_seen()
+    missing = [c for c in seen if c not in paid]
+    found.append(Check("每名干部均已列支或说明", len(rows), len(seen), not missing,
                        "付款表干部人数 / 报送干部人数"))
     charged = _sum_by([l for l in lines if l.payer == "village_collective"], lambda l: (l.township, l.branch_code))
     short = {k for k, due in charged.items() if due > 0 and _short(due, incomes.get(k))}

@@ -66,10 +66,20 @@ class PaymentLine:
 class PayResult:
     lines: list[PaymentLine]
     problems: list[Problem]
-    cadres_seen: list[tuple[str, str, str]]  # (township, branch_code, name) of every cadre of every accepted file
+    paid_branches: list[BranchResult]  # every scored branch of every accepted file, in the order paid
 
     def total(self, payer: str | None = None) -> Decimal:
         return sum((l.amount for l in self.lines if payer is None or l.payer == payer), ZERO)
+
+    def cadres_seen(self) -> list[tuple[str, str, str]]:
+        """(township, branch_code, name) of every cadre of every accepted file, in the order paid: worked out when
+        the finance 核对 sheet asks, not kept through the run (a province has ~500,000 cadres)."""
+        return [(b.township, b.branch_code, c.values.get("name", "")) for b in self.paid_branches for c in _members(b)]
+
+
+def _members(branch: BranchResult) -> list[Record]:
+    """The branch's cadres, its 书记 first, then in their rows' order."""
+    return sorted(branch.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))
 
 
 def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[BranchResult]) -> PayResult:
@@ -80,18 +90,16 @@ def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[Branch
     pay = rb.data.get("pay")
     lines: list[PaymentLine] = []
     problems: list[Problem] = []
-    seen: list[tuple[str, str, str]] = []
     if not pay:
-        return PayResult(lines, problems, seen)
+        return PayResult(lines, problems, [])
     files = {s.file for s in subs}
-    for branch in sorted((b for b in branches if b.file in files), key=lambda b: (b.township, b.branch_code)):
-        members = sorted(branch.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))
-        seen += [(branch.township, branch.branch_code, c.values.get("name", "")) for c in members]
-        branch_lines = _branch_lines(rb, pay, branch, members)
+    paid = sorted((b for b in branches if b.file in files), key=lambda b: (b.township, b.branch_code))
+    for branch in paid:
+        branch_lines = _branch_lines(rb, pay, branch, _members(branch))
         problems += _blank_counts(rb, branch, branch_lines)
         _cover_from_collective(pay, branch, branch_lines, problems)
         lines += branch_lines
-    return PayResult(lines, problems, seen)
+    return PayResult(lines, problems, paid)
 
 
 def _branch_lines(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:
