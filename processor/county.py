@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import sys
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
@@ -17,7 +16,7 @@ from .conditions import evaluate, holds, number, show
 from .extras import attach_extras
 from .figures import figure
 from .problems import Problem, problem
-from .records import BranchResult, CountyResult, Reason, Submission, UnitResult
+from .records import BranchResult, CountyResult, Reason, Submission, UnitResult, shared_text
 from .rulebook import Rulebook, rating_text, source_text
 from .score import score_submission
 
@@ -212,10 +211,10 @@ def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
         branch.lists = [entry["id"] for entry in outcomes["lists"] if holds(entry["when"], fig)]
         for entry in outcomes["lists"]:
             if entry["id"] in branch.lists:
-                branch.reasons.append(Reason(sys.intern(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
+                branch.reasons.append(Reason(shared_text(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
                                              source_text(entry.get("source"))))
         # The same few texts for every branch of a province: one copy each.
-        branch.reasons.append(Reason(sys.intern(f"评定结果：{rating_text(rb, branch.rating, branch.grade)}"),
+        branch.reasons.append(Reason(shared_text(f"评定结果：{rating_text(rb, branch.rating, branch.grade)}"),
                                      f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))))
 
 

@@ -167,10 +167,10 @@ def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
                  cells=_cells_of(cadre, paid_from, "months"))
     if kept is not None:
         add_note(line, f"换届中主动让贤、继续担任{v.get('role', '')}，任职期间保持原报酬标准 {monthly:.2f} 元/月不变"
-                          f"（现职月报酬 {number(v['monthly_pay']):.2f}；{source_text(rule['kept_level_source'])}）")
+                       f"（现职月报酬 {number(v['monthly_pay']):.2f}；{source_text(rule['kept_level_source'])}）")
     if line.amount == 0:
         add_note(line, "无星不发放绩效" if branch.rating == 0 and rate == 0 else
-                          "在岗 0 个月" if months == 0 else "发放比例为 0")
+                       "在岗 0 个月" if months == 0 else "发放比例为 0")
     return line
 
 

@@ -6,11 +6,11 @@ Submissions, score makes BranchResults from them, county and pay read both, the 
 from __future__ import annotations
 
 import sys
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 from pathlib import Path
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 from .problems import Problem, has_errors
@@ -42,6 +42,14 @@ def pickled_by_position(cls: Class) -> Class:
     return cls
 
 
+def _remembered(table: dict[Any, Any], limit: int, key: Hashable, value: Any) -> Any:
+    """`value` kept as the run's one copy for `key` (a table of them past `limit` starts afresh)."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
+    return value
+
+
 # --- Decimals across the workers' pipe ------------------------------------------------------------------
 # A township's result holds ~1,400 Decimals (scores, figures, pay); pickled, each becomes an object of its own
 # in the run (104 bytes), ~290 MB at a province's 2,000 townships. The same few thousand values recur from township
@@ -54,11 +62,7 @@ _DECIMALS_MAX = 1 << 18  # distinct texts kept; more (a province's incomes and p
 def decimal_of(text: str) -> Decimal:
     """The Decimal written `text` (str() of it: exponent and sign of zero kept), one object per text."""
     found = _DECIMALS.get(text)
-    if found is None:
-        if len(_DECIMALS) >= _DECIMALS_MAX:
-            _DECIMALS.clear()
-        found = _DECIMALS[text] = Decimal(text)
-    return found
+    return found if found is not None else _remembered(_DECIMALS, _DECIMALS_MAX, text, Decimal(text))
 
 
 def decimal_by_text(value: Decimal) -> tuple[Any, tuple[str]]:
@@ -82,22 +86,14 @@ def shared_text(text: str) -> str:
     """The run's one copy of a text many branches repeat: a reason's wording recurs from township to township ("得星 0
     颗：无", "基层党建星：得星。总分 92 ≥ 85"; in the benchmark one reason in nine is worded anew)."""
     found = _TEXTS.get(text)
-    if found is None:
-        if len(_TEXTS) >= _TEXTS_MAX:
-            _TEXTS.clear()
-        found = _TEXTS[text] = text
-    return found
+    return found if found is not None else _remembered(_TEXTS, _TEXTS_MAX, text, text)
 
 
 def shared_texts(texts: Iterable[str]) -> tuple[str, ...]:
     """The run's one tuple of these texts (each text interned too)."""
     key = tuple(texts)
     found = _TUPLES.get(key)
-    if found is None:
-        if len(_TUPLES) >= _TUPLES_MAX:
-            _TUPLES.clear()
-        found = _TUPLES[key] = tuple([sys.intern(text) for text in key])
-    return found
+    return found if found is not None else _remembered(_TUPLES, _TUPLES_MAX, key, tuple(map(sys.intern, key)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +190,7 @@ class Packer:
         return (layout, record.row, record.formulas, *packed)
 
     def rows(self, records: Iterable[Record]) -> PackedRecords:
-        return PackedRecords._of(tuple([self.row(r) for r in records]))
+        return _packed_records(tuple([self.row(r) for r in records]))
 
 
 def _unpacked(packed: PackedRow) -> Record:
@@ -212,12 +208,6 @@ class PackedRecords(Sequence["Record"]):
 
     def __init__(self, records: Iterable[Record] = ()) -> None:
         self._rows: tuple[PackedRow, ...] = Packer().rows(records)._rows
-
-    @classmethod
-    def _of(cls, rows: tuple[PackedRow, ...]) -> PackedRecords:
-        packed = cls.__new__(cls)
-        packed._rows = rows
-        return packed
 
     def __reduce__(self) -> tuple[Any, tuple[tuple[PackedRow, ...]]]:
         return _packed_records, (self._rows,)  # a function, pickled by name once (a bound method is pickled each time)
@@ -251,7 +241,9 @@ class PackedRecords(Sequence["Record"]):
 
 
 def _packed_records(rows: tuple[PackedRow, ...]) -> PackedRecords:
-    return PackedRecords._of(rows)
+    packed = PackedRecords.__new__(PackedRecords)
+    packed._rows = rows
+    return packed
 
 
 def packed_inputs(branches: Iterable[BranchResult]) -> None:
@@ -367,11 +359,11 @@ class BranchResult:
     reasons: list[Reason] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     figures_cache: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
+    # These three are lists where a branch is scored, PackedRecords in the run (a worker packs them to send).
     event_rows: Sequence[Record] = field(default_factory=list, repr=False)
     cadres: Sequence[Record] = field(default_factory=list, repr=False)  # for pay: the branch's 村干部 rows
     # The branch's own rows by sheet key (branches, scores, vetoes, votes): the county panel's figures
     # rescore the branch from them (processor/procedure.py), and the review workbook shows them.
-    # In the run (after a worker sent them) each is PackedRecords.
     rows: Mapping[str, Sequence[Record]] = field(default_factory=dict, repr=False)
     committee: str = ""  # the 基层党委 the branch belongs to, where grades are given within each (R5)
     extras: dict[str, Any] = field(default_factory=dict)  # members, meetings, secretary type (extras.py)

@@ -21,11 +21,11 @@ from contextlib import contextmanager
 from functools import partial
 from dataclasses import dataclass, field
 from decimal import Decimal
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from multiprocessing.reduction import ForkingPickler
 
 from .accounting import STATES, Accounted, account, files_in_force
 from .carry import CarriedRecords, packed, submission_records_json
