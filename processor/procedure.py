@@ -127,18 +127,22 @@ def review_rows(rb: Rulebook, branches: list[BranchResult], listed: dict[Key, st
         by_township.setdefault(b.township, []).append(b)
     gap = Decimal(str(rb.settings.get("review_gap_warning", 0) or 0))
     fields = _item_fields(rb)
-    pairs = {b.key: _item_pairs(fields, _score_row(b)) for b in branches}  # each branch once: a province has 100,000
-    spread = {t: _spread(own) for t, own in by_township.items()}
-    rows = []
-    for b in branches:
-        if b.key not in listed:
-            continue
-        hints = _rating_jump(rb, b, previous.get(b.key)) + _gaps(pairs[b.key], gap) + _outlier(b, spread[b.township])
-        rows.append(ReviewRow(b.township, b.branch_code, b.name, listed[b.key], rating_text(rb, b.rating, b.grade),
-                              township_scores(rb, _score_row(b)), hints))
-    stamps = [(t, text) for t, own in sorted(by_township.items())
-              if (text := _rubber_stamp([pairs[b.key] for b in own]))]
-    return rows, stamps
+    made: dict[Key, ReviewRow] = {}
+    stamps = []
+    # Township by township: a branch's score row is read once (a province's rows are read from part files,
+    # parts.py), and only the listed branches' item pairs outlive their township.
+    for t, own in sorted(by_township.items()):
+        spread = _spread(own)
+        scored = [(b, _score_row(b)) for b in own]
+        pairs = [_item_pairs(fields, row) for _, row in scored]
+        if text := _rubber_stamp(pairs):
+            stamps.append((t, text))
+        for (b, row), own_pairs in zip(scored, pairs, strict=True):
+            if b.key in listed:
+                hints = _rating_jump(rb, b, previous.get(b.key)) + _gaps(own_pairs, gap) + _outlier(b, spread)
+                made[b.key] = ReviewRow(b.township, b.branch_code, b.name, listed[b.key],
+                                        rating_text(rb, b.rating, b.grade), township_scores(rb, row), hints)
+    return [made[b.key] for b in branches if b.key in made], stamps
 
 
 def _score_row(b: BranchResult) -> Record | None:

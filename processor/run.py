@@ -63,6 +63,7 @@ from .ledger import issued_versions, last_rulebook, previous_results, previous_t
 from .lock import LOCK_NAME, RunLock
 from .mail import start_mail
 from .notice import NoticeContact, write_county_notice, write_township_notices
+from .parts import forget_parts, rows_to_part
 from .pay import PayResult, compute_payments
 from .payers import with_county_payers
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
@@ -232,6 +233,7 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         return outcome
     finally:
         tempfile.tempdir = system_temp
+        forget_parts()  # the rows read from this run's part files
         if not (config.out / JOURNAL).exists():  # an unfinished commit keeps its staging for recovery
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -299,7 +301,7 @@ def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Inp
     limit (isolate.py), --workers of them at once: a file that would exhaust either costs only itself."""
     jobs = [_job(item, work, n) for n, item in enumerate(inputs, 1)]
     show = _progress(config, len(jobs))
-    _worker_init(rulebook, config.period)  # before the fork: the children inherit it
+    _worker_init(rulebook, config.period, work)  # before the fork: the children inherit it
     results = _shown(map_isolated(_worker_process, jobs, workers=config.workers), show)
     accounted = []
     for item, job, result in zip(inputs, jobs, results, strict=True):
@@ -335,8 +337,9 @@ def _job(item: Input, work: Path, n: int) -> Job:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(rulebook: Rulebook | None, period: int) -> None:
-    _WORKER["rulebook"], _WORKER["period"] = rulebook, period
+def _worker_init(rulebook: Rulebook | None, period: int, parts: Path | None = None) -> None:
+    """PARTS: the folder the workers write each township's branch rows to (parts.py); None keeps them in the result."""
+    _WORKER["rulebook"], _WORKER["period"], _WORKER["parts"] = rulebook, period, parts
     ForkingPickler.register(Decimal, decimal_by_text)  # results share their Decimals (records.decimal_of)
     known_sheet_names(), shipped_by_template()  # parsed once here; the forked children inherit them
 
@@ -347,16 +350,22 @@ Result = tuple[Submission, list[BranchResult], bytes, str]
 def _worker_process(job: Job) -> Result:
     """One file, in a worker: its result without the rulebook it was read by (`_detached`)."""
     sub, branches, carried = _read_and_score(job)
-    return _detached(sub, branches, carried)
+    parts = _WORKER.get("parts")
+    # Named after the generated input name (input-00001.rows), never after a name from outside.
+    part = parts / f"{Path(job[0]).stem}.rows" if parts is not None and job[0] and branches else None
+    return _detached(sub, branches, carried, part)
 
 
-def _detached(sub: Submission, branches: list[BranchResult], carried: bytes) -> Result:
+def _detached(sub: Submission, branches: list[BranchResult], carried: bytes, part: Path | None = None) -> Result:
     """The result crosses to the parent naming its rulebook by template id rather than carrying a copy: the
     parent holds the same rulebook (the worker was forked from it), and a copy per file would cost ~120 KB of
-    memory and ~2 ms of unpickling each — at two thousand townships, 240 MB and four seconds of the run."""
+    memory and ~2 ms of unpickling each — at two thousand townships, 240 MB and four seconds of the run.
+    The branches' own rows go to the part file `part` when given (parts.py), else with the result."""
     template_id = sub.rulebook.template_id if sub.rulebook is not None else ""
     sub.rulebook = None
     packed_inputs(branches)  # the run keeps each branch's rows compact (records.PackedRecords)
+    if part is not None and not rows_to_part(branches, part):
+        logger.warning("{}: its rows could not be written to {}; they stay in the run's memory", sub.file, part)
     return sub, branches, carried, template_id
 
 
