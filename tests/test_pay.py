@@ -270,7 +270,7 @@ def test_shortfall__income_below_rewards__every_reward_line_noted_and_pay_001(tm
     rewards = paid.lines("SH", "star_reward")
     assert {l.payee: l.amount for l in rewards} == {SECRETARY: D("10800.00"), MEMBER: D("7200.00"),
                                                     DEPUTY: D("4200.00")}  # shipped setting: listed in full
-    assert all(l.notes == [SHORT_NOTE_IN_FULL] for l in rewards)
+    assert all(list(l.notes) == [SHORT_NOTE_IN_FULL] for l in rewards)
     assert all(not l.notes for l in paid.lines("SH") if l.payer != "village_collective")
     assert all(not l.notes for l in paid.lines("EQ"))
     (flag,) = paid.result.problems
@@ -301,7 +301,7 @@ def test_shortfall__pro_rata__lines_scaled_down_never_above_income(tmp_path: Pat
     assert sum((l.amount for l in rewards), D(0)) == D("10000.05") <= D("10000.07")
     # 10000.07 × 100 / 22200 = 45.045… → 45.05%
     note = "村集体经济收入 10000.07 元不足以支付应列支的 22200.00 元，已按比例 45.05% 发放"
-    assert all(l.notes == [note] for l in rewards)
+    assert all(list(l.notes) == [note] for l in rewards)
     assert [p.code for p in paid.result.problems] == ["PAY_001"]
     # Only the collective's lines are scaled: performance stays 10800.00 / 7200.00 / 4899.99.
     assert paid.amounts("PR", "performance") == {SECRETARY: D("10800.00"), MEMBER: D("7200.00"),

@@ -198,7 +198,14 @@ def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_
             worded.setdefault(line.basis, set()).add(id(line.basis))
     assert len(worded) > 2 and all(len(ids) == 1 for ids in worded.values())
 
+    # Equal amounts, a cadre's name on each of its lines and equal notes: one object each (pay._line, pay.add_note).
+    for value_of in (lambda l: l.amount, lambda l: l.payee, lambda l: l.notes):
+        objects: dict[object, set[int]] = {}
+        for line in lines:
+            objects.setdefault(value_of(line), set()).add(id(value_of(line)))
+        assert len(objects) < len(lines) and all(len(ids) == 1 for ids in objects.values())
+
     plain = [line for line in lines if not line.notes][:2]
     add_note(plain[0], "测试说明")
-    assert plain[0].notes == ["测试说明"] and not plain[1].notes
-    assert all(l.notes != ["测试说明"] for l in lines if l is not plain[0])
+    assert list(plain[0].notes) == ["测试说明"] and not plain[1].notes
+    assert all(list(l.notes) != ["测试说明"] for l in lines if l is not plain[0])
