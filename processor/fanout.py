@@ -52,8 +52,9 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
     order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].weight, i))
     _JOBS[:] = jobs
     try:
+        # A child per job: a writer child's peak memory is the run's and its own job's, not every job's before it.
         results = list(map_isolated(_run_job, order, workers=min(workers, len(jobs)),
-                                    memory_bytes=WRITER_MEMORY_BYTES, seconds=WRITER_SECONDS))
+                                    memory_bytes=WRITER_MEMORY_BYTES, seconds=WRITER_SECONDS, one_each=True))
     finally:
         _JOBS.clear()
     done: dict[int, list[Path]] = {}

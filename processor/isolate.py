@@ -59,12 +59,14 @@ def run_isolated(func: Callable[[Any], Any], arg: Any, *, memory_bytes: int = LI
 
 def map_isolated(func: Callable[[Any], Any], args: Iterable[Any], workers: int = 2, *,
                  memory_bytes: int = LIMITS.isolate_memory_bytes,
-                 seconds: float = LIMITS.isolate_seconds) -> Generator[Any, None, None]:
+                 seconds: float = LIMITS.isolate_seconds, one_each: bool = False) -> Generator[Any, None, None]:
     """func(arg) for every arg in `workers` child processes, yielded in the order of args.
 
-    A failure costs only its own item: a worker that died or overran is replaced.
+    A failure costs only its own item: a worker that died or overran is replaced. `one_each`: every item in a
+    child of its own, forked when it starts (a long item's child keeps the memory it grew to: the next would add
+    its own on top).
     """
-    pool = _Pool(func, max(1, workers), memory_bytes, seconds)
+    pool = _Pool(func, max(1, workers), memory_bytes, seconds, one_each)
     try:
         yield from pool.run(list(args))
     finally:
@@ -144,9 +146,11 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, func: Callable[[Any], Any], workers: int, memory_bytes: int, seconds: float) -> None:
+    def __init__(self, func: Callable[[Any], Any], workers: int, memory_bytes: int, seconds: float,
+                 one_each: bool = False) -> None:
         self.context = multiprocessing.get_context("fork")
         self.func, self.size, self.memory_bytes, self.seconds = func, workers, memory_bytes, seconds
+        self.one_each = one_each
         self.workers: list[_Worker] = []
 
     def run(self, args: list[Any]) -> Iterator[Any]:
@@ -200,6 +204,9 @@ class _Pool:
         worker.index = None
         if isinstance(result, IsolatedFailure) and result.limit == MEMORY:
             self._replace(worker)  # after a MemoryError its heap may be fragmented: start afresh
+        elif self.one_each:
+            worker.stop()
+            self.workers.remove(worker)
         return True
 
     def _replace(self, worker: _Worker) -> IsolatedFailure:

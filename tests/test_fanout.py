@@ -67,3 +67,35 @@ def test_caller_stops_without_finishing__the_child_is_stopped(tmp_path):
             raise RuntimeError("the operator's mistake stops the run")
     assert time.monotonic() - begun < 30
     assert not (tmp_path / "late.txt").exists()
+
+
+_HELD: list[bytes] = []  # what a writer's heap keeps after its job (freed memory a process does not give back)
+
+
+def _resident_mb() -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmRSS:"))
+
+
+def test_writer_jobs__each_in_a_child_of_its_own__none_starts_with_what_an_earlier_job_grew_to(tmp_path):
+    from processor.fanout import run_writers
+
+    def big() -> list[Path]:
+        _HELD.append(b"x" * (300 << 20))  # a finance workbook's tables, kept by the child's heap
+        return []
+
+    def measured(name: str) -> WriterJob:
+        def write() -> list[Path]:
+            time.sleep(0.3)  # the big job is done before the last of these starts
+            path = tmp_path / name
+            path.write_text(f"{os.getpid()} {_resident_mb()}", encoding="utf-8")
+            return [path]
+        return WriterJob(name, write, 1.0)
+
+    jobs = [WriterJob("big", big, 10.0), *(measured(f"{n}.txt") for n in range(4))]
+    before = _resident_mb()
+    run_writers(jobs, 2)
+
+    started = [tuple(map(int, (tmp_path / f"{n}.txt").read_text(encoding="utf-8").split())) for n in range(4)]
+    assert len({pid for pid, _ in started}) == 4 and os.getpid() not in {pid for pid, _ in started}
+    assert all(mb < before + 150 for _, mb in started)  # none ran after the 300 MB job in its process
