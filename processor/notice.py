@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +90,13 @@ def _ordered(townships: list[str], listed: list[BranchResult]) -> list[str]:
 
 def write_notice(path: Path, c: Consolidated, contact: NoticeContact, members: list[BranchResult],
                  township: str = "") -> Path:
-    return atomic_write(path, _deterministic(_notice(c, contact, members, township)))
+    later = _RowsLater()
+    return atomic_write(path, _deterministic(_notice(c, contact, members, township, later), later=later))
 
 
-def _notice(c: Consolidated, contact: NoticeContact, members: list[BranchResult], township: str = ""):
+def _notice(c: Consolidated, contact: NoticeContact, members: list[BranchResult], township: str = "",
+            later: _RowsLater | None = None):
+    """LATER: where the lists' rows are kept as texts, to be put into the document as it is serialised."""
     doc = Document()
     title = notice_title(c, contact, township)
     _page(doc, title)
@@ -105,7 +109,7 @@ def _notice(c: Consolidated, contact: NoticeContact, members: list[BranchResult]
     blank_table: list[Any] = []  # the first group's table before its rows: the others start as copies of it
     for group in _ordered(c.townships, members):
         _paragraph(doc, _group_heading(group, groups[group]), BODY_FONT, 16, bold=True, space_before=6)
-        _table(doc, c, groups[group], blank_table)
+        _table(doc, c, groups[group], blank_table, later)
     _paragraph(doc, "", BODY_FONT, 16)
     _paragraph(doc, contact.issuer or BLANK, BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT)
     _paragraph(doc, _chinese_date(c.notice.get("start")), BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT)
@@ -222,10 +226,12 @@ def _run(paragraph, text: str, font: str, size: float, bold: bool = False) -> No
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
-def _table(doc, c: Consolidated, rows: list[BranchResult], blank: list[Any] | None = None) -> None:
+def _table(doc, c: Consolidated, rows: list[BranchResult], blank: list[Any] | None = None,
+           later: _RowsLater | None = None) -> None:
     """The list's table. `blank`: where the first table built keeps a copy of itself before its rows were
     filled in (header and one row); each further table starts as a copy of that — a county notice has a table
-    per township, and python-docx takes milliseconds to build one (its style is looked up among all the styles)."""
+    per township, and python-docx takes milliseconds to build one (its style is looked up among all the styles).
+    `later`: the rows are kept there as texts when they are all plain (_RowsLater)."""
     if blank and rows:
         tbl = copy.deepcopy(blank[0])
         doc.element.body._insert_tbl(tbl)  # where add_table puts it: before the section properties
@@ -250,9 +256,12 @@ def _table(doc, c: Consolidated, rows: list[BranchResult], blank: list[Any] | No
     # python-docx builds a cell in ~0.1 ms; a county notice lists thousands of branches. The first row is built
     # with it, the others are copies of that row's XML with their texts set: the same elements, the same bytes.
     prototype = first._tr
+    if later is not None and later.takes(prototype, [_row_texts(c, i, b) for i, b in enumerate(rows, 1)]):
+        return
+    pristine = copy.deepcopy(prototype)  # the copies are of the row before its texts: a first row with a tab has more runs
     for i, b in enumerate(rows, 1):
         texts = _row_texts(c, i, b)
-        tr = prototype if i == 1 else copy.deepcopy(prototype)
+        tr = prototype if i == 1 else copy.deepcopy(pristine)
         if i > 1:
             table._tbl.append(tr)
         if all(_plain_run_text(t) for t in texts):
@@ -262,6 +271,75 @@ def _table(doc, c: Consolidated, rows: list[BranchResult], blank: list[Any] | No
                 for r in list(cell.paragraphs[0].runs):
                     r._element.getparent().remove(r._element)
                 _cell(cell, text)
+
+
+class _RowsLater:
+    """A notice's list rows put into word/document.xml as it is serialised, not built as elements first.
+
+    A province's county notice lists ~50,000 branches; as python-docx elements (a row is ~36 of them) they took
+    ~700 MB while the notice was written, as XML ~1 KB a row. Each table keeps one row, its cells' texts
+    placeholders; the serialised document has that row written once for each row of the list, its texts escaped as
+    lxml escapes them (& < >) — the same bytes as the rows built as elements. Only plain texts (`_plain_run_text`,
+    printable) are kept here; a table with another is built as elements."""
+
+    def __init__(self) -> None:
+        self.nonce = os.urandom(8).hex()  # a placeholder no submitted text can spell
+        self.tables: list[list[list[str]]] = []
+
+    def _marks(self, table: int) -> list[str]:
+        return [f"\ue000{self.nonce}.{table}.{j}\ue001" for j in range(len(TABLE_WIDTHS))]
+
+    def takes(self, prototype, rows: list[list[str]]) -> bool:
+        """Whether the rows are kept here (the prototype row then holds the placeholders)."""
+        if not all(_plain_run_text(t) and t.isprintable() for row in rows for t in row):
+            return False
+        _set_texts(prototype, self._marks(len(self.tables)))
+        self.tables.append(rows)
+        return True
+
+    def expanded(self, blob: bytes) -> bytes:
+        """The serialised document with each table's placeholder row written once for each of its rows."""
+        chunks: list[bytes] = []
+        at = 0
+        for n, rows in enumerate(self.tables):
+            marks = [m.encode() for m in self._marks(n)]
+            first = blob.index(marks[0], at)
+            start = _row_start(blob, at, first)
+            end = blob.index(b"</w:tr>", first) + len(b"</w:tr>")
+            pieces, cut = [], start
+            for mark in marks:
+                found = blob.index(mark, cut, end)
+                pieces.append(blob[cut:found].decode())
+                cut = found + len(mark)
+            pieces.append(blob[cut:end].decode())
+            chunks.append(blob[at:start])
+            chunks.append("".join(_rows_xml(pieces, rows)).encode())
+            at = end
+        chunks.append(blob[at:])
+        return b"".join(chunks)
+
+
+def _rows_xml(pieces: list[str], rows: list[list[str]]) -> list[str]:
+    """Each row: the row's XML pieces around its texts (escaped)."""
+    out: list[str] = []
+    last = pieces[-1]
+    for row in rows:
+        out.extend(piece + _escaped(text) for piece, text in zip(pieces, row, strict=False))
+        out.append(last)
+    return out
+
+
+def _row_start(blob: bytes, at: int, before: int) -> int:
+    """Where the <w:tr> (with or without attributes) holding position `before` starts."""
+    start = before
+    while True:
+        start = blob.rindex(b"<w:tr", at, start)
+        if blob[start + 5:start + 6] in (b">", b" "):
+            return start
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _set_texts(tr, texts: list[str]) -> None:
@@ -306,7 +384,7 @@ def _fix_properties(doc, title: str) -> None:
 _RETOLD = ("/word/document.xml", "/word/header", "/docProps/core.xml")
 
 
-def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None) -> bytes:
+def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None, later: _RowsLater | None = None) -> bytes:
     """The document's zip with every entry at one fixed time, in python-docx's order of parts.
 
     python-docx's own save stamps each entry with the time of writing; its PackageWriter steps (python-docx is
@@ -325,7 +403,9 @@ def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None) -> byt
         PackageWriter._write_pkg_rels(writer, package.rels)
         for part in package.parts:  # PackageWriter._write_parts, with the unchanged parts' bytes kept
             name = str(part.partname)
-            if unchanged is None or name.startswith(_RETOLD):
+            if later is not None and later.tables and name == "/word/document.xml":
+                fixed.write(part.partname, later.expanded(part.blob))
+            elif unchanged is None or name.startswith(_RETOLD):
                 fixed.write(part.partname, part.blob)
             else:
                 kept = unchanged.get(name) or unchanged.setdefault(name, DeflatedPart(part.blob))
