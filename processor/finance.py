@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
@@ -248,37 +249,76 @@ def _cover(workbook, formats: Formats, paper: Paper, rb: Rulebook, result: PayRe
 
 def _cadre_sheet(workbook, formats: Formats, paper: Paper, rows: list[CadreRow]) -> list[tuple[int, int]]:
     ws = workbook.add_worksheet(CADRE_SHEET)
-    table = []
-    for r in rows:
-        p, w = r.performance, r.reward
-        sources = f"绩效：{PAYER_TEXT[p.payer]}" + (f"；奖励：{PAYER_TEXT[w.payer]}" if w else "")
-        basis = "；".join([p.basis, *([w.basis] if w else []), *p.notes, *(w.notes if w else ())])
-        table.append([p.township, p.village, p.branch_name, p.payee, p.role, p.monthly_pay, p.months,
-                      fen(p.performance_base or ZERO), (p.rate or ZERO) / 100, p.amount,
-                      w.amount if w else ZERO, r.total, sources, basis])
     money = {5: formats.yuan, 7: formats.yuan, 8: formats.percent, 9: formats.yuan, 10: formats.yuan, 11: formats.yuan,
              6: formats.integer}
-    return _payment_table(ws, formats, paper, "村干部绩效工资与星级奖励发放表", CADRE_HEADERS, table, money,
+    return _payment_table(ws, formats, paper, "村干部绩效工资与星级奖励发放表", CADRE_HEADERS, _cadre_table(rows), money,
                           [9, 10, 11], widths={1: 10, 2: 14, 4: 10, 12: 14, 13: 30}, key_columns=(0, 4))
 
 
-def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list[str], table: list[list[Any]],
-                   col_formats: dict, total_cols: list[int], widths: dict[int, int] | None = None,
-                   key_columns: tuple[int, int] | None = None, grouped: bool = True) -> list[tuple[int, int]]:
+def _cadre_row(r: CadreRow) -> list[Any]:
+    p, w = r.performance, r.reward
+    sources = f"绩效：{PAYER_TEXT[p.payer]}" + (f"；奖励：{PAYER_TEXT[w.payer]}" if w else "")
+    basis = "；".join([p.basis, *([w.basis] if w else []), *p.notes, *(w.notes if w else ())])
+    return [p.township, p.village, p.branch_name, p.payee, p.role, p.monthly_pay, p.months,
+            fen(p.performance_base or ZERO), (p.rate or ZERO) / 100, p.amount, w.amount if w else ZERO, r.total,
+            sources, basis]
+
+
+@dataclass
+class Table:
+    """A payment sheet's rows as `_payment_table` writes them: township by township, each made when it is written.
+
+    A province's cadre sheet has ~500,000 rows; made all at once, as one list, they took ~0.9 KB each of the
+    writer's memory (its texts and amounts), 450 MB."""
+    count: int
+    first: list[list[Any]]                           # the first rows: enough for the column widths (set_widths)
+    sums: dict[int, Decimal]                         # each total column's sum over every row
+    groups: Callable[[], Iterator[list[list[Any]]]]  # the rows, township by township (or all as one group)
+
+
+_WIDTH_ROWS = 500  # set_widths measures the first 500 rows (the totals row among them)
+
+
+def _listed(table: list[list[Any]], total_cols: list[int], grouped: bool) -> Table:
+    return Table(len(table), table[:_WIDTH_ROWS], {j: sum((row[j] for row in table), ZERO) for j in total_cols},
+                 lambda: iter(_by_township(table) if grouped else ([table] if table else [])))
+
+
+def _cadre_table(rows: list[CadreRow]) -> Table:
+    def groups() -> Iterator[list[list[Any]]]:
+        group: list[list[Any]] = []
+        for r in rows:
+            if group and group[0][0] != r.performance.township:
+                yield group
+                group = []
+            group.append(_cadre_row(r))
+        if group:
+            yield group
+
+    sums = {9: sum((r.performance.amount for r in rows), ZERO),
+            10: sum((r.reward.amount if r.reward else ZERO for r in rows), ZERO),
+            11: sum((r.total for r in rows), ZERO)}
+    return Table(len(rows), [_cadre_row(r) for r in rows[:_WIDTH_ROWS]], sums, groups)
+
+
+def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list[str],
+                   table: list[list[Any]] | Table, col_formats: dict, total_cols: list[int],
+                   widths: dict[int, int] | None = None, key_columns: tuple[int, int] | None = None,
+                   grouped: bool = True) -> list[tuple[int, int]]:
     """Title, header, the rows by township (a 小计 under each, each township from a new page), 合计 and
     the signature block; returns the (first, last) row of each township's lines."""
-    groups = _by_township(table) if grouped else ([table] if table else [])
+    rows = table if isinstance(table, Table) else _listed(table, total_cols, grouped)
     totals: list[Any] = ["合计"] + [""] * (len(headers) - 1)
     for j in total_cols:
-        totals[j] = sum((row[j] for row in table), ZERO)
-    sized = set_widths(ws, headers, [totals] + table, 40, widths)
+        totals[j] = rows.sums[j]
+    sized = set_widths(ws, headers, [totals] + rows.first, 40, widths)
     last_col = len(headers) - 1
     head = title_block(ws, formats, paper.title(title), paper.facts(), last_col, sum(sized), paper.draft)
     write_header(ws, formats, head, headers, sized)
     row = head + 1
     ranges: list[tuple[int, int]] = []
     breaks: list[int] = []
-    for group in groups:
+    for group in rows.groups():
         if ranges:
             breaks.append(row)
         ranges.append((row, row + len(group) - 1))
@@ -291,7 +331,7 @@ def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list
     row = _write_total(ws, formats, row, totals, total_cols)
     signature_block(ws, formats, row, last_col)
     ws.freeze_panes(head + 1, 0)
-    ws.autofilter(head, 0, head + max(len(table), 1), last_col)
+    ws.autofilter(head, 0, head + max(rows.count, 1), last_col)
     print_layout(ws, Page(paper.title(f" {title}"), (head, head), key_columns, tuple(breaks)), sum(sized))
     return ranges
 
