@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +23,9 @@ from .workdays import (
     next_working_day,
 )
 from .xlsx import (
+    MEASURED_ROWS,
     Formats,
+    LazyRows,
     Page,
     new_workbook,
     print_layout,
@@ -122,12 +125,13 @@ def _doc_title(c: Consolidated, what: str = "评定结果汇总表") -> str:
 
 
 def _table_sheet(workbook, formats: Formats, c: Consolidated, name: str, title: str, headers: list[str],
-                 rows: list[list[Any]], col_formats: dict[int, Any] | None = None, widths: dict[int, int] | None = None,
-                 key: tuple[int, int] | None = KEY, note: str = "", cap: int = 30) -> Any:
+                 rows: list[list[Any]] | LazyRows, col_formats: dict[int, Any] | None = None,
+                 widths: dict[int, int] | None = None, key: tuple[int, int] | None = KEY, note: str = "",
+                 cap: int = 30) -> Any:
     """A sheet that prints: its title, county/period/date, an optional note, the table; header and key
     columns repeated on every page."""
     ws = workbook.add_worksheet(name)
-    sized = set_widths(ws, headers, rows, cap, widths)
+    sized = set_widths(ws, headers, rows.first if isinstance(rows, LazyRows) else rows, cap, widths)
     made = dt.datetime.now(CHINA_TZ).date().isoformat()
     facts = [f"县（市、区）：{c.county_name or '未设置'}", f"评定年度：{c.period}", f"制表日期：{made}"]
     row = title_block(ws, formats, f"{c.county_name}{c.period}年度{title}", facts, len(headers) - 1, sum(sized),
@@ -215,10 +219,21 @@ def _shown_elsewhere(rule: str) -> bool:
 
 def _reasons(workbook, formats: Formats, c: Consolidated) -> None:
     """Each branch's reasons in a wide wrapped column of their own, so they print whole."""
-    rows = [[b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade),
-             "\n".join(r.sentence() for r in b.reasons)] for b in _in_county_order(c, c.county.branches)]
+    branches = _in_county_order(c, c.county.branches)
+
+    def rows(part: list[BranchResult]) -> list[list[Any]]:
+        return [[b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade),
+                 "\n".join(r.sentence() for r in b.reasons)] for b in part]
+
+    def parts() -> Iterator[list[list[Any]]]:  # a province's reasons are ~2.6 KB a branch: a part at a time
+        return (rows(branches[i:i + _PART_ROWS]) for i in range(0, len(branches), _PART_ROWS))
+
     _table_sheet(workbook, formats, c, "评定理由", f"{system_name(c.rulebook, c.county_name)}村党支部评定理由", ["乡镇", "支部编码", "支部名称", "评定结果", "评定理由"],
-                 rows, {4: formats.wrap}, widths={2: 16, 4: 92})
+                 LazyRows(len(branches), rows(branches[:MEASURED_ROWS]), parts), {4: formats.wrap},
+                 widths={2: 16, 4: 92})
+
+
+_PART_ROWS = 1000  # rows made at a time for a long table
 
 
 def _in_county_order(c: Consolidated, branches: list[BranchResult]) -> list[BranchResult]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
@@ -27,7 +27,9 @@ from .records import BranchResult
 from .rulebook import Rulebook, rating_text
 from .xlsx import (
     LINE_POINTS,
+    MEASURED_ROWS,
     Formats,
+    LazyRows,
     Page,
     new_workbook,
     print_layout,
@@ -266,22 +268,16 @@ def _cadre_row(r: CadreRow) -> list[Any]:
 
 @dataclass
 class Table:
-    """A payment sheet's rows as `_payment_table` writes them: township by township, each made when it is written.
-
-    A province's cadre sheet has ~500,000 rows; made all at once, as one list, they took ~0.9 KB each of the
-    writer's memory (its texts and amounts), 450 MB."""
-    count: int
-    first: list[list[Any]]                           # the first rows: enough for the column widths (set_widths)
-    sums: dict[int, Decimal]                         # each total column's sum over every row
-    groups: Callable[[], Iterator[list[list[Any]]]]  # the rows, township by township (or all as one group)
-
-
-_WIDTH_ROWS = 500  # set_widths measures the first 500 rows (the totals row among them)
+    """A payment sheet's rows as `_payment_table` writes them: its parts are its townships (or all its rows as one),
+    each made when it is written — a province's cadre sheet has ~500,000 rows, ~0.9 KB each as one list."""
+    rows: LazyRows
+    sums: dict[int, Decimal]  # each total column's sum over every row
 
 
 def _listed(table: list[list[Any]], total_cols: list[int], grouped: bool) -> Table:
-    return Table(len(table), table[:_WIDTH_ROWS], {j: sum((row[j] for row in table), ZERO) for j in total_cols},
-                 lambda: iter(_by_township(table) if grouped else ([table] if table else [])))
+    groups = _by_township(table) if grouped else ([table] if table else [])
+    return Table(LazyRows(len(table), table[:MEASURED_ROWS], lambda: iter(groups)),
+                 {j: sum((row[j] for row in table), ZERO) for j in total_cols})
 
 
 def _cadre_table(rows: list[CadreRow]) -> Table:
@@ -298,7 +294,7 @@ def _cadre_table(rows: list[CadreRow]) -> Table:
     sums = {9: sum((r.performance.amount for r in rows), ZERO),
             10: sum((r.reward.amount if r.reward else ZERO for r in rows), ZERO),
             11: sum((r.total for r in rows), ZERO)}
-    return Table(len(rows), [_cadre_row(r) for r in rows[:_WIDTH_ROWS]], sums, groups)
+    return Table(LazyRows(len(rows), [_cadre_row(r) for r in rows[:MEASURED_ROWS]], groups), sums)
 
 
 def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list[str],
@@ -307,10 +303,11 @@ def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list
                    grouped: bool = True) -> list[tuple[int, int]]:
     """Title, header, the rows by township (a 小计 under each, each township from a new page), 合计 and
     the signature block; returns the (first, last) row of each township's lines."""
-    rows = table if isinstance(table, Table) else _listed(table, total_cols, grouped)
+    made = table if isinstance(table, Table) else _listed(table, total_cols, grouped)
+    rows = made.rows
     totals: list[Any] = ["合计"] + [""] * (len(headers) - 1)
     for j in total_cols:
-        totals[j] = rows.sums[j]
+        totals[j] = made.sums[j]
     sized = set_widths(ws, headers, [totals] + rows.first, 40, widths)
     last_col = len(headers) - 1
     head = title_block(ws, formats, paper.title(title), paper.facts(), last_col, sum(sized), paper.draft)
@@ -318,7 +315,7 @@ def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list
     row = head + 1
     ranges: list[tuple[int, int]] = []
     breaks: list[int] = []
-    for group in rows.groups():
+    for group in rows.parts():
         if ranges:
             breaks.append(row)
         ranges.append((row, row + len(group) - 1))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -257,7 +257,19 @@ def row_height(values: list[Any], widths: list[float]) -> float | None:
     return LINE_POINTS * lines if lines > 1 else None
 
 
-def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[list[Any]],
+MEASURED_ROWS = 500  # the rows a table's column widths are measured on (set_widths, _widest)
+
+
+@dataclass
+class LazyRows:
+    """A table's rows made a part at a time while they are written, not held as one list: a province's tables
+    have ~100,000 rows (the reasons ~2.6 KB each, the finance cadre lines ~0.9 KB)."""
+    count: int
+    first: list[list[Any]]                          # the first MEASURED_ROWS rows: the column widths are theirs
+    parts: Callable[[], Iterator[list[list[Any]]]]  # every row, in order, a part at a time
+
+
+def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[list[Any]] | LazyRows,
                 col_formats: dict[int, Any] | None = None, first_row: int = 0, cap: int = 40,
                 widths: dict[int, int] | None = None) -> float:
     """A header row, data rows, frozen header and autofilter; returns the table's width in characters.
@@ -266,17 +278,22 @@ def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[lis
     column wraps, and each row is as tall as its longest wrapped cell, so nothing overlaps on paper.
     """
     col_formats = dict(col_formats or {})
-    sized = set_widths(sheet, headers, rows, cap, widths)
+    first = rows.first if isinstance(rows, LazyRows) else rows
+    sized = set_widths(sheet, headers, first, cap, widths)
     for j, w in enumerate(sized):
-        if j not in col_formats and _widest(rows, j) > w:
+        if j not in col_formats and _widest(first, j) > w:
             col_formats[j] = formats.wrap
     write_header(sheet, formats, first_row, headers, sized)
-    ncols = max([len(sized)] + [len(r) for r in rows])
-    write_rows(sheet, formats, first_row + 1, rows, [col_formats.get(j) for j in range(ncols)], sized,
-               numbers_wrap=True)
+    row = first_row + 1
+    for part in rows.parts() if isinstance(rows, LazyRows) else [rows]:
+        if part:
+            ncols = max([len(sized)] + [len(r) for r in part])
+            row = write_rows(sheet, formats, row, part, [col_formats.get(j) for j in range(ncols)], sized,
+                             numbers_wrap=True)
     sheet.freeze_panes(first_row + 1, 0)
     if headers:
-        sheet.autofilter(first_row, 0, first_row + max(len(rows), 1), len(headers) - 1)
+        count = rows.count if isinstance(rows, LazyRows) else len(rows)
+        sheet.autofilter(first_row, 0, first_row + max(count, 1), len(headers) - 1)
     return sum(sized)
 
 
@@ -294,7 +311,7 @@ def set_widths(sheet: Any, headers: list[str], rows: list[list[Any]], cap: int =
     fixed = fixed or {}
     sized: list[float] = []
     for j, h in enumerate(headers):
-        values = [r[j] for r in rows[:500] if j < len(r)]
+        values = [r[j] for r in rows[:MEASURED_ROWS] if j < len(r)]
         body = max([display_width(line) for v in values for line in _cell_text(v).split("\n")], default=0)
         numeric = bool(values) and all(isinstance(v, (int, float, Decimal)) or v is None for v in values)
         natural = max(body, min(display_width(h), max(body, 6))) + (1 if numeric else 2)
@@ -309,7 +326,7 @@ def fit_columns(sheet: Any, headers: list[str], rows: list[list[Any]], cap: int 
 
 
 def _widest(rows: list[list[Any]], j: int) -> int:
-    return max([display_width(line) for r in rows[:500] if j < len(r) for line in _cell_text(r[j]).split("\n")],
+    return max([display_width(line) for r in rows[:MEASURED_ROWS] if j < len(r) for line in _cell_text(r[j]).split("\n")],
                default=0)
 
 

@@ -28,7 +28,7 @@ def _consolidated(branches: list[BranchResult]) -> Consolidated:
 def _written(tmp_path, name: str, branches: list[BranchResult], as_text: bool) -> bytes:
     if not as_text:  # every row built as python-docx elements, as before
         real = notice._RowsLater.takes
-        notice._RowsLater.takes = lambda self, prototype, rows: False  # type: ignore[method-assign]
+        notice._RowsLater.takes = lambda *_: False  # type: ignore[method-assign]
     try:
         path = write_notice(tmp_path / name, _consolidated(branches), NoticeContact(county="明川县"), branches)
     finally:

@@ -184,3 +184,26 @@ def test_escaped_body_is_string_body_for_the_texts_it_is_used_for() -> None:
     assert len(used) > 20
     for text in used:
         assert xlsx._escaped_body(text) == xlsx._string_body(text), text
+
+
+def test_a_table_written_a_part_at_a_time__the_same_bytes_as_written_whole(tmp_path: Path) -> None:
+    """The long tables (the reasons, the finance cadre lines) are made and written a part at a time
+    (xlsx.LazyRows): a one-row part, an empty one and parts that split wrapped rows must change nothing."""
+    rows = _rows(8) * 6  # longer than the rows the widths are measured on
+    assert len(rows) > xlsx.MEASURED_ROWS
+    cuts = [0, 1, 3, 3, 50, 51, 300, len(rows)]
+    parts = [rows[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+    def written(path: Path, table) -> bytes:
+        workbook = new_workbook(path, "写入测试")
+        formats = Formats(workbook)
+        ws = workbook.add_worksheet("表")
+        xlsx.write_table(ws, formats, [f"列{j}" for j in range(8)], table, {1: formats.yuan}, first_row=2,
+                         widths={7: 40})
+        workbook.close()
+        return path.read_bytes()
+
+    whole = written(tmp_path / "whole.xlsx", rows)
+    in_parts = written(tmp_path / "parts.xlsx", xlsx.LazyRows(len(rows), rows[:xlsx.MEASURED_ROWS], lambda: iter(parts)))
+
+    assert in_parts == whole
