@@ -527,7 +527,9 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
     original_height = sheet.original_row_height
     row_info, row_sizes = sheet.row_info, sheet.row_sizes
-    talls: dict[int, tuple[int, str]] = {}
+    # Per line count: its pixels, the rest of its <row> tag, and the RowInfo and row_sizes entry XlsxWriter keeps for
+    # each tall row — one of each for all the rows that tall (neither is changed in place), not two objects a row.
+    talls: dict[int, tuple[int, str, RowInfo, list[Any]]] = {}
     write = sheet.fh.write
     isnan, isinf = math.isnan, math.isinf
     last = first_row + len(rows) - 1
@@ -561,9 +563,11 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
             if tall is None:
                 pixels = int(LINE_POINTS * lines * 4.0 / 3.0 + 0.5)
                 tall = talls[lines] = (pixels, f' ht="{pixels * 0.75:.16g}" customHeight="1">'
-                                       if pixels != original_height else ">")
-            row_info[r] = RowInfo(height=tall[0], row_format=None, hidden=False, level=0, collapsed=False)
-            row_sizes[r] = [tall[0], False]
+                                       if pixels != original_height else ">",
+                                       RowInfo(height=pixels, row_format=None, hidden=False, level=0, collapsed=False),
+                                       [pixels, False])
+            row_info[r] = tall[2]
+            row_sizes[r] = tall[3]
             tag = f'<row r="{row}"{tall[1]}' if plain else _row_tag(sheet, r)
         else:
             info = row_info.get(r)
