@@ -82,7 +82,8 @@ def one_run(inbox: Path, workers: int) -> None:
     print(json.dumps({"timings": outcome.timings, "total": total, "inputs": outcome.counts["inputs"], "amount": amount,
                       "branches": outcome.counts["branches"], "gc": gc_seconds[0],
                       "rss_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "rss_workers": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                      "rss_workers": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                      "rss_writers": outcome.peaks}))
 
 
 def _results_total(path: Path) -> str:
@@ -255,6 +256,10 @@ def main() -> None:
     print(f"\nprovince as one run, --workers {args.workers}: {total:.1f} s, {main_run['inputs'] / total:.1f} files/s, "
           f"{main_run['branches'] / total:.0f} branches/s; GC {main_run['gc']:.1f} s; peak RSS main "
           f"{main_run['rss_main']:.0f} MB, largest worker {main_run['rss_workers']:.0f} MB")
+    if main_run.get("rss_writers"):
+        # A forked writer's RSS counts the run's pages it inherited (shared, not copied) as well as its own.
+        print("peak RSS of each writer's child (MB, inherited pages included): " + ", ".join(
+            f"{name} {mb:.0f}" for name, mb in sorted(main_run["rss_writers"].items(), key=lambda kv: -kv[1])))
     print(f"{'stage':36s} {'seconds':>8s}" + (f" {'1 worker':>9s}" if len(runs) > 1 else ""))
     for stage in _stage_order(main_run["timings"]):
         seconds = main_run["timings"][stage]

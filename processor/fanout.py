@@ -12,6 +12,7 @@ traceback, as it would have been without the children.
 from __future__ import annotations
 
 import multiprocessing
+import resource
 import time
 import warnings
 from collections.abc import Callable
@@ -40,13 +41,16 @@ class _Done:
     paths: list[Path]
     seconds: float
     warned: list[tuple[type[Warning], str]]
+    peak_mb: float  # the child's peak RSS when the job was done (the run's data it inherited included)
 
 
 _JOBS: list[WriterJob] = []  # set before the children are forked; they read their job from here
 
 
-def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None) -> list[list[Path]]:
-    """Each job's paths, in the order of `jobs`; heavier jobs are started first when there are children."""
+def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None,
+                peaks: dict[str, float] | None = None) -> list[list[Path]]:
+    """Each job's paths, in the order of `jobs`; heavier jobs are started first when there are children.
+    `timings`: seconds per job; `peaks`: the peak RSS (MB) of each job's child."""
     if workers <= 1 or len(jobs) <= 1:
         return [_timed(job, timings) for job in jobs]
     order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].weight, i))
@@ -62,7 +66,7 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
         if isinstance(result, IsolatedFailure):
             done[index] = _timed(jobs[index], timings)  # again here: its exception, if any, is the run's
             continue
-        done[index] = _accept(jobs[index], result, timings)
+        done[index] = _accept(jobs[index], result, timings, peaks)
     return [done[i] for i in range(len(jobs))]
 
 
@@ -84,15 +88,19 @@ def _run(job: WriterJob) -> _Done:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         paths = job.write()
-    return _Done(paths, time.perf_counter() - started, [(w.category, str(w.message)) for w in caught])
+    return _Done(paths, time.perf_counter() - started, [(w.category, str(w.message)) for w in caught],
+                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None) -> list[Path]:
-    """A child's job as if it had been written here: its warnings raised again, its time kept."""
+def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None,
+            peaks: dict[str, float] | None = None) -> list[Path]:
+    """A child's job as if it had been written here: its warnings raised again, its time (and peak RSS) kept."""
     for category, message in done.warned:  # into the caller's catch_warnings
         warnings.warn(message, category, stacklevel=3)
     if timings is not None:
         timings[f"write {job.name}"] = done.seconds
+    if peaks is not None:
+        peaks[job.name] = done.peak_mb
     return done.paths
 
 
@@ -109,8 +117,9 @@ class Started:
     without finishing (the run stopped) stops the child.
     """
 
-    def __init__(self, jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None) -> None:
-        self._jobs, self._timings = jobs, timings
+    def __init__(self, jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None,
+                 peaks: dict[str, float] | None = None) -> None:
+        self._jobs, self._timings, self._peaks = jobs, timings, peaks
         self._written: list[list[Path]] | None = None
         self._process: Any = None
         if workers <= 1 or not jobs:
@@ -129,7 +138,7 @@ class Started:
             except (EOFError, OSError):  # the child died: every job is written here
                 results = [None] * len(self._jobs)
             self._stop(kill=False)
-            self._written = [_timed(job, self._timings) if done is None else _accept(job, done, self._timings)
+            self._written = [_timed(job, self._timings) if done is None else _accept(job, done, self._timings, self._peaks)
                              for job, done in zip(self._jobs, results, strict=True)]
         return self._written
 

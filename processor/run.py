@@ -135,6 +135,7 @@ class RunOutcome:
     seed: int
     summary: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
+    peaks: dict[str, float] = field(default_factory=dict)  # peak RSS (MB) of each writer job's child, for the benchmark
     branches: list[BranchResult] = field(default_factory=list, repr=False)  # the county's scored branches
     procedure: dict[str, Any] = field(default_factory=dict, repr=False)  # statuses and the finance issue, for the ledger
 
@@ -144,6 +145,7 @@ class Stopwatch:
 
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}  # MB: each writer child's peak RSS (fanout)
         self._last = time.perf_counter()
 
     def lap(self, stage: str) -> None:
@@ -228,7 +230,7 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         outcome.summary = "\n".join([outcome.summary, *done.notes]) if done.notes else outcome.summary
         outcome.exit_code = EXIT_FAILED if done.failed else outcome.exit_code  # outputs stand; next run completes it
         watch.lap("commit + ledger + mail")
-        outcome.timings = watch.timings
+        outcome.timings, outcome.peaks = watch.timings, watch.peaks
         logger.info("run finished: exit {} counts {}", outcome.exit_code, outcome.counts)
         return outcome
     finally:
@@ -453,7 +455,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     # The review and complaints workbooks need nothing of the payments: written meanwhile. Not the reasons and
     # the notices too: while a forked child lives, each page of the run's data the payments touch is copied
     # (reference counts are writes), and a longer child made a province's payments 8.3 s → 13.9 s.
-    with Started(county_jobs, config.workers, watch.timings) as started:
+    with Started(county_jobs, config.workers, watch.timings, watch.peaks) as started:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
         notice = procedure.notice
         paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
@@ -505,7 +507,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                 {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
                 len(county.branches) / 200),
         ]
-        written = run_writers(jobs, config.workers, watch.timings) + started.finish()
+        written = run_writers(jobs, config.workers, watch.timings, watch.peaks) + started.finish()
         outputs = [p for paths in written for p in paths] + adjustments
     watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
