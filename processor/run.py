@@ -532,8 +532,6 @@ def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict
                accounted: list[Accounted], townships_in: list[Accounted], staging: Path) -> tuple[Outcome, list[WriterJob]]:
     """The review list and its workbook (township figures), then the county's findings applied in order."""
     listed = review_list(rb, county.branches, spot["drawn"])
-    rows, stamps = review_rows(rb, county.branches, listed,
-                               previous_results(config.ledger_path, rb.template_id, config.period))
     mine = [a for a in accounted if _county_workbook(a) and a.state == "accepted"]
     for a in mine:
         check_against_county(a.sub, listed, county.branches)
@@ -551,9 +549,12 @@ def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict
     jobs = [WriterJob("complaints workbook", lambda: [write_complaints_workbook(
         staging / complaints_workbook_name(rb, config.period), rb, config.period, "县委组织部")], 0.1)]
     if outcome.review_stage:
+        # Its rows (each listed branch's item scores, read from the part files) are made in the writer's child:
+        # the run goes on to the payments without them.
         jobs.insert(0, WriterJob("review workbook", lambda: [write_review_workbook(
-            staging / review_workbook_name(rb, config.period), rb, config.period, rows, stamps,
-            proc.get("reviewing_body", "县级评审组"))], len(rows) / 100))
+            staging / review_workbook_name(rb, config.period), rb, config.period,
+            *review_rows(rb, county.branches, listed, previous_results(config.ledger_path, rb.template_id, config.period)),
+            proc.get("reviewing_body", "县级评审组"))], len(listed) / 100))
     return outcome, jobs
 
 
