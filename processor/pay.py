@@ -44,7 +44,7 @@ class PaymentLine:
     rule_name: str
     payer: str
     amount: Decimal
-    basis: str
+    said: str | PerformanceWords  # the basis (property), or what a performance line's says besides its own figures
     source: str
     # Both are the same tuple for many lines (a province has ~700,000): `add_note` gives a line the tuple of its notes.
     notes: Sequence[str] = ()
@@ -53,6 +53,16 @@ class PaymentLine:
     months: int | None = None
     performance_base: Decimal | None = None
     rate: Decimal | None = None
+
+    @property
+    def basis(self) -> str:
+        """How the amount was reached, in words ("月报酬 2000.00 × 12 个月 × 30% = 绩效基数 7200；3星发放 100%")."""
+        said = self.said
+        if isinstance(said, str):
+            return said
+        pay = "主动让贤保留原报酬" if said.kept else "月报酬"
+        return (f"{pay} {self.monthly_pay:.2f} × {self.months} 个月{said.span} × {said.shown}"
+                f"{show(self.performance_base if self.performance_base is not None else ZERO)}{said.rated}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"township": self.township, "village": self.village, "branch_code": self.branch_code,
@@ -125,7 +135,7 @@ def _village_award_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResul
 
 
 def _line(rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
-          amount: Decimal, basis: str, source: str | None = None, **extra: Any) -> PaymentLine:
+          amount: Decimal, basis: str | PerformanceWords, source: str | None = None, **extra: Any) -> PaymentLine:
     # A province's ~700,000 lines repeat amounts (a quarter are distinct) and a cadre's name on each of their lines
     # (two or three): one object of each for the run (~110 bytes a line; a cadre's row is read afresh from its part file).
     return PaymentLine(branch.township, branch.village, branch.branch_code, branch.name, shared_text(payee), role,
@@ -161,10 +171,9 @@ def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
     monthly = number(v["monthly_pay"] if kept is None else kept)
     share, rate = terms.share, terms.rate
     base = monthly * months * share / 100
-    pay_text = f"月报酬 {monthly:.2f}" if kept is None else f"主动让贤保留原报酬 {monthly:.2f}"
-    basis = f"{pay_text} × {months} 个月{_span_text(cadre)} × {terms.shown}{show(base)}{terms.rated}"
+    words = _performance_words(kept is not None, _span_text(cadre), terms)
     paid_from = "kept_monthly_pay" if kept is not None else "monthly_pay"
-    line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, basis, terms.source,
+    line = _line(rule, branch, v.get("name", ""), v.get("role", ""), base * rate / 100, words, terms.source,
                  monthly_pay=monthly, months=months, performance_base=base, rate=rate,
                  cells=_cells_of(cadre, paid_from, "months"))
     if kept is not None:
@@ -174,6 +183,26 @@ def performance_line(_rb: Rulebook, rule: dict[str, Any], branch: BranchResult, 
         add_note(line, "无星不发放绩效" if branch.rating == 0 and rate == 0 else
                        "在岗 0 个月" if months == 0 else "发放比例为 0")
     return line
+
+
+class PerformanceWords(NamedTuple):
+    """A performance line's basis but for its own figures (monthly pay, months, base): the same few for all a
+    province's ~500,000 performance lines, so the basis is put together when it is shown rather than kept as each
+    line's own text (~125 bytes a line)."""
+    kept: bool   # 主动让贤: paid at the former level
+    span: str    # "（7—12月任委员）", or ""
+    shown: str   # "30% = 绩效基数 "
+    rated: str   # "；3星发放 100%"
+
+
+_WORDS: dict[PerformanceWords, PerformanceWords] = {}
+
+
+def _performance_words(kept: bool, span: str, terms: PerformanceTerms) -> PerformanceWords:
+    words = PerformanceWords(kept, span, terms.shown, terms.rated)
+    if len(_WORDS) >= 4096:  # more (spans of many kinds) start the table afresh
+        _WORDS.clear()
+    return _WORDS.setdefault(words, words)
 
 
 def add_note(line: PaymentLine, note: str) -> None:

@@ -198,8 +198,10 @@ def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_
             worded.setdefault(line.basis, set()).add(id(line.basis))
     assert len(worded) > 2 and all(len(ids) == 1 for ids in worded.values())
 
-    # Equal amounts, a cadre's name on each of its lines and equal notes: one object each (pay._line, pay.add_note).
-    for value_of in (lambda l: l.amount, lambda l: l.payee, lambda l: l.notes):
+    # Equal amounts, a cadre's name on each of its lines, equal notes and the words of a basis (a performance line's
+    # but for its own figures, pay.PerformanceWords): one object each (pay._line, pay.add_note).
+    assert any(not isinstance(l.said, str) for l in lines) and all(l.basis for l in lines)
+    for value_of in (lambda l: l.amount, lambda l: l.payee, lambda l: l.notes, lambda l: l.said):
         objects: dict[object, set[int]] = {}
         for line in lines:
             objects.setdefault(value_of(line), set()).add(id(value_of(line)))
