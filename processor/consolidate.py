@@ -24,6 +24,7 @@ from .workdays import (
 )
 from .xlsx import (
     MEASURED_ROWS,
+    PART_ROWS,
     Formats,
     LazyRows,
     Page,
@@ -226,14 +227,12 @@ def _reasons(workbook, formats: Formats, c: Consolidated) -> None:
                  "\n".join(r.sentence() for r in b.reasons)] for b in part]
 
     def parts() -> Iterator[list[list[Any]]]:  # a province's reasons are ~2.6 KB a branch: a part at a time
-        return (rows(branches[i:i + _PART_ROWS]) for i in range(0, len(branches), _PART_ROWS))
+        return (rows(branches[i:i + PART_ROWS]) for i in range(0, len(branches), PART_ROWS))
 
     _table_sheet(workbook, formats, c, "评定理由", f"{system_name(c.rulebook, c.county_name)}村党支部评定理由", ["乡镇", "支部编码", "支部名称", "评定结果", "评定理由"],
                  LazyRows(len(branches), rows(branches[:MEASURED_ROWS]), parts), {4: formats.wrap},
                  widths={2: 16, 4: 92})
 
-
-_PART_ROWS = 1000  # rows made at a time for a long table
 
 
 def _in_county_order(c: Consolidated, branches: list[BranchResult]) -> list[BranchResult]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
@@ -28,6 +28,7 @@ from .rulebook import Rulebook, rating_text
 from .xlsx import (
     LINE_POINTS,
     MEASURED_ROWS,
+    PART_ROWS,
     Formats,
     LazyRows,
     Page,
@@ -110,10 +111,11 @@ def checks(result: PayResult, rows: list[CadreRow], awards: list[PaymentLine],
     unrounded = [l for l in lines if l.amount != l.amount.quantize(FEN)]
     found.append(Check("每行金额精确到分", len(unrounded), 0, not unrounded, "超过两位小数的行数 / 应为 0"))
     paid = {(r.performance.township, r.performance.branch_code, r.performance.payee) for r in rows}
-    seen = result.cadres_seen()
-    missing = [c for c in seen if c not in paid]
-    found.append(Check("每名干部均已列支或说明", len(rows), len(seen), not missing,
-                       "付款表干部人数 / 报送干部人数"))
+    seen = missing = 0
+    for cadre in result.cadres_seen():
+        seen += 1
+        missing += cadre not in paid
+    found.append(Check("每名干部均已列支或说明", len(rows), seen, not missing, "付款表干部人数 / 报送干部人数"))
     charged = _sum_by([l for l in lines if l.payer == "village_collective"], lambda l: (l.township, l.branch_code))
     short = {k for k, due in charged.items() if due > 0 and _short(due, incomes.get(k))}
     flagged = {(l.township, l.branch_code) for l in lines if l.payer == "village_collective" and l.notes}
@@ -315,10 +317,13 @@ def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list
     row = head + 1
     ranges: list[tuple[int, int]] = []
     breaks: list[int] = []
-    for group in rows.parts():
-        if ranges:
-            breaks.append(row)
-        ranges.append((row, row + len(group) - 1))
+    for group in rows.parts():  # township by township; not grouped: all the rows, made a part at a time
+        if grouped:
+            if ranges:
+                breaks.append(row)
+            ranges.append((row, row + len(group) - 1))
+        elif not ranges:
+            ranges.append((row, row + rows.count - 1))
         row = _write_rows(ws, formats, row, group, col_formats, sized)
         if grouped:
             subtotal = [group[0][0], "小计"] + [""] * (len(headers) - 2)
@@ -375,21 +380,32 @@ def _village_sheet(workbook, formats: Formats, paper: Paper, result: PayResult, 
     grouped: dict[tuple[str, str], list[PaymentLine]] = defaultdict(list)
     for l in result.lines:
         grouped[(l.township, l.branch_code)].append(l)
-    table = []
-    for key in sorted(grouped, key=lambda k: (paper.order(k[0]), k[1])):
+    keys = sorted(grouped, key=lambda k: (paper.order(k[0]), k[1]))
+
+    def row(key: tuple[str, str]) -> list[Any]:
         lines, branch = grouped[key], by_key[key]
         collective = sum((l.amount for l in lines if l.payer == "village_collective"), ZERO)
         income = branch.facts.get("collective_income")
         flagged = any(l.notes for l in lines if l.payer == "village_collective")
         enough = "—" if not collective else ("否，见付款行说明" if flagged else "是")
-        table.append([branch.township, branch.village, branch.name, rating_text(rb, branch.rating),
-                      _kind_sum(lines, "performance"), _kind_sum(lines, "star_reward"), _kind_sum(lines, "village_award"),
-                      sum((l.amount for l in lines), ZERO), collective, income, enough])
+        return [branch.township, branch.village, branch.name, rating_text(rb, branch.rating),
+                _kind_sum(lines, "performance"), _kind_sum(lines, "star_reward"), _kind_sum(lines, "village_award"),
+                sum((l.amount for l in lines), ZERO), collective, income, enough]
+
+    def parts() -> Iterator[list[list[Any]]]:  # a province's 100,000 villages: a thousand rows at a time
+        return ([row(k) for k in keys[i:i + PART_ROWS]] for i in range(0, len(keys), PART_ROWS))
+
+    lines = result.lines
+    sums = {4: _kind_sum(lines, "performance"), 5: _kind_sum(lines, "star_reward"), 6: _kind_sum(lines, "village_award"),
+            7: sum((l.amount for l in lines), ZERO),
+            8: sum((l.amount for l in lines if l.payer == "village_collective"), ZERO)}
+    table = Table(LazyRows(len(keys), [row(k) for k in keys[:MEASURED_ROWS]], parts), sums)
     _payment_table(ws, formats, paper, "发放金额村级小计表", headers, table, {j: formats.yuan for j in range(4, 10)},
                    [4, 5, 6, 7, 8], key_columns=(0, 2), grouped=False)
 
 
-def _kind_sum(lines: list[PaymentLine], kind: str) -> Decimal:
+
+def _kind_sum(lines: Iterable[PaymentLine], kind: str) -> Decimal:
     return sum((l.amount for l in lines if l.kind == kind), ZERO)
 
 

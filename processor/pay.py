@@ -9,7 +9,7 @@ down instead, so that they never add up to more than the income.)
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
@@ -81,10 +81,10 @@ class PayResult:
     def total(self, payer: str | None = None) -> Decimal:
         return sum((l.amount for l in self.lines if payer is None or l.payer == payer), ZERO)
 
-    def cadres_seen(self) -> list[tuple[str, str, str]]:
+    def cadres_seen(self) -> Iterator[tuple[str, str, str]]:
         """(township, branch_code, name) of every cadre of every accepted file, in the order paid: worked out when
-        the finance 核对 sheet asks, not kept through the run (a province has ~500,000 cadres)."""
-        return [(b.township, b.branch_code, c.values.get("name", "")) for b in self.paid_branches for c in _members(b)]
+        the finance 核对 sheet asks, one at a time, not kept (a province has ~500,000 cadres)."""
+        return ((b.township, b.branch_code, c.values.get("name", "")) for b in self.paid_branches for c in _members(b))
 
 
 def _members(branch: BranchResult) -> list[Record]:

@@ -258,6 +258,7 @@ def row_height(values: list[Any], widths: list[float]) -> float | None:
 
 
 MEASURED_ROWS = 500  # the rows a table's column widths are measured on (set_widths, _widest)
+PART_ROWS = 1000  # rows a long table makes at a time (LazyRows) when it is not written township by township
 
 
 @dataclass
