@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +22,6 @@ from .workdays import (
     next_working_day,
 )
 from .xlsx import (
-    MEASURED_ROWS,
-    PART_ROWS,
     Formats,
     LazyRows,
     Page,
@@ -192,18 +189,19 @@ def _branches(workbook, formats: Formats, c: Consolidated) -> None:
     headers += [u["name"] for u in units]  # each unit's score and verdict in one column: "86 得星"
     headers += ["综合得分", "评定结果", "是否合格", "列入名单", "评分来源", "主要理由"]
     list_names = {e["id"]: e["name"] for e in c.rulebook.data["outcomes"]["lists"]}
-    rows = []
-    for b in _in_county_order(c, c.county.branches):
+    branches = _in_county_order(c, c.county.branches)
+
+    def row(b: BranchResult) -> list[Any]:
         by_id = {u.id: u for u in b.units}
-        row: list[Any] = [b.township, b.branch_code, b.name, b.branch_type]
+        made: list[Any] = [b.township, b.branch_code, b.name, b.branch_type]
         for u in units:
             ur = by_id.get(u["id"])
-            row.append(f"{ur.total} {_unit_verdict(ur)}" if ur else _unit_verdict(ur))
-        row += [b.score, rating_text(c.rulebook, b.rating, b.grade), _yes_no(b.qualified),
-                "、".join(list_names[i] for i in b.lists), b.score_source, _decisive(b)]
-        rows.append(row)
+            made.append(f"{ur.total} {_unit_verdict(ur)}" if ur else _unit_verdict(ur))
+        return made + [b.score, rating_text(c.rulebook, b.rating, b.grade), _yes_no(b.qualified),
+                       "、".join(list_names[i] for i in b.lists), b.score_source, _decisive(b)]
+
     last = len(headers) - 1
-    _table_sheet(workbook, formats, c, "支部评定", "村党支部评定结果明细表", headers, rows, {last: formats.wrap},
+    _table_sheet(workbook, formats, c, "支部评定", "村党支部评定结果明细表", headers, LazyRows.made(branches, row), {last: formats.wrap},
                  cap=12, widths={2: 16, last - 2: 12, last: 30, **{4 + k: 10 for k in range(len(units))}},
                  note=f"完整评定理由（逐条注明规则、原文出处和单元格）见 {reasons_workbook_name(c.rulebook.id, c.period)}")
 
@@ -222,16 +220,12 @@ def _reasons(workbook, formats: Formats, c: Consolidated) -> None:
     """Each branch's reasons in a wide wrapped column of their own, so they print whole."""
     branches = _in_county_order(c, c.county.branches)
 
-    def rows(part: list[BranchResult]) -> list[list[Any]]:
-        return [[b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade),
-                 "\n".join(r.sentence() for r in b.reasons)] for b in part]
-
-    def parts() -> Iterator[list[list[Any]]]:  # a province's reasons are ~2.6 KB a branch: a part at a time
-        return (rows(branches[i:i + PART_ROWS]) for i in range(0, len(branches), PART_ROWS))
+    def row(b: BranchResult) -> list[Any]:  # a province's reasons are ~2.6 KB a branch
+        return [b.township, b.branch_code, b.name, rating_text(c.rulebook, b.rating, b.grade),
+                "\n".join(r.sentence() for r in b.reasons)]
 
     _table_sheet(workbook, formats, c, "评定理由", f"{system_name(c.rulebook, c.county_name)}村党支部评定理由", ["乡镇", "支部编码", "支部名称", "评定结果", "评定理由"],
-                 LazyRows(len(branches), rows(branches[:MEASURED_ROWS]), parts), {4: formats.wrap},
-                 widths={2: 16, 4: 92})
+                 LazyRows.made(branches, row), {4: formats.wrap}, widths={2: 16, 4: 92})
 
 
 

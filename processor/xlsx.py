@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import xlsxwriter
 import xlsxwriter.workbook
@@ -257,6 +257,7 @@ def row_height(values: list[Any], widths: list[float]) -> float | None:
     return LINE_POINTS * lines if lines > 1 else None
 
 
+Item = TypeVar("Item")
 MEASURED_ROWS = 500  # the rows a table's column widths are measured on (set_widths, _widest)
 PART_ROWS = 1000  # rows a long table makes at a time (LazyRows) when it is not written township by township
 
@@ -268,6 +269,13 @@ class LazyRows:
     count: int
     first: list[list[Any]]                          # the first MEASURED_ROWS rows: the column widths are theirs
     parts: Callable[[], Iterator[list[list[Any]]]]  # every row, in order, a part at a time
+
+    @classmethod
+    def made(cls, items: Sequence[Item], row: Callable[[Item], list[Any]]) -> LazyRows:
+        """A row for each item, made PART_ROWS at a time."""
+        def parts() -> Iterator[list[list[Any]]]:
+            return ([row(x) for x in items[i:i + PART_ROWS]] for i in range(0, len(items), PART_ROWS))
+        return cls(len(items), [row(x) for x in items[:MEASURED_ROWS]], parts)
 
 
 def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[list[Any]] | LazyRows,
