@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -64,7 +65,8 @@ class Consolidated:
     changes: list[dict[str, Any]]             # promotions and demotions against the previous period
     targets: list[list[Any]] = field(default_factory=list)
     # Sheets of the rating procedure (processor/procedure.py): (title, headers, rows), written last.
-    procedure_sheets: list[tuple[str, list[str], list[list[Any]]]] = field(default_factory=list)
+    # The rows are made by the writer (a province's statuses are 100,000 rows the run need not hold meanwhile).
+    procedure_sheets: list[tuple[str, list[str], Callable[[], list[list[Any]]]]] = field(default_factory=list)
     county_name: str = ""                     # the county's name from the run config, printed in every title
 
 
@@ -98,8 +100,8 @@ def _consolidated(path: Path, c: Consolidated) -> Path:
         _table_sheet(workbook, formats, c, name, name, headers, rows, key=None)
     _problems(workbook, formats, c)
     _inputs(workbook, formats, c)
-    for title, headers, rows in c.procedure_sheets:
-        _table_sheet(workbook, formats, c, title, title, headers, rows, key=None)
+    for title, headers, made in c.procedure_sheets:
+        _table_sheet(workbook, formats, c, title, title, headers, made(), key=None)
     workbook.close()
     return path
 

@@ -477,8 +477,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         targets = evaluate_targets(rulebook, county.branches)
         consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
                                     townships, current, notice, spot, changes, targets_table(targets),
-                                    [("评定程序", STATUS_HEADERS, status_rows(rulebook, county, procedure)),
-                                     ("乡镇评审问责", ACCOUNTABILITY_HEADERS, accountability_rows(county, procedure))],
+                                    [("评定程序", STATUS_HEADERS, partial(status_rows, rulebook, county, procedure)),
+                                     ("乡镇评审问责", ACCOUNTABILITY_HEADERS, partial(accountability_rows, county, procedure))],
                                     county_name=config.county)
         adjustments: list[Path] = []
         finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
