@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import os
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -297,9 +298,9 @@ class _RowsLater:
         self.tables.append(rows)
         return True
 
-    def expanded(self, blob: bytes) -> bytes:
-        """The serialised document with each table's placeholder row written once for each of its rows."""
-        chunks: list[bytes] = []
+    def expanded(self, blob: bytes) -> Iterator[bytes]:
+        """The serialised document with each table's placeholder row written once for each of its rows, a table at
+        a time (written into the zip as it comes: a province's notice is ~55 MB of XML)."""
         at = 0
         for n, rows in enumerate(self.tables):
             marks = [m.encode() for m in self._marks(n)]
@@ -312,11 +313,10 @@ class _RowsLater:
                 pieces.append(blob[cut:found].decode())
                 cut = found + len(mark)
             pieces.append(blob[cut:end].decode())
-            chunks.append(blob[at:start])
-            chunks.append("".join(_rows_xml(pieces, rows)).encode())
+            yield blob[at:start]
+            yield "".join(_rows_xml(pieces, rows)).encode()
             at = end
-        chunks.append(blob[at:])
-        return b"".join(chunks)
+        yield blob[at:]
 
 
 def _rows_xml(pieces: list[str], rows: list[list[str]]) -> list[str]:
@@ -404,7 +404,7 @@ def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None, later:
         for part in package.parts:  # PackageWriter._write_parts, with the unchanged parts' bytes kept
             name = str(part.partname)
             if later is not None and later.tables and name == "/word/document.xml":
-                fixed.write(part.partname, later.expanded(part.blob))
+                fixed.write_chunks(part.partname, later.expanded(part.blob))
             elif unchanged is None or name.startswith(_RETOLD):
                 fixed.write(part.partname, part.blob)
             else:
@@ -423,6 +423,15 @@ class _FixedTimeZip:
 
     def write(self, pack_uri, blob: bytes) -> None:
         self.archive.writestr(self._entry(pack_uri), blob)
+
+    def write_chunks(self, pack_uri, chunks: Iterable[bytes]) -> None:
+        """write(pack_uri, b"".join(chunks)) — the same bytes in the archive — without joining them (zipfile's
+        writestr is this: one write into the entry opened for writing)."""
+        entry = self._entry(pack_uri)
+        entry._compresslevel = self.archive.compresslevel  # type: ignore[attr-defined]  # as FastZip.writestr sets it
+        with self.archive.open(entry, "w") as dest:
+            for chunk in chunks:
+                dest.write(chunk)
 
     def write_deflated(self, pack_uri, part: DeflatedPart) -> None:
         self.archive.write_deflated(self._entry(pack_uri), part)
