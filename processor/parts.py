@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from .records import BranchResult, Record, shared_texts
+from .records import BranchResult, Record, RecordList, shared_texts
 
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
 _READ: OrderedDict[str, tuple[str, list[tuple[Any, Any, Any]]]] = OrderedDict()
@@ -64,7 +64,7 @@ def _branch_rows(where: str, stamp: str, index: int) -> tuple[Any, Any, Any]:
     return found[1][index]
 
 
-class RowsInPart(Sequence[Record]):
+class RowsInPart(RecordList):
     """One of a branch's row lists (its 加扣分事项 or 村干部 rows), read from its township's part file when asked."""
     __slots__ = ("_where", "_stamp", "_index", "_which", "_length")
 
@@ -92,16 +92,6 @@ class RowsInPart(Sequence[Record]):
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self._rows()) if self._length else iter(())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(list(self))
 
 
 class SheetsInPart(Mapping[str, Sequence[Record]]):

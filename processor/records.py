@@ -202,7 +202,23 @@ def _unpacked(packed: PackedRow) -> Record:
     return Record(layout.sheet, packed[1], values, layout.columns, packed[2])
 
 
-class PackedRecords(Sequence["Record"]):
+class RecordList(Sequence["Record"]):
+    """Rows that stand for a list of Records (packed, or in a part file): equal to any sequence of the same
+    Records, shown as a list, unhashable — as the list they replace."""
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class PackedRecords(RecordList):
     """A branch's rows of one sheet, packed (see above); reading one gives a new Record equal to the one packed."""
     __slots__ = ("_rows",)
 
@@ -228,16 +244,6 @@ class PackedRecords(Sequence["Record"]):
 
     def __iter__(self) -> Iterator[Record]:
         return map(_unpacked, self._rows)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(list(self))
 
 
 def _packed_records(rows: tuple[PackedRow, ...]) -> PackedRecords:

@@ -303,3 +303,18 @@ def loose_inbox(inbox: Path, county: dict[str, list[int]], *, period: int = PERI
         write(inbox / f"{n:02d}-{township}.xlsx", workbook_bytes(township, ratings, period=period),
               mtime=dt.datetime(period, 12, 1, 9, 0, tzinfo=CST))
     return inbox
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+def unpickled_bytes(data: bytes) -> int:
+    """The memory (tracemalloc) the objects pickled in `data` take once unpickled, as the run holds them."""
+    import pickle
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        kept = pickle.loads(data)  # noqa: F841 (alive while measured)
+        return tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()

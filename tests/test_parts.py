@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pickle
 import shutil
-import tracemalloc
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import processor.parts as parts
 import processor.run as run
 from processor.paths import SAMPLES_DIR
 from processor.records import PackedRecords
+from tests.run_helpers import unpickled_bytes
 
 
 def _inputs(tmp_path: Path, count: int) -> list[Path]:
@@ -34,13 +34,17 @@ def _rows(branches: list) -> list:
              for r in [*b.event_rows, *b.cadres, *(r for rows in b.rows.values() for r in rows)]] for b in branches]
 
 
-def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_the_rows_it_scored(tmp_path):
-    (path,) = _inputs(tmp_path, 1)
+def _scored_then_sent(path: Path, parts_folder: Path) -> tuple[list, list]:
+    """The township's rows as scored, and its branches as the run receives them with `parts_folder` for the parts."""
     run._worker_init(None, 2026)
     scored = _rows(run._read_and_score(_job(path))[1])
-    run._worker_init(None, 2026, tmp_path / "work")
+    run._worker_init(None, 2026, parts_folder)
+    return scored, pickle.loads(ForkingPickler.dumps(run._worker_process(_job(path))))[1]
 
-    _sub, branches, _carried, _template = pickle.loads(ForkingPickler.dumps(run._worker_process(_job(path))))
+
+def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_the_rows_it_scored(tmp_path):
+    (path,) = _inputs(tmp_path, 1)
+    scored, branches = _scored_then_sent(path, tmp_path / "work")
     parts.forget_parts()
 
     assert sorted(p.name for p in (tmp_path / "work").glob("*.rows")) == ["input-00001.rows"]  # the generated name
@@ -60,24 +64,13 @@ def test_rows_in_a_part_file__the_result_sent_to_the_run_takes_a_fraction_of_the
     run._worker_init(None, 2026, tmp_path / "work")
     rows_in_part = ForkingPickler.dumps(run._worker_process(_job(path)))
 
-    def allocated(data: bytes) -> int:
-        tracemalloc.start()
-        kept = pickle.loads(data)  # noqa: F841 (alive while measured)
-        size = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        return size
-
     # The rows were a third of a sample township's result (measured 0.68 without them; the benchmark's 0.63).
-    assert allocated(rows_in_part) < 0.8 * allocated(rows_sent)
+    assert unpickled_bytes(rows_in_part) < 0.8 * unpickled_bytes(rows_sent)
 
 
 def test_part_file_cannot_be_written__the_rows_travel_with_the_result_as_before(tmp_path):
     (path,) = _inputs(tmp_path, 1)
-    run._worker_init(None, 2026)
-    scored = _rows(run._read_and_score(_job(path))[1])
-    run._worker_init(None, 2026, tmp_path / "no such folder")
-
-    _sub, branches, _carried, _template = pickle.loads(ForkingPickler.dumps(run._worker_process(_job(path))))
+    scored, branches = _scored_then_sent(path, tmp_path / "no such folder")
 
     assert all(isinstance(b.cadres, PackedRecords) for b in branches)
     assert _rows(branches) == scored

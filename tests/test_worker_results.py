@@ -7,6 +7,7 @@ import processor.run as run
 from processor.paths import SAMPLES_DIR
 from processor.problems import has_errors
 from processor.records import BranchResult, PackedRecords, Record
+from tests.run_helpers import unpickled_bytes
 
 
 def test_scored_township__pickled_and_unpickled__every_field_of_every_branch_equal():
@@ -151,7 +152,6 @@ def test_wide_rows_blank_in_different_places__each_read_back_with_exactly_its_ow
 
 
 def test_a_township_s_rows__packed__take_far_less_of_the_run_s_memory_than_as_records():
-    import tracemalloc
     from multiprocessing.reduction import ForkingPickler
 
     path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
@@ -159,15 +159,8 @@ def test_a_township_s_rows__packed__take_far_less_of_the_run_s_memory_than_as_re
     as_records = ForkingPickler.dumps([(b.event_rows, b.cadres, b.rows) for b in branches])
     _sub, packed, *_ = pickle.loads(ForkingPickler.dumps(run._detached(sub, branches, b"")))
 
-    def allocated(data: bytes) -> int:
-        tracemalloc.start()
-        kept = pickle.loads(data)  # noqa: F841 (alive while measured)
-        size = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        return size
-
-    rows_as_records = allocated(as_records)
-    rows_packed = allocated(ForkingPickler.dumps([(b.event_rows, b.cadres, b.rows) for b in packed]))
+    rows_as_records = unpickled_bytes(as_records)
+    rows_packed = unpickled_bytes(ForkingPickler.dumps([(b.event_rows, b.cadres, b.rows) for b in packed]))
     assert rows_packed < 0.7 * rows_as_records
 
 
