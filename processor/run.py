@@ -136,7 +136,9 @@ class RunOutcome:
     summary: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
     peaks: dict[str, float] = field(default_factory=dict)  # peak RSS (MB) of each writer job's child, for the benchmark
-    branches: list[BranchResult] = field(default_factory=list, repr=False)  # the county's scored branches
+    # The county's scored branches. Their own rows are read from the run's part files (parts.py), which go with its
+    # staging folder: after the run, read their ratings, scores and reasons, not their rows.
+    branches: list[BranchResult] = field(default_factory=list, repr=False)
     procedure: dict[str, Any] = field(default_factory=dict, repr=False)  # statuses and the finance issue, for the ledger
 
 
