@@ -131,7 +131,7 @@ def _table_sheet(workbook, formats: Formats, c: Consolidated, name: str, title: 
     """A sheet that prints: its title, county/period/date, an optional note, the table; header and key
     columns repeated on every page."""
     ws = workbook.add_worksheet(name)
-    sized = set_widths(ws, headers, rows.first if isinstance(rows, LazyRows) else rows, cap, widths)
+    sized = set_widths(ws, headers, LazyRows.of(rows).first, cap, widths)
     made = dt.datetime.now(CHINA_TZ).date().isoformat()
     facts = [f"县（市、区）：{c.county_name or '未设置'}", f"评定年度：{c.period}", f"制表日期：{made}"]
     row = title_block(ws, formats, f"{c.county_name}{c.period}年度{title}", facts, len(headers) - 1, sum(sized),
@@ -228,7 +228,6 @@ def _reasons(workbook, formats: Formats, c: Consolidated) -> None:
 
     _table_sheet(workbook, formats, c, "评定理由", f"{system_name(c.rulebook, c.county_name)}村党支部评定理由", ["乡镇", "支部编码", "支部名称", "评定结果", "评定理由"],
                  LazyRows.made(branches, row), {4: formats.wrap}, widths={2: 16, 4: 92})
-
 
 
 def _in_county_order(c: Consolidated, branches: list[BranchResult]) -> list[BranchResult]:

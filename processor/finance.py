@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import groupby
+from operator import itemgetter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -283,14 +285,7 @@ def _listed(table: list[list[Any]], total_cols: list[int], grouped: bool) -> Tab
 
 def _cadre_table(rows: list[CadreRow]) -> Table:
     def groups() -> Iterator[list[list[Any]]]:
-        group: list[list[Any]] = []
-        for r in rows:
-            if group and group[0][0] != r.performance.township:
-                yield group
-                group = []
-            group.append(_cadre_row(r))
-        if group:
-            yield group
+        return ([_cadre_row(r) for r in own] for _, own in groupby(rows, key=lambda r: r.performance.township))
 
     sums = {9: sum((r.performance.amount for r in rows), ZERO),
             10: sum((r.reward.amount if r.reward else ZERO for r in rows), ZERO),
@@ -338,12 +333,7 @@ def _payment_table(ws, formats: Formats, paper: Paper, title: str, headers: list
 
 
 def _by_township(table: list[list[Any]]) -> list[list[list[Any]]]:
-    groups: list[list[list[Any]]] = []
-    for row in table:
-        if not groups or groups[-1][0][0] != row[0]:
-            groups.append([])
-        groups[-1].append(row)
-    return groups
+    return [list(own) for _, own in groupby(table, key=itemgetter(0))]
 
 
 def _write_rows(ws, formats: Formats, row: int, rows: list[list[Any]], col_formats: dict, sized: list[float]) -> int:
@@ -398,7 +388,6 @@ def _village_sheet(workbook, formats: Formats, paper: Paper, result: PayResult, 
     table = Table(LazyRows.made(keys, row), sums)  # a province's 100,000 villages: a part at a time
     _payment_table(ws, formats, paper, "发放金额村级小计表", headers, table, {j: formats.yuan for j in range(4, 10)},
                    [4, 5, 6, 7, 8], key_columns=(0, 2), grouped=False)
-
 
 
 def _kind_sum(lines: Iterable[PaymentLine], kind: str) -> Decimal:

@@ -22,7 +22,7 @@ from .records import BranchResult, Record, RecordList, shared_texts
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
 _READ: OrderedDict[str, tuple[str, list[tuple[Any, Any, Any]]]] = OrderedDict()
 
-EVENTS, CADRES = 0, 1  # a branch's row lists in its part: (event_rows, cadres, rows by sheet key)
+EVENTS, CADRES, SHEETS = 0, 1, 2  # a branch's entries in its part: (event_rows, cadres, rows by sheet key)
 
 
 def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
@@ -107,7 +107,7 @@ class SheetsInPart(Mapping[str, Sequence[Record]]):
     def __getitem__(self, key: str) -> Sequence[Record]:
         if key not in self._keys:
             raise KeyError(key)
-        by_key: dict[str, Sequence[Record]] = _branch_rows(self._where, self._stamp, self._index)[2]
+        by_key: dict[str, Sequence[Record]] = _branch_rows(self._where, self._stamp, self._index)[SHEETS]
         return by_key[key]
 
     def __iter__(self) -> Iterator[str]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 
 from .conditions import number, show
 from .problems import Problem, problem
-from .records import BranchResult, Record, Submission, decimal_of, shared_text, shared_texts
+from .records import BranchResult, Record, Submission, decimal_of, remembered, shared_text, shared_texts
 from .rulebook import Rulebook, source_text
 from .sheets import sheets_for
 
@@ -200,9 +200,8 @@ _WORDS: dict[PerformanceWords, PerformanceWords] = {}
 
 def _performance_words(kept: bool, span: str, terms: PerformanceTerms) -> PerformanceWords:
     words = PerformanceWords(kept, span, terms.shown, terms.rated)
-    if len(_WORDS) >= 4096:  # more (spans of many kinds) start the table afresh
-        _WORDS.clear()
-    return _WORDS.setdefault(words, words)
+    found = _WORDS.get(words)
+    return found if found is not None else remembered(_WORDS, 4096, words, words)  # 4096: spans of many kinds
 
 
 def add_note(line: PaymentLine, note: str) -> None:

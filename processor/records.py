@@ -42,7 +42,7 @@ def pickled_by_position(cls: Class) -> Class:
     return cls
 
 
-def _remembered(table: dict[Any, Any], limit: int, key: Hashable, value: Any) -> Any:
+def remembered(table: dict[Any, Any], limit: int, key: Hashable, value: Any) -> Any:
     """`value` kept as the run's one copy for `key` (a table of them past `limit` starts afresh)."""
     if len(table) >= limit:
         table.clear()
@@ -62,7 +62,7 @@ _DECIMALS_MAX = 1 << 18  # distinct texts kept; more (a province's incomes and p
 def decimal_of(text: str) -> Decimal:
     """The Decimal written `text` (str() of it: exponent and sign of zero kept), one object per text."""
     found = _DECIMALS.get(text)
-    return found if found is not None else _remembered(_DECIMALS, _DECIMALS_MAX, text, Decimal(text))
+    return found if found is not None else remembered(_DECIMALS, _DECIMALS_MAX, text, Decimal(text))
 
 
 def decimal_by_text(value: Decimal) -> tuple[Any, tuple[str]]:
@@ -86,14 +86,14 @@ def shared_text(text: str) -> str:
     """The run's one copy of a text many branches repeat: a reason's wording recurs from township to township ("得星 0
     颗：无", "基层党建星：得星。总分 92 ≥ 85"; in the benchmark one reason in nine is worded anew)."""
     found = _TEXTS.get(text)
-    return found if found is not None else _remembered(_TEXTS, _TEXTS_MAX, text, text)
+    return found if found is not None else remembered(_TEXTS, _TEXTS_MAX, text, text)
 
 
 def shared_texts(texts: Iterable[str]) -> tuple[str, ...]:
     """The run's one tuple of these texts (each text interned too)."""
     key = tuple(texts)
     found = _TUPLES.get(key)
-    return found if found is not None else _remembered(_TUPLES, _TUPLES_MAX, key, tuple(map(sys.intern, key)))
+    return found if found is not None else remembered(_TUPLES, _TUPLES_MAX, key, tuple(map(sys.intern, key)))
 
 
 @dataclass(frozen=True, slots=True)

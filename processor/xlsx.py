@@ -277,6 +277,11 @@ class LazyRows:
             return ([row(x) for x in items[i:i + PART_ROWS]] for i in range(0, len(items), PART_ROWS))
         return cls(len(items), [row(x) for x in items[:MEASURED_ROWS]], parts)
 
+    @classmethod
+    def of(cls, rows: list[list[Any]] | LazyRows) -> LazyRows:
+        """The rows as LazyRows: a list is one part."""
+        return rows if isinstance(rows, LazyRows) else cls(len(rows), rows, lambda: iter([rows] if rows else []))
+
 
 def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[list[Any]] | LazyRows,
                 col_formats: dict[int, Any] | None = None, first_row: int = 0, cap: int = 40,
@@ -287,22 +292,21 @@ def write_table(sheet: Any, formats: Formats, headers: list[str], rows: list[lis
     column wraps, and each row is as tall as its longest wrapped cell, so nothing overlaps on paper.
     """
     col_formats = dict(col_formats or {})
-    first = rows.first if isinstance(rows, LazyRows) else rows
-    sized = set_widths(sheet, headers, first, cap, widths)
+    lazy = LazyRows.of(rows)
+    sized = set_widths(sheet, headers, lazy.first, cap, widths)
     for j, w in enumerate(sized):
-        if j not in col_formats and _widest(first, j) > w:
+        if j not in col_formats and _widest(lazy.first, j) > w:
             col_formats[j] = formats.wrap
     write_header(sheet, formats, first_row, headers, sized)
     row = first_row + 1
-    for part in rows.parts() if isinstance(rows, LazyRows) else [rows]:
+    for part in lazy.parts():
         if part:
             ncols = max([len(sized)] + [len(r) for r in part])
             row = write_rows(sheet, formats, row, part, [col_formats.get(j) for j in range(ncols)], sized,
                              numbers_wrap=True)
     sheet.freeze_panes(first_row + 1, 0)
     if headers:
-        count = rows.count if isinstance(rows, LazyRows) else len(rows)
-        sheet.autofilter(first_row, 0, first_row + max(count, 1), len(headers) - 1)
+        sheet.autofilter(first_row, 0, first_row + max(lazy.count, 1), len(headers) - 1)
     return sum(sized)
 
 
