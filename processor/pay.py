@@ -134,13 +134,41 @@ def _village_award_lines(rb: Rulebook, rule: dict[str, Any], branch: BranchResul
     return [] if line is None else [line]
 
 
-def _line(rule: dict[str, Any], branch: BranchResult, payee: str, role: str,
-          amount: Decimal, basis: str | PerformanceWords, source: str | None = None, **extra: Any) -> PaymentLine:
+def _line(rule: dict[str, Any], branch: BranchResult, payee: str, role: str, amount: Decimal,
+          basis: str | PerformanceWords, source: str | None = None, cells: Sequence[str] = (),
+          monthly_pay: Decimal | None = None, months: int | None = None, performance_base: Decimal | None = None,
+          rate: Decimal | None = None) -> PaymentLine:
     # A province's ~700,000 lines repeat amounts (a quarter are distinct) and a cadre's name on each of their lines
     # (two or three): one object of each for the run (~110 bytes a line; a cadre's row is read afresh from its part file).
+    kind, rule_id, name, payer, rule_source = _rule_words(rule)
     return PaymentLine(branch.township, branch.village, branch.branch_code, branch.name, shared_text(payee), role,
-                       rule["type"], rule["id"], rule["name"], rule["payer"], decimal_of(str(fen(amount))), basis,
-                       source_text(rule.get("source")) if source is None else source, **extra)
+                       kind, rule_id, name, payer, _paid(amount), basis, rule_source if source is None else source,
+                       (), cells, monthly_pay, months, performance_base, rate)
+
+
+_RULE_WORDS: dict[int, tuple[dict[str, Any], tuple[str, str, str, str, str]]] = {}
+
+
+def _rule_words(rule: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """(type, id, name, payer, seed line) of a pay rule, looked up once per rule rather than on each of its lines
+    (a rulebook's dicts never change once loaded; held with the dict, so its id stays its own)."""
+    kept = _RULE_WORDS.get(id(rule))
+    if kept is None or kept[0] is not rule:
+        words = (rule["type"], rule["id"], rule["name"], rule["payer"], source_text(rule.get("source")))
+        kept = remembered(_RULE_WORDS, 256, id(rule), (rule, words))
+    return kept[1]
+
+
+_PAID: dict[Decimal, Decimal] = {}
+
+
+def _paid(amount: Decimal) -> Decimal:
+    """fen(amount), as the run's one object of its text. Equal amounts round alike, so each is rounded once; zero
+    is left out (0 and -0 are equal but written 0.00 and -0.00)."""
+    if not amount:
+        return decimal_of(str(fen(amount)))
+    found = _PAID.get(amount)
+    return found if found is not None else remembered(_PAID, 1 << 16, amount, decimal_of(str(fen(amount))))
 
 
 class PerformanceTerms(NamedTuple):
