@@ -74,16 +74,25 @@ def one_run(inbox: Path, workers: int) -> None:
     gc.callbacks.append(on_gc)
     logger.remove()
     with tempfile.TemporaryDirectory() as out:
+        before = _processor_seconds()
         started = time.perf_counter()
         outcome = nightly_run(RunConfig(inbox=inbox, out=Path(out), rulebook="R1", period=2026,
                                         progress=False, workers=workers, townships=[]))
         total = time.perf_counter() - started
+        main_cpu, children_cpu = (after - then for after, then in zip(_processor_seconds(), before, strict=True))
         amount = _results_total(Path(out) / "results.json")
     print(json.dumps({"timings": outcome.timings, "total": total, "inputs": outcome.counts["inputs"], "amount": amount,
                       "branches": outcome.counts["branches"], "gc": gc_seconds[0],
                       "rss_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "rss_workers": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                      "rss_writers": outcome.peaks}))
+                      "rss_writers": outcome.peaks, "cpu_main": main_cpu, "cpu_children": children_cpu}))
+
+
+def _processor_seconds() -> tuple[float, float]:
+    """(user + system seconds of this process, of its children reaped so far): the work itself, which a busy host
+    does not add to the way it adds to wall time; on two processors the run takes at least half their sum."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def _results_total(path: Path) -> str:
@@ -256,6 +265,12 @@ def main() -> None:
     print(f"\nprovince as one run, --workers {args.workers}: {total:.1f} s, {main_run['inputs'] / total:.1f} files/s, "
           f"{main_run['branches'] / total:.0f} branches/s; GC {main_run['gc']:.1f} s; peak RSS main "
           f"{main_run['rss_main']:.0f} MB, largest worker {main_run['rss_workers']:.0f} MB")
+    if "cpu_main" in main_run:
+        cpu = main_run["cpu_main"] + main_run["cpu_children"]
+        cores = len(os.sched_getaffinity(0))
+        print(f"processor time {cpu:.1f} s (main process {main_run['cpu_main']:.1f} s, its children "
+              f"{main_run['cpu_children']:.1f} s): on this machine's {cores} processors the run needs at least "
+              f"{cpu / cores:.1f} s however idle the machine")
     if main_run.get("rss_writers"):
         # A forked writer's RSS counts the run's pages it inherited (shared, not copied) as well as its own.
         print("peak RSS of each writer's child (MB, inherited pages included): " + ", ".join(
