@@ -18,7 +18,7 @@ from typing import Any, Callable
 from .conditions import evaluate, holds, number, show
 from .figures import figure
 from .problems import Problem, problem
-from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult
+from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult, remembered
 from .rulebook import Rulebook, rating_text, source_text
 from .sheets import REVIEW, SELF, score_field_id
 
@@ -309,16 +309,8 @@ UNIT_FIGURES: dict[str, Callable[[UnitResult], Decimal | None]] = {
 def _earn_unit(rb: Rulebook, plan: _UnitPlan, ur: UnitResult, result: BranchResult,
                data: BranchInput) -> bool:
     unit = plan.unit
-
-    def unit_figure(name: str) -> Decimal | None:
-        of = UNIT_FIGURES.get(name)
-        return None if of is None else of(ur)
-
-    held, texts = evaluate(unit["earn"], unit_figure)
+    held, detail = _earn_verdict(plan, ur)
     rule, source = plan.earn_cited
-    detail = "，".join(texts)
-    if ur.bonus or ur.deduction:
-        detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
     vetoed = [v for v in rb.vetoes if v["id"] in ur.vetoes] if ur.vetoes else []
     if vetoed:
         names = "、".join(v["name"] for v in vetoed)
@@ -331,6 +323,33 @@ def _earn_unit(rb: Rulebook, plan: _UnitPlan, ur: UnitResult, result: BranchResu
     verdict = "得星" if held else "未得星"
     result.reasons.append(Reason(f"{unit['name']}：{verdict}。{detail}", rule, source, ur.cells))
     return held
+
+
+_VERDICTS: dict[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None], tuple[_UnitPlan, bool, str]] = {}
+
+
+def _earn_verdict(plan: _UnitPlan, ur: UnitResult) -> tuple[bool, str]:
+    """(whether the unit's earn condition holds, the words that decided it). Both depend only on the unit's figures,
+    which branches repeat (the same base, no bonus, no deduction), so each set of them is worded once. Equal figures
+    show alike (conditions.show), a negative zero aside: a figure with a sign is worded afresh."""
+    signed = ur.base.is_signed() or ur.bonus.is_signed() or ur.deduction.is_signed() or (
+        ur.vote_share is not None and ur.vote_share.is_signed())
+    key = (id(plan), ur.base, ur.bonus, ur.deduction, ur.max, ur.vote_share)
+    found = None if signed else _VERDICTS.get(key)
+    if found is not None and found[0] is plan:
+        return found[1], found[2]
+
+    def unit_figure(name: str) -> Decimal | None:
+        of = UNIT_FIGURES.get(name)
+        return None if of is None else of(ur)
+
+    held, texts = evaluate(plan.unit["earn"], unit_figure)
+    detail = "，".join(texts)
+    if ur.bonus or ur.deduction:
+        detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
+    if not signed:
+        remembered(_VERDICTS, 1 << 14, key, (plan, held, detail))
+    return held, detail
 
 
 def _branch_score(rb: Rulebook, data: BranchInput, result: BranchResult) -> Decimal:

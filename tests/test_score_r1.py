@@ -5,12 +5,15 @@ scored by score_files. Stars not under test get full marks (100 base, no events)
 """
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from scoring_helpers import assert_reason, branch, county, earned, event, reasons_by_rule, rulebook, unit
+from processor.rulebook import Rulebook
+
+from scoring_helpers import (assert_reason, branch, county, earned, event, reasons_by_rule, rulebook, score_paths,
+                             unit, write)
 
 RB = rulebook("R1")
 SEED = "000_556207f0cb65ca56.txt"
@@ -76,6 +79,30 @@ def test_r1_star__base_75_and_total_85(star_county, code, base, events, is_earne
     assert b.rating == (5 if is_earned else 4)
     assert_reason(b, "R1.units.civility.earn", "得星" if is_earned else "未得星", *figures,
                   source=f"{SEED} 第311行")
+
+
+def test_r1_star__each_rulebook_words_its_own_verdict_for_the_same_figures(tmp_path):
+    # Line 311: 基础分值达到75分以上、总体分值达到85分以上 (“以上” includes the number). Equal figures are worded once per
+    # unit of a rulebook: a county's own copy with a stricter bar (基础分 80) scoring the same branch in the same
+    # process must still say its own verdict. Base 78 + bonus 10 = total 88: R1 earns (78 ≥ 75, 88 ≥ 85); the copy
+    # does not (78 < 80). Written as 78 and as 78.0 (a clerk's integer and a float cell), the wording is the same.
+    strict_data = copy.deepcopy(RB.data)
+    civility = next(u for u in strict_data["units"] if u["id"] == "civility")
+    civility["earn"]["all"][0]["value"] = 80
+    strict = Rulebook(data=strict_data, path=RB.path)
+    same = [branch("HJ-31", scores={"civility": 78}, events=[civility_bonus(10)]),
+            branch("HJ-32", scores={"civility": 78.0}, events=[civility_bonus(10)])]
+    first = county(RB, tmp_path / "r1", same)
+    second = score_paths([write(strict, tmp_path / "strict.xlsx", same)], strict)
+    again = county(RB, tmp_path / "r1_again", same)
+    for scored in (first, again):
+        for code in ("HJ-31", "HJ-32"):
+            assert unit(scored[code], "civility").earned is True
+            assert_reason(scored[code], "R1.units.civility.earn", "得星", "基础分 78 ≥ 75", "总分 88 ≥ 85",
+                          "总分 88 = 基础分 78 + 加分 10 − 扣分 0", source=f"{SEED} 第311行")
+    for code in ("HJ-31", "HJ-32"):
+        assert unit(second[code], "civility").earned is False
+        assert_reason(second[code], "R1.units.civility.earn", "未得星", "基础分 78 < 80")
 
 
 def test_r1_star__reason_points_at_the_score_and_event_cells(star_county):
