@@ -51,6 +51,7 @@ def normalise(raw: Any, field: Field) -> tuple[Any, Change | None]:
     """(value for the schema, what changed or None). Empty cells give (None, None)."""
     if raw is None or raw == "":
         return None, None
+    cleaned: Any  # a str cleaned, or the cell as it came (a number, a date, a bool)
     if isinstance(raw, str):
         cleaned = clean_text(raw)
         if cleaned == "":

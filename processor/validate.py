@@ -12,7 +12,7 @@ import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ClassVar, Iterable
 
 from jsonschema import Draft202012Validator
 
@@ -419,8 +419,8 @@ class _ColumnMemo:
     other, so they share one dict; a bool (True == 1.0) or a date never goes in it. Equal floats are the same
     number (0.0 and -0.0 too: every converter reads both as the same zero, unchanged); NaN equals nothing."""
 
-    LIMIT = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
-    _by_field: dict[int, tuple[Field, _ColumnMemo]] = {}
+    LIMIT: ClassVar[int] = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
+    _by_field: ClassVar[dict[int, tuple[Field, _ColumnMemo]]] = {}
 
     def __init__(self, f: Field, check: Callable[[Any], bool]) -> None:
         self.convert = _cell_converter(f)
