@@ -83,8 +83,11 @@ class PayResult:
 
     def cadres_seen(self) -> Iterator[tuple[str, str, str]]:
         """(township, branch_code, name) of every cadre of every accepted file, in the order paid: worked out when
-        the finance 核对 sheet asks, one at a time, not kept (a province has ~500,000 cadres)."""
-        return ((b.township, b.branch_code, c.values.get("name", "")) for b in self.paid_branches for c in _members(b))
+        the finance 核对 sheet asks, one at a time, not kept (a province has ~500,000 cadres). A generator function,
+        not a generator expression: compiled (setup.py), mypyc makes a generator expression a list."""
+        for b in self.paid_branches:
+            for c in _members(b):
+                yield b.township, b.branch_code, c.values.get("name", "")
 
 
 def _members(branch: BranchResult) -> list[Record]:

@@ -13,12 +13,16 @@ Each line is rounded half up to the fen once, when it is made (processor/pay.py 
 """
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pay_helpers import (PEACE, SEED_LINE, Branch, Cadre, Paid, pay, r1, r1_with_pay, stars)
+from processor.pay import PayResult
 
 D = Decimal
 
@@ -331,3 +335,29 @@ def test_shortfall__pro_rata_many_villages__never_above_each_income(tmp_path: Pa
     # 22199.99 of 22200.00: 10800 × 22199.99 / 22200 = 10799.9951… → 10799.99 (down, not up to 10800.00)
     assert paid.line("P0", "star_reward", SECRETARY).amount == D("10799.99")
     assert len(paid.result.problems) == len(incomes)
+
+
+def test_cadres_seen__worked_out_one_branch_at_a_time(ladder: Paid) -> None:
+    # The finance 核对 sheet's "每名干部均已列支或说明" counts a province's ~500,000 cadres (pay.PayResult.cadres_seen):
+    # asking for the first must read only the first branch's cadres, not work out (and hold) them all.
+    read: list[str] = []
+
+    class Watched(list):
+        def __init__(self, code: str, rows: Any) -> None:
+            super().__init__(rows)
+            self.code = code
+
+        def __iter__(self) -> Iterator[Any]:
+            read.append(self.code)
+            return super().__iter__()
+
+    paid = [dataclasses.replace(b, cadres=Watched(b.branch_code, b.cadres)) for b in ladder.result.paid_branches]
+    watched = PayResult(ladder.result.lines, ladder.result.problems, paid)
+    seen = watched.cadres_seen()
+    first = next(seen)
+    assert len(paid) > 1 and read == [paid[0].branch_code]
+    assert first[:2] == (paid[0].township, paid[0].branch_code)
+    everyone = [first, *seen]
+    assert read == [b.branch_code for b in paid]
+    assert everyone == [(b.township, b.branch_code, c.values.get("name", "")) for b in ladder.result.paid_branches
+                        for c in sorted(b.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))]
