@@ -1,7 +1,7 @@
 """The package's build: everything is in pyproject.toml but the modules compiled with mypyc.
 
 The modules that read, check, score and pay every branch are compiled to C extensions by mypyc (mypy's
-compiler) when the machine can build them: a province's run takes ~9 % less processor time (README,
+compiler) when the machine can build them: a run takes 7–9 % less processor time (README,
 Benchmark). Compiled or not, they are the same source and give the same outputs byte for byte; without a C
 compiler, or with STARBATCH_PURE_PYTHON=1, the package installs as plain Python.
 """
