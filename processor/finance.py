@@ -381,10 +381,10 @@ def _village_sheet(workbook, formats: Formats, paper: Paper, result: PayResult, 
                 _kind_sum(lines, "performance"), _kind_sum(lines, "star_reward"), _kind_sum(lines, "village_award"),
                 sum((l.amount for l in lines), ZERO), collective, income, enough]
 
-    lines = result.lines
-    sums = {4: _kind_sum(lines, "performance"), 5: _kind_sum(lines, "star_reward"), 6: _kind_sum(lines, "village_award"),
-            7: sum((l.amount for l in lines), ZERO),
-            8: sum((l.amount for l in lines if l.payer == "village_collective"), ZERO)}
+    every = result.lines  # the column sums over every village's lines (`row` sums one village's)
+    sums = {4: _kind_sum(every, "performance"), 5: _kind_sum(every, "star_reward"), 6: _kind_sum(every, "village_award"),
+            7: sum((l.amount for l in every), ZERO),
+            8: sum((l.amount for l in every if l.payer == "village_collective"), ZERO)}
     table = Table(LazyRows.made(keys, row), sums)  # a province's 100,000 villages: a part at a time
     _payment_table(ws, formats, paper, "发放金额村级小计表", headers, table, {j: formats.yuan for j in range(4, 10)},
                    [4, 5, 6, 7, 8], key_columns=(0, 2), grouped=False)
