@@ -61,7 +61,7 @@ from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold 
 from .isolate import IsolatedFailure, map_isolated
 from .ledger import issued_versions, last_rulebook, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
-from .mail import start_mail
+from .mail.nightly import start_mail
 from .notice import NoticeContact, write_county_notice, write_township_notices
 from .parts import forget_parts, rows_to_part
 from .pay import PayResult, compute_payments

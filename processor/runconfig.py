@@ -11,7 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from .errors import ConfigError
-from .mail import MAIL_KEYS, mail_config
+from .mail.config import MAIL_KEYS, mail_config
 from .rulebook import resolve_rulebook_path
 from .settings import RunConfig, due_period
 

@@ -9,19 +9,24 @@ replies.py  回执 replies: composed from the run's results, recorded, sent
 remind.py   `starbatch remind`: one reminder per missing township per day
 nightly.py  the three steps the nightly run calls: start_mail, MailRun.scan, MailRun.finish
 """
-from .config import (
-           MAIL_KEYS,
-           MailConfig,
-           Server,
-           add_options,
-           add_smtp_options,
-           mail_config,
-           parse_server,
-)
-from .imap import imap_utf7_decode, imap_utf7_encode
-from .nightly import MailFinish, MailRun, finish_mail, move_fetched, start_mail
-from .scan import mail_folder, scan_inputs
+from importlib import import_module
+from typing import Any
 
-__all__ = ["MAIL_KEYS", "MailConfig", "MailFinish", "MailRun", "Server", "add_options", "add_smtp_options",
-           "finish_mail", "imap_utf7_decode", "imap_utf7_encode", "mail_config", "mail_folder", "move_fetched",
-           "parse_server", "scan_inputs", "start_mail"]
+# Each name from the module that defines it, imported when first asked for: `starbatch run` needs the options
+# and the nightly steps, not imapclient or smtplib, unless it talks to a server (PEP 562).
+_WHERE = {
+    **dict.fromkeys(["MAIL_KEYS", "MailConfig", "Server", "add_options", "add_smtp_options", "mail_config",
+                     "parse_server"], "config"),
+    **dict.fromkeys(["imap_utf7_decode", "imap_utf7_encode"], "imap"),
+    **dict.fromkeys(["MailFinish", "MailRun", "finish_mail", "move_fetched", "start_mail"], "nightly"),
+    **dict.fromkeys(["mail_folder", "scan_inputs"], "scan"),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -9,17 +9,18 @@ import argparse
 import ipaddress
 import os
 import re
-import smtplib
-import ssl
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigError, RunError
+
+if TYPE_CHECKING:  # smtplib and ssl are loaded when a server is talked to, not by every command's options
+    import ssl
 
 DONE_FOLDER = "已处理"
 IMAP_PASSWORD_ENV = "STARBATCH_IMAP_PASSWORD"
@@ -218,6 +219,8 @@ def smtp_password(mc: MailConfig) -> str:
 
 
 def tls_context(mc: MailConfig) -> ssl.SSLContext:
+    import ssl
+
     return ssl.create_default_context(cafile=str(mc.cafile) if mc.cafile else None)
 
 
@@ -230,6 +233,8 @@ def error_text(value: object, secret: str = "") -> str:
     """What went wrong, for a message: server text decoded, the password (if it appears) replaced."""
     def decoded(x: object) -> str:
         return x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+
+    import smtplib
 
     if isinstance(value, smtplib.SMTPResponseException):
         text = f"{value.smtp_code} {decoded(value.smtp_error)}"

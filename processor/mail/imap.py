@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from imapclient import IMAPClient, imap_utf7
-from imapclient.exceptions import IMAPClientError
 from loguru import logger
 
 from ..common import atomic_write
@@ -30,16 +29,24 @@ from .config import (
     tls_context,
 )
 
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
+
+# imapclient (~20 ms to import) is loaded by what talks to a server: a run without --imap never does.
 SEEN = b"\\Seen"
 IMAP_ERRORS = (OSError, imaplib.IMAP4.error)  # IMAPClientError is an imaplib.IMAP4.error
 
 
 def imap_utf7_encode(name: str) -> str:
     """A folder name as IMAP sends it (RFC 3501 5.1.3)."""
+    from imapclient import imap_utf7
+
     return imap_utf7.encode(name).decode("ascii")
 
 
 def imap_utf7_decode(name: str) -> str:
+    from imapclient import imap_utf7
+
     return imap_utf7.decode(name.encode("ascii"))
 
 
@@ -74,6 +81,8 @@ def _server(mc: MailConfig) -> Server:
 
 def _open(mc: MailConfig, s: Server) -> IMAPClient:
     """Connected, with TLS unless plaintext to loopback was asked for."""
+    from imapclient import IMAPClient
+
     if s.tls_on_connect:
         return IMAPClient(s.host, s.port, ssl=True, ssl_context=tls_context(mc), timeout=TIMEOUT)
     client = IMAPClient(s.host, s.port, ssl=False, timeout=TIMEOUT)
@@ -123,6 +132,8 @@ def session(mc: MailConfig, doing: str) -> Iterator[IMAPClient]:
 
 def select(client: IMAPClient, s: Server, readonly: bool) -> int:
     """Open the mailbox of the URL; its UIDVALIDITY."""
+    from imapclient.exceptions import IMAPClientError
+
     try:
         info = client.select_folder(s.mailbox, readonly=readonly)
     except IMAPClientError as exc:
@@ -210,6 +221,8 @@ def _move(client: IMAPClient, uids: list[int], target: str, use_move: bool) -> N
 
 
 def _ensure_folder(client: IMAPClient, name: str, where: str) -> None:
+    from imapclient.exceptions import IMAPClientError
+
     if client.folder_exists(name):
         return
     try:
