@@ -29,6 +29,7 @@ from .xlsx import (
     new_workbook,
     print_layout,
     set_widths,
+    small_workbook,
     title_block,
     write_table,
 )
@@ -86,7 +87,8 @@ def write_consolidated(path: Path, c: Consolidated) -> Path:
 
 
 def _consolidated(path: Path, c: Consolidated) -> Path:
-    workbook = new_workbook(path, _doc_title(c))
+    # Its tables: the branches, their notice, status and accountability rows, the lists, problems and inputs.
+    workbook = new_workbook(path, _doc_title(c), small=small_workbook(4 * len(c.county.branches) + len(c.problems)))
     formats = Formats(workbook)
     _summary(workbook, formats, c)
     _branches(workbook, formats, c)
@@ -114,7 +116,8 @@ def write_reasons_workbook(path: Path, c: Consolidated) -> Path:
     """Every branch's full reasons, each with its rule, seed line and cells: a reference of its own, so
     the consolidated workbook prints in a few dozen pages (its 支部评定 shows the decisive reasons)."""
     with collector_paused():
-        workbook = new_workbook(path, _doc_title(c, "评定理由"))
+        workbook = new_workbook(path, _doc_title(c, "评定理由"),
+                                small=small_workbook(sum(len(b.reasons) for b in c.county.branches)))
         _reasons(workbook, Formats(workbook), c)
         workbook.close()
     return path

@@ -38,6 +38,7 @@ from .xlsx import (
     row_height,
     set_widths,
     signature_block,
+    small_workbook,
     title_block,
     write_header,
     write_rows,
@@ -180,7 +181,8 @@ def _finance_workbook(path: Path, rb: Rulebook, period: int, result: PayResult, 
     rows = sorted(cadre_rows(result), key=lambda r: paper.order(r.performance.township))
     awards = sorted(award_lines(result), key=lambda l: paper.order(l.township))
     found = checks(result, rows, awards, {b.key: b.facts.get("collective_income") for b in branches})
-    workbook = new_workbook(path, paper.title(f" {system_name(rb, paper.county)} 财务发放表"))
+    workbook = new_workbook(path, paper.title(f" {system_name(rb, paper.county)} 财务发放表"),
+                            small=small_workbook(len(rows) + len(awards) + len(branches)))
     formats = Formats(workbook)
     by_key = {b.key: b for b in branches}
     _cover(workbook, formats, paper, rb, result, found)

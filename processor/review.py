@@ -21,7 +21,7 @@ from .rulebook import Rulebook
 from .sheets import INSTRUCTIONS_SHEET, REVIEW, SELF, Field, Sheet, score_field_id
 from .template import field_rule_text
 from .validate import content_digest, read_meta, read_sheet
-from .xlsx import Formats, display_width, new_workbook, write_rows, write_value
+from .xlsx import Formats, display_width, new_workbook, small_workbook, write_rows, write_value
 
 REVIEW_KIND, COMPLAINTS_KIND = "review", "complaints"
 PROCEDURE_VERSION = "p1"  # bumped when the layout of these workbooks changes
@@ -155,7 +155,7 @@ class ReviewRow:
 def write_review_workbook(path: Path, rb: Rulebook, period: int, rows: list[ReviewRow],
                           township_hints: list[tuple[str, str]], body: str) -> Path:
     sheet = review_sheet(rb)
-    workbook = new_workbook(path, f"{period}年度 {rb.name} 县级评审表")
+    workbook = new_workbook(path, f"{period}年度 {rb.name} 县级评审表", small=small_workbook(len(rows)))
     formats = Formats(workbook)
     _instructions(workbook, formats, rb, period, REVIEW_KIND, body, sheet, _review_notes(rb))
     table = [{"township": r.township, "branch_code": r.branch_code, "branch_name": r.name, "review_kind": r.kind,
@@ -168,7 +168,7 @@ def write_review_workbook(path: Path, rb: Rulebook, period: int, rows: list[Revi
 
 def write_complaints_workbook(path: Path, rb: Rulebook, period: int, body: str) -> Path:
     sheet = complaints_sheet(rb)
-    workbook = new_workbook(path, f"{period}年度 {rb.name} 公示反馈表")
+    workbook = new_workbook(path, f"{period}年度 {rb.name} 公示反馈表", small=True)
     formats = Formats(workbook)
     notes = ["填写说明：", "1. 公示期间收到的每一件问题反映填写一行；核查完毕后填写核查结论、处理和核查日期。",
              "2. 核查结论为“属实”的，按“处理”取消星级（或减一星），发放表随之调整；“核查中”的，发放表保持草案。",
@@ -440,7 +440,7 @@ def adjustments_workbook_name(rb: Rulebook, period: int) -> str:
 def write_adjustments_workbook(path: Path, rb: Rulebook, period: int, heading: str, rows: list[list[Any]],
                                draft: str | None) -> Path:
     """Every payment line that differs from the issued version: issued, now, the difference and why."""
-    workbook = new_workbook(path, f"{period}年度 {rb.name} 财务调整表")
+    workbook = new_workbook(path, f"{period}年度 {rb.name} 财务调整表", small=small_workbook(len(rows)))
     formats = Formats(workbook)
     ws = workbook.add_worksheet("调整")
     top = 0
