@@ -6,6 +6,7 @@ but sends nothing. One run over it is shared by the tests that only read its out
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -17,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 from processor.consolidate import STATE_TEXT
+from processor.results import _compact
 from run_helpers import (CONSOLIDATED_SHEETS, COUNTY, LISTED, Attachment, at, branch_code, build_county_inbox,
                          build_message, consolidated_path, ledger_runs, results, run_args, run_cli, sheet_values, table,
                          workbook_bytes, write)
@@ -229,6 +231,24 @@ def test_run__results_json__problems_and_totals(county):
     assert ("损坏.xlsx", "FILE_001") in {(p["file"], p["code"]) for p in problems}
     assert {"inputs", "amount", "by_payer"} <= set(county.results["totals"])
 
+
+
+def test_run__results_json__one_record_per_line__compact_utf8_as_the_standard_library_writes_it(county):
+    # The layout integrations read line by line (README, results.json): each branch, payment and problem on a line of
+    # its own, compact, Chinese as UTF-8 — the bytes json.dumps(ensure_ascii=False, separators=(",", ":")) gives.
+    lines = [line.rstrip(b",").removesuffix(b"]")  # a list's last record ends it
+             for line in (county.out / "results.json").read_bytes().split(b"\n")]
+    records = [line for line in lines if line.startswith(b"{") and line != b"{"]
+    assert len(records) >= len(county.results["branches"]) + len(county.results["payments"])
+    for line in records:
+        assert json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":")).encode("utf-8") == line
+
+
+def test_results_json__what_orjson_refuses__written_by_the_standard_library():
+    # A whole number beyond 64 bits or a key that is not a text (not in a run today) still gives valid JSON.
+    assert _compact({"n": 2 ** 70, 7: "七"}) == '{"n":1180591620717411303424,"7":"七"}'.encode()
+    assert _compact(["支部\x01\u2028", 1, None, True]) == json.dumps(
+        ["支部\x01\u2028", 1, None, True], ensure_ascii=False, separators=(",", ":")).encode()
 
 # --- public notice and spot check --------------------------------------------------------------
 
