@@ -83,9 +83,14 @@ class _Worker:
                                        args=(child_conn, func, memory_bytes, self.stderr.fileno(), os.getpid()))
         self.process.start()
         child_conn.close()
-        self.index: int | None = None  # the item it works on
-        self.deadline = 0.0
-        self.item_start = 0  # where that item's stderr begins in the file
+        self.items: list[int] = []  # the items sent, oldest first: it works on the first, the next waits in the pipe
+        self.deadline = 0.0  # for the first item, from when it was started
+        self.item_start = 0  # where the first item's stderr begins in the file
+
+    @property
+    def index(self) -> int | None:
+        """The item it works on."""
+        return self.items[0] if self.items else None
 
     def give(self, index: int, arg: Any, seconds: float) -> bool:
         """Send one item; False when the worker can no longer take it."""
@@ -93,9 +98,20 @@ class _Worker:
             self.conn.send((index, arg))
         except (OSError, ValueError):
             return False
-        self.index, self.deadline = index, time.monotonic() + seconds
-        self.item_start = os.lseek(self.stderr.fileno(), 0, os.SEEK_CUR)  # the offset is shared with the child
+        self.items.append(index)
+        if len(self.items) == 1:
+            self._started(seconds)
         return True
+
+    def finished(self, seconds: float) -> None:
+        """Its first item's result came back: it is on to the next one, if it holds one."""
+        self.items.pop(0)
+        if self.items:
+            self._started(seconds)
+
+    def _started(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.item_start = os.lseek(self.stderr.fileno(), 0, os.SEEK_CUR)  # the offset is shared with the child
 
     def death(self) -> IsolatedFailure:
         """The failure of the item it held when it died (reaped first, so the signal is known)."""
@@ -159,7 +175,9 @@ class _Pool:
         for index in range(len(args)):
             while index not in done:
                 self._hand_out(args, pending, done)
-                self._collect(done)
+                if not pending and not any(w.items for w in self.workers) and index not in done:
+                    raise RuntimeError(f"item {index} was lost: neither handed out nor answered")  # a bug here
+                self._collect(done, pending)
             yield done.pop(index)
 
     def close(self) -> None:
@@ -168,53 +186,70 @@ class _Pool:
         self.workers = []
 
     def _hand_out(self, args: list[Any], pending: list[int], done: dict[int, Any]) -> None:
+        """Each worker gets an item, and one more waiting in its pipe: it starts the next as soon as it has sent a
+        result, not when the parent has taken it in (unpickling a township's result is ~3 ms of its ~20). Not with
+        `one_each`, whose child ends with its item."""
         while pending and len(self.workers) < self.size:
             self.workers.append(_Worker(self.context, self.func, self.memory_bytes))
-        for worker in [w for w in self.workers if w.index is None]:
-            if not pending:
-                return
-            index = pending.pop()
-            if not worker.give(index, args[index], self.seconds):
-                done[index] = self._replace(worker)
+        held = 1 if self.one_each else 2
+        for worker in list(self.workers):
+            while pending and len(worker.items) < held:
+                index = pending.pop()
+                if worker.give(index, args[index], self.seconds):
+                    continue
+                if worker.index is None:
+                    done[index] = self._replace(worker, pending)
+                else:  # its pipe is gone while it holds an item: that item's failure is found in _collect
+                    pending.append(index)
+                break
 
-    def _collect(self, done: dict[int, Any]) -> None:
+    def _collect(self, done: dict[int, Any], pending: list[int]) -> None:
         busy = [w for w in self.workers if w.index is not None]
         if not busy:
             return
         timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
         ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
         for worker in busy:
-            if worker.conn in ready and self._receive(worker, done):
+            # Its conn is asked again: a result may have come while another worker was being replaced.
+            if (worker.conn in ready or worker.conn.poll()) and self._receive(worker, done, pending):
                 continue
             index = worker.index
             assert index is not None  # busy workers hold an item
             if worker.process.sentinel in ready:
-                done[index] = self._replace(worker)
+                done[index] = self._replace(worker, pending)
             elif time.monotonic() >= worker.deadline:
                 worker.kill()
                 done[index] = IsolatedFailure(TIME, note=f"{self.seconds} s")
-                self._replace(worker)
+                self._replace(worker, pending)
 
-    def _receive(self, worker: _Worker, done: dict[int, Any]) -> bool:
+    def _receive(self, worker: _Worker, done: dict[int, Any], pending: list[int]) -> bool:
         try:
             index, result = worker.conn.recv()
         except (EOFError, OSError):
             return False  # it died while sending: its sentinel reports it
         done[index] = result
-        worker.index = None
+        worker.finished(self.seconds)
         if isinstance(result, IsolatedFailure) and result.limit == MEMORY:
-            self._replace(worker)  # after a MemoryError its heap may be fragmented: start afresh
+            # After a MemoryError its heap may be fragmented: it is stopped (it is alive and answers, so this is
+            # quick, where reaping it as a dead one waited 5 s) and a new one started; what it held goes again.
+            pending.extend(reversed(worker.items))
+            worker.items.clear()
+            worker.stop()
+            self.workers.remove(worker)
         elif self.one_each:
             worker.stop()
             self.workers.remove(worker)
         return True
 
-    def _replace(self, worker: _Worker) -> IsolatedFailure:
-        """Drop a worker (reaping it) and say how its item failed; a new one is started on demand."""
+    def _replace(self, worker: _Worker, pending: list[int]) -> IsolatedFailure:
+        """Drop a worker (reaping it) and say how its first item failed; the item waiting behind it, never started,
+        goes back to be handed out first. A new worker is started on demand."""
         failure = worker.death()  # its pipes close a moment before it can be reaped: death() waits
         worker.kill()
         worker.stop()
         self.workers.remove(worker)
+        pending.extend(reversed(worker.items[1:]))
+        worker.items.clear()
         return failure
 
 

@@ -23,6 +23,11 @@ def kill_myself(_: object) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def sleep_a_while(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
 def square(n: int) -> int:
     return n * n
 
@@ -83,6 +88,14 @@ def test_map__one_worker_replaced_after_every_death():
 
 def test_map__many_items_few_workers__every_one_answered():
     assert list(map_isolated(square, range(200), workers=2, memory_bytes=BUDGET, seconds=30)) == [n * n for n in range(200)]
+
+
+def test_map__the_next_item_waits_in_the_worker_s_pipe__its_time_limit_counts_from_its_own_start():
+    # Each worker holds its next item while it works (isolate._Pool._hand_out): 1.2 s each with a 2 s limit must all
+    # come back, though the second was sent at the start and is answered 2.4 s after it.
+    started = time.monotonic()
+    assert list(map_isolated(sleep_a_while, [1.2, 1.2, 1.2], workers=1, memory_bytes=BUDGET, seconds=2)) == [1.2] * 3
+    assert time.monotonic() - started >= 3.6
 
 
 def test_memory_budget_is_beyond_the_size_at_the_fork():
