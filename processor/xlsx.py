@@ -147,6 +147,9 @@ class Formats:
         self.warn = workbook.add_format({**base, "font_color": "#9C5700", "bg_color": "#FFEB9C"})
 
 
+NO_CELL: Any = object()  # a value `write_rows` writes no cell for: the place is left as it is (not a blank cell)
+
+
 def write_value(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
     """Write one value by its Python type; strings always as strings, Decimals as numbers."""
     if value is None:
@@ -369,7 +372,7 @@ def _widest_line(values: list[Any]) -> int:
 def _cell_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
-    return "" if value is None else str(value)
+    return "" if value is None or value is NO_CELL else str(value)
 
 
 def display_width(text: str) -> int:
@@ -442,7 +445,8 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
 
     A value's format: its column's (`col_formats[j]`, None for none), else `string_format` for a str,
     else write_value's default. `numbers_wrap`: numbers count for the height by their text too
-    (`_cell_text`, as write_table measures them), not only strings.
+    (`_cell_text`, as write_table measures them), not only strings. A value NO_CELL writes nothing there; every
+    row has a cell.
     """
     if not _fast_ok(sheet, first_row, rows):
         for i, values in enumerate(rows, first_row):
@@ -450,6 +454,8 @@ def write_rows(sheet: Any, formats: Formats, first_row: int, rows: Sequence[Sequ
             if height:
                 sheet.set_row(i, height)
             for j, value in enumerate(values):
+                if value is NO_CELL:
+                    continue
                 fmt = col_formats[j] if j < len(col_formats) else None
                 if fmt is None and string_format is not None and isinstance(value, str):
                     fmt = string_format
@@ -570,9 +576,10 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     isnan, isinf = math.isnan, math.isinf
     last = first_row + len(rows) - 1
     r = first_row
+    skipped = False  # a NO_CELL in any row so far
     for values in rows[:-1]:
         lines = 1
-        rests = []
+        rests: list[str | None] = []
         for j, value in enumerate(values):
             cls = value.__class__
             if cls is str:
@@ -586,6 +593,10 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
                 found = (attr(j, 3) + "/>", 1)
             elif cls is int:
                 found = ints[j].get(value) or new_int(j, value)
+            elif value is NO_CELL:
+                rests.append(None)
+                skipped = True
+                continue
             else:
                 found = other(j, value)
             rests.append(found[0])
@@ -615,15 +626,25 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
                        if info.height != original_height else f'<row r="{row}">')
             else:
                 tag = _row_tag(sheet, r)
-        write(tag + "".join([start + row + rest for start, rest in zip(cell_starts, rests, strict=False)]) + "</row>")
+        if skipped and None in rests:
+            cells = "".join([cell_starts[j] + row + rest for j, rest in enumerate(rests) if rest is not None])
+            if not cells:
+                raise ValueError(f"write_rows: row {r + 1} has no cell")
+        else:
+            cells = "".join([start + row + rest for start, rest in zip(cell_starts, rests, strict=False)])  # type: ignore[operator]
+        write(tag + cells + "</row>")
         r += 1
     # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
     # below keeps its own).
     if sheet.dim_rowmin is None or first_row < sheet.dim_rowmin:
         sheet.dim_rowmin = first_row
-    if sheet.dim_colmin is None or sheet.dim_colmin > 0:
-        sheet.dim_colmin = 0
+    first_col = 0
     widest = max(len(v) for v in rows[:-1])
+    if skipped:  # the columns of the cells written, as XlsxWriter counts them
+        written = [[j for j, v in enumerate(values) if v is not NO_CELL] for values in rows[:-1]]
+        first_col, widest = min(w[0] for w in written), max(w[-1] for w in written) + 1
+    if sheet.dim_colmin is None or sheet.dim_colmin > first_col:
+        sheet.dim_colmin = first_col
     if sheet.dim_colmax is None or widest - 1 > sheet.dim_colmax:
         sheet.dim_colmax = widest - 1
     # The last row through XlsxWriter itself, held as its API holds a row, so the sheet is left exactly
@@ -634,6 +655,8 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     if height:
         sheet.set_row(last, height)
     for j, value in enumerate(values):
+        if value is NO_CELL:
+            continue
         fmt = cfs[j]
         if fmt is None and string_format is not None and isinstance(value, str):
             fmt = string_format

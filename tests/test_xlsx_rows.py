@@ -207,3 +207,43 @@ def test_a_table_written_a_part_at_a_time__the_same_bytes_as_written_whole(tmp_p
     in_parts = written(tmp_path / "parts.xlsx", xlsx.LazyRows(len(rows), rows[:xlsx.MEASURED_ROWS], lambda: iter(parts)))
 
     assert in_parts == whole
+
+
+def _holes_workbook(path: Path, fast: bool) -> bytes:
+    """The review workbook's way: rows of a sheet's fields, the fields a branch has no value for left out (NO_CELL),
+    at a row's start, middle and end, and a first column left out of every row."""
+    workbook = new_workbook(path, "空位测试")
+    formats = Formats(workbook)
+    locked = workbook.add_format({"font_name": "等线", "bg_color": "#EDEDED", "border": 1})
+    hole = xlsx.NO_CELL
+    rows = [[hole, "城关镇", D("12.50"), hole, "书记", hole],
+            [hole, hole, 3, "长" * 40, hole, hole],
+            [hole, "东岗镇", hole, hole, hole, True],
+            [hole, "西河镇 & <b>", D("-0.00"), 7.25, "是", hole]]
+    for sheet_name, first in (("表", 1), ("二", 0)):
+        ws = workbook.add_worksheet(sheet_name)
+        if first:
+            ws.set_row(0, 48)
+            ws.write_string(0, 2, "标题", formats.header)
+        if fast:
+            assert xlsx._fast_ok(ws, first, rows)
+            xlsx.write_rows(ws, formats, first, rows, [locked] * 6, [])
+        else:
+            for i, values in enumerate(rows, first):
+                for j, value in enumerate(values):
+                    if value is not hole:
+                        write_value(ws, i, j, value, formats, locked)
+        ws.write_string(first + len(rows), 3, "after")
+    workbook.close()
+    return path.read_bytes()
+
+
+def test_no_cell__left_out_as_the_api_leaves_it_out__byte_identical(tmp_path: Path) -> None:
+    assert _holes_workbook(tmp_path / "fast.xlsx", True) == _holes_workbook(tmp_path / "api.xlsx", False)
+
+
+def test_no_cell__a_row_without_any_cell_is_refused(tmp_path: Path) -> None:
+    workbook = new_workbook(tmp_path / "x.xlsx", "x")
+    ws = workbook.add_worksheet("表")
+    with pytest.raises(ValueError, match="row 2 has no cell"):
+        xlsx.write_rows(ws, Formats(workbook), 0, [["a"], [xlsx.NO_CELL], ["b"]], [None], [])
