@@ -93,6 +93,10 @@ class RowsInPart(RecordList):
     def __iter__(self) -> Iterator[Record]:
         return iter(self._rows()) if self._length else iter(())
 
+    def values_of(self, field_id: str) -> Iterator[Any]:
+        rows = self._rows() if self._length else []
+        return rows.values_of(field_id) if isinstance(rows, RecordList) else (r.values.get(field_id) for r in rows)
+
 
 class SheetsInPart(Mapping[str, Sequence[Record]]):
     """A branch's rows by sheet key (branches, scores, vetoes, votes), read from its township's part file when asked."""

@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 
 from .conditions import number, show
 from .problems import Problem, problem
-from .records import BranchResult, Record, Submission, decimal_of, remembered, shared_text, shared_texts
+from .records import BranchResult, Record, RecordList, Submission, decimal_of, remembered, shared_text, shared_texts
 from .rulebook import Rulebook, source_text
 from .sheets import sheets_for
 
@@ -82,12 +82,19 @@ class PayResult:
         return sum((l.amount for l in self.lines if payer is None or l.payer == payer), ZERO)
 
     def cadres_seen(self) -> Iterator[tuple[str, str, str]]:
-        """(township, branch_code, name) of every cadre of every accepted file, in the order paid: worked out when
-        the finance 核对 sheet asks, one at a time, not kept (a province has ~500,000 cadres). A generator function,
-        not a generator expression: compiled (setup.py), mypyc makes a generator expression a list."""
+        """(township, branch_code, name) of every cadre of every accepted file, branch by branch in the order paid
+        (a branch's own in its rows' order): worked out when the finance 核对 sheet asks, one at a time, not kept (a
+        province has ~500,000 cadres), and only their names read. A generator function, not a generator expression:
+        compiled (setup.py), mypyc makes a generator expression a list."""
         for b in self.paid_branches:
-            for c in _members(b):
-                yield b.township, b.branch_code, c.values.get("name", "")
+            for name in _names(b.cadres):
+                yield b.township, b.branch_code, "" if name is None else name
+
+
+def _names(cadres: Sequence[Record]) -> Iterator[Any]:
+    if isinstance(cadres, RecordList):
+        return cadres.values_of("name")
+    return (c.values.get("name") for c in cadres)
 
 
 def _members(branch: BranchResult) -> list[Record]:

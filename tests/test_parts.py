@@ -54,6 +54,9 @@ def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_
     assert _rows(branches) == scored
     first = branches[0]
     assert first.cadres[0] == list(first.cadres)[0] and first.rows.get("scores") == list(first.rows["scores"])
+    assert [list(b.cadres.values_of("name")) for b in branches] == [
+        [r.values.get("name") for r in b.cadres] for b in branches]
+    assert any(name for b in branches for name in b.cadres.values_of("name"))
     assert first.rows.get("no such sheet", []) == []
 
 
