@@ -191,9 +191,11 @@ class _Pool:
         `one_each`, whose child ends with its item."""
         while pending and len(self.workers) < self.size:
             self.workers.append(_Worker(self.context, self.func, self.memory_bytes))
-        held = 1 if self.one_each else 2
-        for worker in list(self.workers):
-            while pending and len(worker.items) < held:
+        # Round by round: every worker gets an item before any gets a second (two files, two workers: one each).
+        for depth in (1,) if self.one_each else (1, 2):
+            for worker in [w for w in self.workers if len(w.items) < depth]:
+                if not pending:
+                    return
                 index = pending.pop()
                 if worker.give(index, args[index], self.seconds):
                     continue
@@ -201,7 +203,6 @@ class _Pool:
                     done[index] = self._replace(worker, pending)
                 else:  # its pipe is gone while it holds an item: that item's failure is found in _collect
                     pending.append(index)
-                break
 
     def _collect(self, done: dict[int, Any], pending: list[int]) -> None:
         busy = [w for w in self.workers if w.index is not None]

@@ -28,6 +28,10 @@ def sleep_a_while(seconds: float) -> float:
     return seconds
 
 
+def my_pid(_: object) -> int:
+    return os.getpid()
+
+
 def square(n: int) -> int:
     return n * n
 
@@ -96,6 +100,11 @@ def test_map__the_next_item_waits_in_the_worker_s_pipe__its_time_limit_counts_fr
     started = time.monotonic()
     assert list(map_isolated(sleep_a_while, [1.2, 1.2, 1.2], workers=1, memory_bytes=BUDGET, seconds=2)) == [1.2] * 3
     assert time.monotonic() - started >= 3.6
+
+
+def test_map__as_many_items_as_workers__each_worker_takes_one():
+    # A worker holds a second item only once every worker has one: two files and two workers are read side by side.
+    assert len(set(map_isolated(my_pid, [0, 1], workers=2, memory_bytes=BUDGET, seconds=30))) == 2
 
 
 def test_memory_budget_is_beyond_the_size_at_the_fork():
