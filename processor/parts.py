@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from .records import BranchResult, Record, RecordList, shared_texts
+from .records import BranchResult, Record, RecordList, shared_texts, values_of
 
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
 _READ: OrderedDict[str, tuple[str, list[tuple[Any, Any, Any]]]] = OrderedDict()
@@ -94,8 +94,7 @@ class RowsInPart(RecordList):
         return iter(self._rows()) if self._length else iter(())
 
     def values_of(self, field_id: str) -> Iterator[Any]:
-        rows = self._rows() if self._length else []
-        return rows.values_of(field_id) if isinstance(rows, RecordList) else (r.values.get(field_id) for r in rows)
+        return values_of(self._rows() if self._length else [], field_id)
 
 
 class SheetsInPart(Mapping[str, Sequence[Record]]):

@@ -16,7 +16,16 @@ from typing import Any, Callable, NamedTuple
 
 from .conditions import number, show
 from .problems import Problem, problem
-from .records import BranchResult, Record, RecordList, Submission, decimal_of, remembered, shared_text, shared_texts
+from .records import (
+    BranchResult,
+    Record,
+    Submission,
+    decimal_of,
+    remembered,
+    shared_text,
+    shared_texts,
+    values_of,
+)
 from .rulebook import Rulebook, source_text
 from .sheets import sheets_for
 
@@ -87,14 +96,8 @@ class PayResult:
         province has ~500,000 cadres), and only their names read. A generator function, not a generator expression:
         compiled (setup.py), mypyc makes a generator expression a list."""
         for b in self.paid_branches:
-            for name in _names(b.cadres):
+            for name in values_of(b.cadres, "name"):
                 yield b.township, b.branch_code, "" if name is None else name
-
-
-def _names(cadres: Sequence[Record]) -> Iterator[Any]:
-    if isinstance(cadres, RecordList):
-        return cadres.values_of("name")
-    return (c.values.get("name") for c in cadres)
 
 
 def _members(branch: BranchResult) -> list[Record]:

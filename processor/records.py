@@ -258,6 +258,14 @@ class PackedRecords(RecordList):
             yield None if value is _BLANK else value
 
 
+def values_of(rows: Sequence[Record], field_id: str) -> Iterator[Any]:
+    """Each row's value of one field (None where it has none), in order: RecordList.values_of, which packed rows
+    answer without making a Record of each, or read from each Record of a plain list."""
+    if isinstance(rows, RecordList):
+        return rows.values_of(field_id)
+    return (r.values.get(field_id) for r in rows)
+
+
 def _packed_records(rows: tuple[PackedRow, ...]) -> PackedRecords:
     packed = PackedRecords.__new__(PackedRecords)
     packed._rows = rows
