@@ -73,10 +73,12 @@ def _fast_table(ws, formats: Formats, first: int, rows, col_formats: dict, width
 
 
 def _workbook(path: Path, table, first_row: int, numbers_wrap: bool, with_string_format: bool,
-              small: bool = False) -> bytes:
+              small: bool = False, sheet_class: type | None = None) -> bytes:
     ncols = 8
     widths = [6.0, 10.0, 14.0, 30.0, 1.0, 0.5, 12.0, 92.0]
     workbook = new_workbook(path, "写入测试", small=small)
+    if sheet_class is not None:
+        workbook.worksheet_class = sheet_class
     formats = Formats(workbook)
     # Formats first used inside the table (index assigned there, in cell order) and one used before it.
     col_formats = {1: formats.yuan, 3: formats.percent, 5: formats.wrap, 6: formats.integer}
@@ -124,6 +126,23 @@ def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, firs
     api = _workbook(tmp_path / "api.xlsx", _api_table, first_row, numbers_wrap, with_string_format)
     fast = _workbook(tmp_path / "fast.xlsx", _fast_table, first_row, numbers_wrap, with_string_format)
     assert fast == api
+
+
+@pytest.mark.parametrize("table", [_api_table, _fast_table])
+def test_a_large_workbook_copies_its_rows_as_bytes__the_same_as_xlsxwriter_reading_them_as_text(
+        tmp_path: Path, table) -> None:
+    """A province's workbook keeps its rows in a temporary file per sheet; at close they are copied into the sheet
+    as bytes (xlsx._RowsOnDisk), not read back as text and written again as XlsxWriter's own worksheet does. The
+    rows hold every kind of text (carriage returns, control characters, CJK, emoji): the same file, byte for byte."""
+    from xlsxwriter.worksheet import Worksheet
+    assert new_workbook(tmp_path / "x.xlsx", "t").worksheet_class is xlsx._RowsOnDisk
+    ours = _workbook(tmp_path / "ours.xlsx", table, 3, True, False)
+    theirs = _workbook(tmp_path / "theirs.xlsx", table, 3, True, False, sheet_class=Worksheet)
+    assert ours == theirs
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "ours.xlsx") as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    assert b"_x000D_" in sheet and "🙂".encode() in sheet and sheet.count(b"<row ") > len(_rows(8))
 
 
 @pytest.mark.parametrize("table", [_api_table, _fast_table])
