@@ -145,11 +145,12 @@ _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*?ref\s*=\s*["']([^"']
 # prefixes, no single quotes or spaces around "=". Such a sheet is checked by literal scans at C
 # speed (whitespace made spaces first); anything else goes through the exact pass.
 _SPACES = bytes.maketrans(b"\t\n\r", b"   ")
-_NOT_PLAIN = (b' ="', b'r=" ')
-_TAG_WITHOUT_R = re.compile(rb'<(?:c|row)(?=[ />])(?! r=")')
+_NOT_PLAIN = (b' ="',)  # r ='…' or r ="…": a second r the count of r="…" would miss
 _PREFIXED_TAG = re.compile(rb':(?:c|row)[ />]')
-# An r attribute that may lie beyond the limits: three or more letters, or five or more digits.
-_FAR_R = re.compile(rb' r="(?:[A-Za-z]{3,}|[A-Za-z]{0,2}[0-9]{5,})')
+# A row or cell tag that does not open with an r surely within the limits (at most two letters and four digits:
+# ZZ9999, 702 columns and 9,999 rows): one without r, whose place a reader counts, or one that may lie beyond.
+_NEAR_COLUMNS, _NEAR_ROWS = 702, 9_999
+_TAG_NOT_NEAR = re.compile(rb'<(?:c|row)(?=[ />])(?! r="[A-Za-z]{0,2}[0-9]{1,4}")')
 
 
 def xlsx_sheet_extent(xml: bytes) -> Extent:
@@ -159,12 +160,13 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
     limits is a hint to take the exact pass, never trusted alone (calamine ignores it).
     """
     spaced = xml.translate(_SPACES)
-    if _dimension_exceeds(spaced) or not _plain(spaced):
+    if (_dimension_exceeds(spaced) or not _plain(spaced)
+            or LIMITS.max_rows < _NEAR_ROWS or LIMITS.max_columns < _NEAR_COLUMNS):
         return _exact_extent(spaced)
     extent = Extent()
-    for match in _FAR_R.finditer(spaced):
-        tag = _enclosing_tag(spaced, match.start())
-        if tag is None:  # in text, or after a "<" inside a quoted value: only the exact pass can tell
+    for match in _TAG_NOT_NEAR.finditer(spaced):
+        tag = _TAG.match(spaced, match.start())
+        if tag is None or not spaced.startswith(b' r="', match.end()):  # no r first: placed by counting
             return _exact_extent(spaced)
         if not _opens_content(spaced, tag):
             continue
@@ -177,7 +179,8 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
 
 
 def _plain(spaced: bytes) -> bool:
-    """Every row and cell tag written as <c r="…" or <row r="…", so the literal scan sees every reference."""
+    """Every attribute written name="…", no prefixed row or cell, and one r to each row or cell tag, so the scan of
+    the tags' first attribute sees every reference (a tag without r there is found by the scan)."""
     if spaced.count(b"=") != spaced.count(b'="') or any(text in spaced for text in _NOT_PLAIN):
         return False
     # A prefixed r attribute (x:r="…") is not plain; one namespace declaration xmlns:r="…" before the
@@ -186,14 +189,10 @@ def _plain(spaced: bytes) -> bool:
     at_root = 1 if 0 <= declared < spaced.find(b"sheetData") else 0
     if spaced.count(b':r="') != at_root:
         return False
-    return _TAG_WITHOUT_R.search(spaced) is None and _PREFIXED_TAG.search(spaced) is None
-
-
-def _enclosing_tag(xml: bytes, at: int) -> re.Match[bytes] | None:
-    """The row or cell tag an attribute found at `at` belongs to (None for text that only looks like one)."""
-    start = xml.rfind(b"<", 0, at)
-    tag = _TAG.match(xml, start) if start >= 0 else None
-    return tag if tag is not None and tag.end() > at else None
+    # An r="…" that does not open its row or cell tag: a second r (calamine places a cell by its last), or one in text.
+    if spaced.count(b' r="') != spaced.count(b'<c r="') + spaced.count(b'<row r="'):
+        return False
+    return _PREFIXED_TAG.search(spaced) is None
 
 
 def _row_has_valued_cell(xml: bytes, start: int) -> bool:
@@ -230,15 +229,16 @@ def _exact_extent(xml: bytes) -> Extent:
 
 
 def _reference(attrs: bytes) -> tuple[int, int]:
-    """(row, column), 1-based, of an r attribute ("XFD7" or "7"); 0 for a part that is absent."""
-    match = _R_ATTR.search(attrs)
-    if match is None:
-        return 0, 0
-    letters, digits = match.groups()
-    column = 0
-    for ch in letters.upper():
-        column = column * 26 + ch - 64
-    return (int(digits) if digits else 0), column
+    """(row, column), 1-based, of a tag's r attribute ("XFD7" or "7"); 0 for a part that is absent. Of a tag with
+    more than one (a reader takes one of them, calamine the last), the farthest row and column of any."""
+    row = column = 0
+    for match in _R_ATTR.finditer(attrs):
+        letters, digits = match.groups()
+        number = 0
+        for ch in letters.upper():
+            number = number * 26 + ch - 64
+        row, column = max(row, int(digits) if digits else 0), max(column, number)
+    return row, column
 
 
 def _dimension_exceeds(xml: bytes) -> bool:

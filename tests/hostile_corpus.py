@@ -42,6 +42,12 @@ FAR_CELL_SPELLINGS = {
                                         .replace(b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '),
     "row-far-cells-without-r": lambda xml: xml.replace(b'<row r="2"><c r="B2" t="n">', b'<row r="60000"><c t="n">'),
     "lowercase-reference": lambda xml: xml.replace(b'<c r="B2"', b'<c r="xfd60000"'),
+    # calamine places a cell by its last r: the first must not be the only one looked at
+    "second-r-attribute": lambda xml: xml.replace(b'<c r="B2"', b'<c r="B2" r="XFD60000"'),
+    "second-r-after-another-attribute": lambda xml: xml.replace(b'<c r="B2" t="n"', b'<c r="B2" t="n" r="XFD60000"'),
+    "space-inside-quotes": lambda xml: xml.replace(b'<c r="B2"', b'<c r=" XFD60000"'),
+    "second-r-spaced": lambda xml: xml.replace(b'<c r="B2"', b'<c r="B2" r =  "XFD60000"'),
+    "second-r-single-quoted": lambda xml: xml.replace(b'<c r="B2"', b"<c r=\"B2\" r='XFD60000'"),
 }
 
 
