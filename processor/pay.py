@@ -73,12 +73,18 @@ class PaymentLine:
         return (f"{pay} {self.monthly_pay:.2f} × {self.months} 个月{said.span} × {said.shown}"
                 f"{show(self.performance_base if self.performance_base is not None else ZERO)}{said.rated}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"township": self.township, "village": self.village, "branch_code": self.branch_code,
-                "branch_name": self.branch_name, "payee": self.payee, "role": self.role, "kind": self.rule_id,
-                "kind_name": self.rule_name, "payer": self.payer, "payer_name": PAYER_TEXT[self.payer],
-                "amount": f"{self.amount:.2f}", "rule": f"{self.rule_id}（{self.source}）", "basis": self.basis,
-                "notes": list(self.notes)}
+    def to_dict(self, with_rule: bool = True) -> dict[str, Any]:
+        """`with_rule`: False leaves out "rule" (its id and seed line; results.json names the seed line once)."""
+        record: dict[str, Any] = {
+            "township": self.township, "village": self.village, "branch_code": self.branch_code,
+            "branch_name": self.branch_name, "payee": self.payee, "role": self.role, "kind": self.rule_id,
+            "kind_name": self.rule_name, "payer": self.payer, "payer_name": PAYER_TEXT[self.payer],
+            "amount": f"{self.amount:.2f}"}
+        if with_rule:
+            record["rule"] = f"{self.rule_id}（{self.source}）"
+        record["basis"] = self.basis
+        record["notes"] = list(self.notes)
+        return record
 
 
 @dataclass

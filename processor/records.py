@@ -18,6 +18,7 @@ from .rulebook import Rulebook
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+HUNDREDTH = Decimal("0.01")  # shares and vote shares are shown to two places
 
 
 Class = TypeVar("Class", bound=type)
@@ -360,8 +361,8 @@ class UnitResult:
     def to_dict(self) -> dict[str, Any]:
         return {"unit": self.id, "name": self.name, "base": str(self.base), "bonus": str(self.bonus),
                 "deduction": str(self.deduction), "total": str(self.total), "max": str(self.max),
-                "share": str(self.share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
-                "vote_share": None if self.vote_share is None else str(self.vote_share.quantize(Decimal("0.01"), ROUND_HALF_UP)),
+                "share": str(self.share.quantize(HUNDREDTH, ROUND_HALF_UP)),
+                "vote_share": None if self.vote_share is None else str(self.vote_share.quantize(HUNDREDTH, ROUND_HALF_UP)),
                 "earned": self.earned, "vetoes": list(self.vetoes),
                 "score_source": {"乡镇评审": self.used_review, "自评": self.used_self}}
 
@@ -406,12 +407,13 @@ class BranchResult:
             return f"乡镇评审分 {review} 项、自评分 {own} 项（无评审分时用自评分）"
         return "乡镇评审分" if review else "自评分"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, reasons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`reasons`: the reasons as the caller writes them (results.json's, without repeated seed lines)."""
         return {"file": self.file, "township": self.township, "branch_code": self.branch_code, "name": self.name,
                 "village": self.village, "branch_type": self.branch_type, "rating": self.rating,
                 "rating_max": self.rating_max, "grade": self.grade, "qualified": self.qualified,
                 "score": str(self.score), "score_source": self.score_source, "lists": self.lists,
-                "reasons": [r.to_dict() for r in self.reasons],
+                "reasons": [r.to_dict() for r in self.reasons] if reasons is None else reasons,
                 "units": [u.to_dict() for u in self.units], **self.extras}
 
 

@@ -89,9 +89,7 @@ class RuleSources:
 
 
 def branch_record(b: BranchResult, sources: RuleSources) -> dict[str, Any]:
-    record = b.to_dict()
-    record["reasons"] = [reason_record(r, sources) for r in b.reasons]
-    return record
+    return b.to_dict(reasons=[reason_record(r, sources) for r in b.reasons])
 
 
 def reason_record(r: Reason, sources: RuleSources) -> dict[str, Any]:
@@ -105,8 +103,7 @@ def reason_record(r: Reason, sources: RuleSources) -> dict[str, Any]:
 
 def payment_record(line: PaymentLine, sources: RuleSources) -> dict[str, Any]:
     """A payment line; its "kind" is the rule id whose seed line is in rule_sources."""
-    record = line.to_dict()
-    del record["rule"]
+    record = line.to_dict(with_rule=False)
     if not sources.shared(line.rule_id, line.source):
         record["source"] = line.source
     return record
