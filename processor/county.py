@@ -201,21 +201,24 @@ def check_floor(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any]
 
 def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
     outcomes = rb.data["outcomes"]
+    qualified = outcomes.get("qualified")
+    qualified_rule, qualified_source = f"{rb.id}.outcomes.qualified", source_text(outcomes.get("qualified_source"))
+    # Each list's id, condition, and the reason a branch on it is given (the same for every branch of a province).
+    lists = [(entry["id"], entry["when"], shared_text(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
+              source_text(entry.get("source"))) for entry in outcomes["lists"]]
+    rating_rule, rating_source = f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))
     for branch in branches:
         fig = lambda name, b=branch: figure(rb, b, name)  # noqa: E731
-        if "qualified" in outcomes:
-            branch.qualified, texts = evaluate(outcomes["qualified"], fig)
+        if qualified is not None:
+            branch.qualified, texts = evaluate(qualified, fig)
             branch.reasons.append(Reason(f"{'合格' if branch.qualified else '不合格'}：{'，'.join(texts)}",
-                                         f"{rb.id}.outcomes.qualified",
-                                         source_text(outcomes.get("qualified_source"))))
-        branch.lists = [entry["id"] for entry in outcomes["lists"] if holds(entry["when"], fig)]
-        for entry in outcomes["lists"]:
-            if entry["id"] in branch.lists:
-                branch.reasons.append(Reason(shared_text(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
-                                             source_text(entry.get("source"))))
+                                         qualified_rule, qualified_source))
+        on = [(list_id, text, rule, source) for list_id, when, text, rule, source in lists if holds(when, fig)]
+        branch.lists = [list_id for list_id, _, _, _ in on]
+        branch.reasons += [Reason(text, rule, source) for _, text, rule, source in on]
         # The same few texts for every branch of a province: one copy each.
         branch.reasons.append(Reason(shared_text(f"评定结果：{rating_text(rb, branch.rating, branch.grade)}"),
-                                     f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))))
+                                     rating_rule, rating_source))
 
 
 def township_summary(rb: Rulebook, branches: list[BranchResult]) -> dict[str, dict[str, Any]]:

@@ -268,6 +268,8 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     reasons += _duplicates("units", unit_ids)
     reasons += _duplicates("vetoes", [v["id"] for v in data.get("vetoes", [])])
     reasons += _duplicates("events", [e["id"] for e in data.get("events", [])])
+    # A branch's lists are named by id (results.json, the consolidated workbook): two lists of one id would be one.
+    reasons += _duplicates("outcomes/lists", [entry["id"] for entry in data["outcomes"]["lists"]])
     for i, unit in enumerate(data["units"]):
         reasons += _duplicates(f"units/{i}/items", [it["id"] for it in unit["items"]])
         for t in unit.get("applies_to", []):

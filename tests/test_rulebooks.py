@@ -106,6 +106,13 @@ def test_duplicate_item_ids__refused(tmp_path):
     assert "units/0/items: id 'secretary_ability' appears more than once" in _refusal(tmp_path, duplicate)
 
 
+def test_duplicate_list_ids__refused(tmp_path):
+    """Two outcome lists with one id (a branch's lists are named by id) would show as one list: refused."""
+    def duplicate(d):
+        d["outcomes"]["lists"][1]["id"] = d["outcomes"]["lists"][0]["id"]
+    assert "outcomes/lists: id 'notice' appears more than once" in _refusal(tmp_path, duplicate)
+
+
 def test_not_yaml__refused_with_the_file(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("id: R1\nunits: [\n", encoding="utf-8")
