@@ -21,6 +21,9 @@ from .records import BranchResult, Record, RecordList, shared_texts, values_of
 
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
 _READ: OrderedDict[str, tuple[str, list[tuple[Any, Any, Any]]]] = OrderedDict()
+# A part file holds two pickles: (stamp, each branch's cadres' names), then the rows. The finance 核对 sheet reads a
+# province's 500,000 cadres' names (RowsInPart.values_of), and only those: the rows around them are ~10× the bytes.
+_NAMES: OrderedDict[str, tuple[str, list[tuple[Any, ...]]]] = OrderedDict()
 
 EVENTS, CADRES, SHEETS = 0, 1, 2  # a branch's entries in its part: (event_rows, cadres, rows by sheet key)
 
@@ -30,9 +33,11 @@ def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
     branches) when the file cannot be written — the run then holds them, as it did before part files."""
     stamp = os.urandom(8).hex()  # a part file written again at the same path (a later run) is never read for this
     parts = [(b.event_rows, b.cadres, dict(b.rows)) for b in branches]
+    names = [tuple(values_of(b.cadres, "name")) for b in branches]
     try:
         with path.open("wb") as fh:
-            pickle.dump((stamp, parts), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((stamp, names), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(parts, fh, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError:
         path.unlink(missing_ok=True)
         return False
@@ -47,21 +52,43 @@ def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
 def forget_parts() -> None:
     """Drop the rows kept read (a run's end: its part files are gone with its staging folder)."""
     _READ.clear()
+    _NAMES.clear()
 
 
 def _branch_rows(where: str, stamp: str, index: int) -> tuple[Any, Any, Any]:
     found = _READ.get(where)
     if found is None or found[0] != stamp:
         with open(where, "rb") as fh:
-            found = pickle.load(fh)
-        if found[0] != stamp:
-            raise RuntimeError(f"{where}: part file rewritten while the run read it")
-        _READ[where] = found
-        if len(_READ) > _KEPT:
-            _READ.popitem(last=False)
+            _stamped(pickle.load(fh), where, stamp)
+            found = (stamp, pickle.load(fh))
+        _kept(_READ, where, found)
     else:
         _READ.move_to_end(where)
     return found[1][index]
+
+
+def _cadre_names(where: str, stamp: str, index: int) -> tuple[Any, ...]:
+    """A branch's cadres' names (None for a row without one), read without its rows."""
+    found = _NAMES.get(where)
+    if found is None or found[0] != stamp:
+        with open(where, "rb") as fh:
+            found = _stamped(pickle.load(fh), where, stamp)
+        _kept(_NAMES, where, found)
+    else:
+        _NAMES.move_to_end(where)
+    return found[1][index]
+
+
+def _stamped(head: tuple[str, Any], where: str, stamp: str) -> tuple[str, Any]:
+    if head[0] != stamp:
+        raise RuntimeError(f"{where}: part file rewritten while the run read it")
+    return head
+
+
+def _kept(read: OrderedDict[str, Any], where: str, found: Any) -> None:
+    read[where] = found
+    if len(read) > _KEPT:
+        read.popitem(last=False)
 
 
 class RowsInPart(RecordList):
@@ -94,7 +121,11 @@ class RowsInPart(RecordList):
         return iter(self._rows()) if self._length else iter(())
 
     def values_of(self, field_id: str) -> Iterator[Any]:
-        return values_of(self._rows() if self._length else [], field_id)
+        if not self._length:
+            return iter(())
+        if self._which == CADRES and field_id == "name":
+            return iter(_cadre_names(self._where, self._stamp, self._index))
+        return values_of(self._rows(), field_id)
 
 
 class SheetsInPart(Mapping[str, Sequence[Record]]):

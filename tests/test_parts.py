@@ -51,11 +51,14 @@ def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_
     assert all(isinstance(b.cadres, parts.RowsInPart) and isinstance(b.rows, parts.SheetsInPart) for b in branches)
     assert [len(b.cadres) for b in branches] == [sum(r[0] == "村干部" for r in rows) for rows in scored]
     assert not parts._READ  # the receipts' counts of cadres read no part file
+    names = [list(b.cadres.values_of("name")) for b in branches]
+    assert not parts._READ and parts._NAMES  # the finance 核对 reads the cadres' names, not their rows
     assert _rows(branches) == scored
     first = branches[0]
     assert first.cadres[0] == list(first.cadres)[0] and first.rows.get("scores") == list(first.rows["scores"])
-    assert [list(b.cadres.values_of("name")) for b in branches] == [
-        [r.values.get("name") for r in b.cadres] for b in branches]
+    assert names == [[r.values.get("name") for r in b.cadres] for b in branches]
+    assert [list(b.cadres.values_of("role")) for b in branches] == [
+        [r.values.get("role") for r in b.cadres] for b in branches]
     assert any(name for b in branches for name in b.cadres.values_of("name"))
     assert first.rows.get("no such sheet", []) == []
 
@@ -88,9 +91,12 @@ def test_part_file_written_again_at_the_same_path__each_branch_reads_its_own_tow
     run._worker_init(None, 2026, tmp_path / "work")
     earlier = run._worker_process(_job(first))[1]
     _rows(earlier)  # read: kept
+    [list(b.cadres.values_of("name")) for b in earlier]  # the names too
     shutil.copyfile(second, first)  # the next run's first input is another township
 
     later = run._worker_process(_job(first))[1]
 
+    assert [list(b.cadres.values_of("name")) for b in later] == [
+        [dict(r[2]).get("name") for r in rows if r[0] == "村干部"] for rows in second_scored]
     assert _rows(later) == second_scored
     assert {b.township for b in later} != {b.township for b in earlier}
