@@ -12,17 +12,16 @@ import datetime as dt
 import io
 import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.opc.phys_pkg import PhysPkgWriter
 from docx.opc.pkgwriter import PackageWriter
 from docx.shared import Cm, Pt
 from docx.table import Table
@@ -57,6 +56,10 @@ def notice_title(c: Consolidated, contact: NoticeContact, township: str = "") ->
     return f"关于{contact.county}{township}{c.period}年度{system_name(c.rulebook, contact.county)}评定结果的公示"
 
 
+# Entries of a notice's package kept across retold notices (_deterministic): where each goes, its bytes deflated.
+Unchanged = dict[str, tuple[Any, DeflatedPart]]
+
+
 def write_county_notice(folder: Path, c: Consolidated, contact: NoticeContact) -> Path:
     """The county's notice: every branch on the notice list, by township (the townships' are their own job)."""
     listed = [b for b in c.county.branches if "notice" in b.lists]
@@ -71,7 +74,7 @@ def write_township_notices(folder: Path, c: Consolidated, contact: NoticeContact
     for b in listed:
         by_township.setdefault(b.township, []).append(b)
     doc = None
-    unchanged: dict[str, DeflatedPart] = {}  # the parts a retelling leaves alone, serialised and deflated once
+    unchanged: Unchanged = {}  # the parts a retelling leaves alone, serialised and deflated once
     for township in _ordered(c.townships, listed):
         members = by_township[township]
         # A province has thousands of township notices alike but for a few texts and the list: the previous
@@ -384,13 +387,14 @@ def _fix_properties(doc, title: str) -> None:
 _RETOLD = ("/word/document.xml", "/word/header", "/docProps/core.xml")
 
 
-def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None, later: _RowsLater | None = None) -> bytes:
+def _deterministic(doc, unchanged: Unchanged | None = None, later: _RowsLater | None = None) -> bytes:
     """The document's zip with every entry at one fixed time, in python-docx's order of parts.
 
     python-docx's own save stamps each entry with the time of writing; its PackageWriter steps (python-docx is
     pinned) are given a writer that stamps a fixed time instead, so the package is compressed once. `unchanged`
     keeps, across retold notices, the parts retelling never touches, serialised and deflated (styles alone take
-    2 ms to serialise and as long to deflate).
+    2 ms to serialise and as long to deflate) — and the content types and relationships, which retelling (texts
+    only) never changes either.
     """
     package = doc.part.package
     for part in package.parts:
@@ -398,9 +402,9 @@ def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None, later:
     out = io.BytesIO()
     with FastZip(out, "w") as archive:
         fixed = _FixedTimeZip(archive)
-        writer = cast(PhysPkgWriter, fixed)  # PhysPkgWriter's constructor always zips itself
-        PackageWriter._write_content_types_stream(writer, package.parts)
-        PackageWriter._write_pkg_rels(writer, package.rels)
+        _write_kept(fixed, unchanged, "[Content_Types].xml",
+                    lambda w: PackageWriter._write_content_types_stream(w, package.parts))
+        _write_kept(fixed, unchanged, "/_rels/.rels", lambda w: PackageWriter._write_pkg_rels(w, package.rels))
         for part in package.parts:  # PackageWriter._write_parts, with the unchanged parts' bytes kept
             name = str(part.partname)
             if later is not None and later.tables and name == "/word/document.xml":
@@ -408,11 +412,39 @@ def _deterministic(doc, unchanged: dict[str, DeflatedPart] | None = None, later:
             elif unchanged is None or name.startswith(_RETOLD):
                 fixed.write(part.partname, part.blob)
             else:
-                kept = unchanged.get(name) or unchanged.setdefault(name, DeflatedPart(part.blob))
-                fixed.write_deflated(part.partname, kept)
+                _write_kept(fixed, unchanged, name, _part_entry(part))
             if len(part.rels):
-                fixed.write(part.partname.rels_uri, part.rels.xml)
+                _write_kept(fixed, unchanged, f"{name} rels", _rels_entry(part))
     return out.getvalue()
+
+
+def _write_kept(fixed: _FixedTimeZip, unchanged: Unchanged | None, key: str, write: Callable[[Any], None]) -> None:
+    """One entry `write` makes (given a writer: PackageWriter's steps take PhysPkgWriter's one method), deflated once
+    and kept in `unchanged` under `key` for the notices retold after this one."""
+    if unchanged is None:
+        write(fixed)
+        return
+    kept = unchanged.get(key)
+    if kept is None:
+        caught = _OneEntry()
+        write(caught)
+        kept = unchanged[key] = (caught.pack_uri, DeflatedPart(caught.blob))
+    fixed.write_deflated(*kept)
+
+
+def _part_entry(part: Any) -> Callable[[Any], None]:
+    return lambda writer: writer.write(part.partname, part.blob)  # the blob is serialised only when not kept
+
+
+def _rels_entry(part: Any) -> Callable[[Any], None]:
+    return lambda writer: writer.write(part.partname.rels_uri, part.rels.xml)
+
+
+class _OneEntry:
+    """A writer that keeps the one entry written to it."""
+
+    def write(self, pack_uri: Any, blob: bytes) -> None:
+        self.pack_uri, self.blob = pack_uri, blob
 
 
 class _FixedTimeZip:

@@ -71,3 +71,24 @@ def test_county_notice__a_name_with_a_tab__its_table_built_as_elements__the_othe
 
     assert taken == [0, 1]  # 城关镇's table (the tab) as elements, 河口镇's as text
     assert as_text == _written(tmp_path, "elements.docx", branches, False)
+
+
+def test_township_notices__each_retold_from_the_one_before__the_same_bytes_as_built_on_its_own(tmp_path):
+    """A province's township notices are retold one from the previous (texts and rows replaced) and the parts and
+    relationships retelling never touches are serialised and deflated once (notice._deterministic): each file must
+    be the bytes its township's notice has when built on its own."""
+    names = ["城关村党支部", "A&B <联合> 党支部", "“红星”村党支部"]
+    townships = ["城关镇", "河口镇", "柳林镇", "石桥乡"]
+    branches = [_branch(t, n, f"{t}{names[(i + n) % len(names)]}", 1 + (i + n) % 5)
+                for i, t in enumerate(townships) for n in range(1, 2 + 3 * i)]  # 1, 4, 7, 10 branches
+    c, contact = _consolidated(branches), NoticeContact(county="明川县")
+    retold = tmp_path / "retold"
+    retold.mkdir()
+
+    paths = notice.write_township_notices(retold, c, contact)
+
+    assert sorted(p.name for p in paths) == sorted(f"公示_R1_2026_{t}.docx" for t in townships)
+    for township in townships:
+        own = [b for b in branches if b.township == township]
+        alone = notice.write_notice(tmp_path / f"alone-{township}.docx", c, contact, own, township)
+        assert (retold / f"公示_R1_2026_{township}.docx").read_bytes() == alone.read_bytes(), township
