@@ -361,3 +361,47 @@ def test_cadres_seen__worked_out_one_branch_at_a_time(ladder: Paid) -> None:
     assert read == [b.branch_code for b in paid]
     assert everyone == [(b.township, b.branch_code, c.values.get("name", "")) for b in ladder.result.paid_branches
                         for c in sorted(b.cadres, key=lambda r: (r.values.get("role") != "书记", r.row))]
+
+
+# --- the finance workbook's 核对 sheet: each automatic check says 不通过 when what it checks is broken -----------
+
+def _checks(paid: Paid) -> dict[str, bool]:
+    from processor.finance import award_lines, cadre_rows, checks
+    incomes = {b.key: b.facts.get("collective_income") for b in paid.branches.values()}
+    found = checks(paid.result, cadre_rows(paid.result), award_lines(paid.result), incomes)
+    return {c.name: c.passed for c in found}
+
+
+def _broken(paid: Paid, code: str, rule: str, change: dict[str, Any]) -> Paid:
+    """The payments with the lines of one rule for one branch changed, as a fault in working them out would leave
+    them."""
+    lines = [dataclasses.replace(l, **change) if (l.branch_code, l.rule_id) == (code, rule) else l
+             for l in paid.result.lines]
+    assert lines != paid.result.lines
+    return Paid(dataclasses.replace(paid.result, lines=lines), paid.branches)
+
+
+@pytest.fixture(scope="module")
+def short_village(tmp_path_factory: pytest.TempPathFactory) -> Paid:
+    # SH: rewards due 22200.00 > income 12000.00, so each of its collective's reward lines carries the shortfall
+    # note. TWO: two stars, performance pay and no star reward.
+    return pay(tmp_path_factory.mktemp("short"), [Branch("SH", stars(3), three_cadres(), "12000.00"),
+                                                  Branch("TWO", stars(2), three_cadres(), "1000000.00")])
+
+
+def test_checks__payments_as_worked_out__every_check_passes(short_village: Paid) -> None:
+    found = _checks(short_village)
+    assert len(found) >= 10 and all(found.values()), found
+
+
+@pytest.mark.parametrize("code, rule, change, failing", [
+    ("SH", "performance", {"amount": D("-1.00")}, {"没有负数金额"}),
+    ("SH", "performance", {"amount": D("7200.005")}, {"每行金额精确到分"}),
+    ("SH", "star_reward", {"notes": ()}, {"村集体收入不足的村均已在付款行标注"}),
+    ("TWO", "performance", {"payee": "不在名单上的人"}, {"每名干部均已列支或说明"}),
+])
+def test_checks__one_fault__its_check_fails_and_only_its(short_village: Paid, code: str, rule: str,
+                                                         change: dict[str, Any], failing: set[str]) -> None:
+    """A check that cannot fail checks nothing: each is shown failing on the fault it is there to catch."""
+    found = _checks(_broken(short_village, code, rule, change))
+    assert {name for name, passed in found.items() if not passed} == failing
