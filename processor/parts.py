@@ -20,24 +20,28 @@ from typing import Any, overload
 from .records import BranchResult, Record, RecordList, shared_texts, values_of
 
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
-_READ: OrderedDict[str, tuple[str, list[tuple[Any, Any, Any]]]] = OrderedDict()
-# A part file holds two pickles: (stamp, each branch's cadres' names), then the rows. The finance 核对 sheet reads a
-# province's 500,000 cadres' names (RowsInPart.values_of), and only those: the rows around them are ~10× the bytes.
-_NAMES: OrderedDict[str, tuple[str, list[tuple[Any, ...]]]] = OrderedDict()
 
-EVENTS, CADRES, SHEETS = 0, 1, 2  # a branch's entries in its part: (event_rows, cadres, rows by sheet key)
+# A part file holds three sections, each read alone: its head — (stamp, each branch's cadres' names, the length of
+# the next section) — then each branch's cadres, then each branch's (event rows, rows by sheet key). The finance
+# 核对 sheet reads a province's 500,000 cadres' names and nothing else; the payments read the cadres (a third of the
+# bytes) and, for a rare problem, a 支部信息 cell; the review rows and the county panel's rescoring read the rest.
+HEAD, CADRE_ROWS, OTHER_ROWS = 0, 1, 2
+_READ: tuple[OrderedDict[str, tuple[str, Any]], ...] = (OrderedDict(), OrderedDict(), OrderedDict())
+
+EVENTS, CADRES, SHEETS = 0, 1, 2  # which of a branch's rows: its event rows, its cadres, its rows by sheet key
 
 
 def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
     """The branches' rows written to `path` and each branch left naming them there; False (the rows stay with the
     branches) when the file cannot be written — the run then holds them, as it did before part files."""
     stamp = os.urandom(8).hex()  # a part file written again at the same path (a later run) is never read for this
-    parts = [(b.event_rows, b.cadres, dict(b.rows)) for b in branches]
     names = [tuple(values_of(b.cadres, "name")) for b in branches]
+    cadres = pickle.dumps([b.cadres for b in branches], protocol=pickle.HIGHEST_PROTOCOL)
     try:
         with path.open("wb") as fh:
-            pickle.dump((stamp, names), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(parts, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((stamp, names, len(cadres)), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(cadres)
+            pickle.dump([(b.event_rows, dict(b.rows)) for b in branches], fh, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError:
         path.unlink(missing_ok=True)
         return False
@@ -51,44 +55,45 @@ def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
 
 def forget_parts() -> None:
     """Drop the rows kept read (a run's end: its part files are gone with its staging folder)."""
-    _READ.clear()
-    _NAMES.clear()
+    for read in _READ:
+        read.clear()
 
 
-def _branch_rows(where: str, stamp: str, index: int) -> tuple[Any, Any, Any]:
-    found = _READ.get(where)
-    if found is None or found[0] != stamp:
-        with open(where, "rb") as fh:
-            _stamped(pickle.load(fh), where, stamp)
-            found = (stamp, pickle.load(fh))
-        _kept(_READ, where, found)
-    else:
-        _READ.move_to_end(where)
-    return found[1][index]
+def _branch_rows(where: str, stamp: str, index: int, which: int) -> Any:
+    """One of a branch's row lists (EVENTS, CADRES) or its rows by sheet key (SHEETS)."""
+    if which == CADRES:
+        return _section(where, stamp, CADRE_ROWS)[index]
+    events, sheets = _section(where, stamp, OTHER_ROWS)[index]
+    return events if which == EVENTS else sheets
 
 
 def _cadre_names(where: str, stamp: str, index: int) -> tuple[Any, ...]:
     """A branch's cadres' names (None for a row without one), read without its rows."""
-    found = _NAMES.get(where)
-    if found is None or found[0] != stamp:
-        with open(where, "rb") as fh:
-            found = _stamped(pickle.load(fh), where, stamp)
-        _kept(_NAMES, where, found)
-    else:
-        _NAMES.move_to_end(where)
-    return found[1][index]
+    names: tuple[Any, ...] = _section(where, stamp, HEAD)[0][index]
+    return names
 
 
-def _stamped(head: tuple[str, Any], where: str, stamp: str) -> tuple[str, Any]:
-    if head[0] != stamp:
-        raise RuntimeError(f"{where}: part file rewritten while the run read it")
-    return head
-
-
-def _kept(read: OrderedDict[str, Any], where: str, found: Any) -> None:
-    read[where] = found
+def _section(where: str, stamp: str, section: int) -> Any:
+    """A section of the part file (HEAD: its names and the cadres' length), read once while the last few are kept."""
+    read = _READ[section]
+    found = read.get(where)
+    if found is not None and found[0] == stamp:
+        read.move_to_end(where)
+        return found[1]
+    with open(where, "rb") as fh:
+        head = pickle.load(fh)
+        if head[0] != stamp:
+            raise RuntimeError(f"{where}: part file rewritten while the run read it")
+        if section == HEAD:
+            value: Any = head[1:]
+        else:
+            if section == OTHER_ROWS:
+                fh.seek(head[2], os.SEEK_CUR)
+            value = pickle.load(fh)
+    read[where] = (stamp, value)
     if len(read) > _KEPT:
         read.popitem(last=False)
+    return value
 
 
 class RowsInPart(RecordList):
@@ -102,7 +107,7 @@ class RowsInPart(RecordList):
         return RowsInPart, (self._where, self._stamp, self._index, self._which, self._length)
 
     def _rows(self) -> Sequence[Record]:
-        rows: Sequence[Record] = _branch_rows(self._where, self._stamp, self._index)[self._which]
+        rows: Sequence[Record] = _branch_rows(self._where, self._stamp, self._index, self._which)
         return rows
 
     def __len__(self) -> int:
@@ -141,7 +146,7 @@ class SheetsInPart(Mapping[str, Sequence[Record]]):
     def __getitem__(self, key: str) -> Sequence[Record]:
         if key not in self._keys:
             raise KeyError(key)
-        by_key: dict[str, Sequence[Record]] = _branch_rows(self._where, self._stamp, self._index)[SHEETS]
+        by_key: dict[str, Sequence[Record]] = _branch_rows(self._where, self._stamp, self._index, SHEETS)
         return by_key[key]
 
     def __iter__(self) -> Iterator[str]:

@@ -50,13 +50,16 @@ def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_
     assert sorted(p.name for p in (tmp_path / "work").glob("*.rows")) == ["input-00001.rows"]  # the generated name
     assert all(isinstance(b.cadres, parts.RowsInPart) and isinstance(b.rows, parts.SheetsInPart) for b in branches)
     assert [len(b.cadres) for b in branches] == [sum(r[0] == "村干部" for r in rows) for rows in scored]
-    assert not parts._READ  # the receipts' counts of cadres read no part file
+    assert not any(parts._READ)  # the receipts' counts of cadres read no part file
     names = [list(b.cadres.values_of("name")) for b in branches]
-    assert not parts._READ and parts._NAMES  # the finance 核对 reads the cadres' names, not their rows
+    # The finance 核对 reads the cadres' names, not their rows; the payments read the cadres, not the other rows.
+    assert [bool(read) for read in parts._READ] == [True, False, False]
+    cadres = [list(b.cadres) for b in branches]
+    assert [bool(read) for read in parts._READ] == [True, True, False]
     assert _rows(branches) == scored
     first = branches[0]
     assert first.cadres[0] == list(first.cadres)[0] and first.rows.get("scores") == list(first.rows["scores"])
-    assert names == [[r.values.get("name") for r in b.cadres] for b in branches]
+    assert names == [[r.values.get("name") for r in rows] for rows in cadres]
     assert [list(b.cadres.values_of("role")) for b in branches] == [
         [r.values.get("role") for r in b.cadres] for b in branches]
     assert any(name for b in branches for name in b.cadres.values_of("name"))
