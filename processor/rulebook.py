@@ -82,6 +82,11 @@ class Rulebook:
     def vote_target_name(self, target: str) -> str:
         return "整体" if target == "overall" else self.unit_by_id[target]["name"]
 
+    @cached_property
+    def _rating_texts(self) -> dict[int, str]:
+        """Each rating's text, filled as asked (rating_text): every table asks it of every branch."""
+        return {}
+
 
 def source_text(source: dict[str, Any] | None) -> str:
     """The seed line a rule cites, as reasons and payment lines show it. One str per distinct citation, shared by
@@ -103,6 +108,14 @@ def _source_text(not_from_source: bool, why: str | None, seed: str | None, line:
 def rating_text(rb: Rulebook, rating: int, grade: str | None = None) -> str:
     if grade:
         return grade
+    texts = rb._rating_texts
+    found = texts.get(rating)
+    if found is None:
+        found = texts[rating] = _rating_text(rb, rating)
+    return found
+
+
+def _rating_text(rb: Rulebook, rating: int) -> str:
     # Interned: a few texts, asked for every branch by every table (one str each, not 100,000).
     if rating == 0:
         return sys.intern(f"无{rb.data['rating']['label']}") if rb.data["rating"]["mode"] != "grades" else "未定等级"
