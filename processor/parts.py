@@ -69,12 +69,12 @@ def _branch_rows(where: str, stamp: str, index: int, which: int) -> Any:
 
 def _cadre_names(where: str, stamp: str, index: int) -> tuple[Any, ...]:
     """A branch's cadres' names (None for a row without one), read without its rows."""
-    names: tuple[Any, ...] = _section(where, stamp, HEAD)[0][index]
+    names: tuple[Any, ...] = _section(where, stamp, HEAD)[index]
     return names
 
 
 def _section(where: str, stamp: str, section: int) -> Any:
-    """A section of the part file (HEAD: its names and the cadres' length), read once while the last few are kept."""
+    """A section of the part file (HEAD: each branch's cadres' names), read once while the last few are kept."""
     read = _READ[section]
     found = read.get(where)
     if found is not None and found[0] == stamp:
@@ -85,7 +85,7 @@ def _section(where: str, stamp: str, section: int) -> Any:
         if head[0] != stamp:
             raise RuntimeError(f"{where}: part file rewritten while the run read it")
         if section == HEAD:
-            value: Any = head[1:]
+            value: Any = head[1]
         else:
             if section == OTHER_ROWS:
                 fh.seek(head[2], os.SEEK_CUR)
