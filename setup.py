@@ -19,6 +19,7 @@ COMPILED = [
     "processor/fastcheck.py",
     "processor/normalise.py",
     "processor/pay.py",
+    "processor/rowcells.py",
     "processor/score.py",
     "processor/validate.py",
 ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -25,10 +24,10 @@ from typing import Any, TypeVar
 import xlsxwriter
 import xlsxwriter.workbook
 from xlsxwriter.worksheet import RowInfo, Worksheet
-from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
-from xlsxwriter.xmlwriter import XMLwriter
 
 from .common import FastZip, collector_paused
+from .rowcells import SEEN_MAX, RowCells, display_width
+from .rowcells import lines_of as _lines
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 FONT = "等线"
@@ -275,16 +274,6 @@ def _merged(sheet: Any, row: int, last_col: int, text: str, fmt: Any) -> None:
         sheet.write_string(row, 0, text, fmt)
 
 
-def _lines(text: str, width: float, size: float = 1.0) -> int:
-    """Printed lines a wrapped text takes in a column `width` characters wide (CJK counts two)."""
-    usable = max(1.0, (width - 1) / size)
-    if "\n" not in text:
-        if 2 * len(text) <= usable:
-            return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
-        return max(1, math.ceil(len(text.encode("gbk", errors="replace")) / usable))  # display_width
-    return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))
-
-
 def row_height(values: list[Any], widths: list[float]) -> float | None:
     """A height that shows every wrapped line of the row, or None for one line (the default)."""
     lines = 1
@@ -397,11 +386,6 @@ def _cell_text(value: Any) -> str:
     return "" if value is None or value is NO_CELL else str(value)
 
 
-def display_width(text: str) -> int:
-    """Columns a text needs: CJK characters are two wide (exactly their GBK byte count)."""
-    return len(text.encode("gbk", errors="replace"))
-
-
 # ---------------------------------------------------------------------------------------------------
 # Whole rows straight into the sheet's row file.
 #
@@ -421,33 +405,7 @@ def display_width(text: str) -> int:
 # ---------------------------------------------------------------------------------------------------
 
 _XLSXWRITER_VERSION = "3.3.1"
-_STR_HALF_MAX = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter strings are never truncated
-# Texts (and amounts) a column remembers, then forgets: a province's names and amounts are mostly
-# unique, its townships, villages and roles repeat row after row.
-_SEEN_MAX = 10_000
-
-
-def _string_body(string: str) -> str:
-    """What follows a string cell's r and s attributes, exactly as XlsxWriter 3.3.1 writes it in
-    constant_memory mode (_write_string, _write_cell, _xml_inline_string, _xml_rich_inline_string)."""
-    if len(string) > _STR_HALF_MAX and _utf16_len(string) > 32767:
-        string = _utf16_truncate(string, 32767)
-    string = XMLwriter._escape_control_characters(string)
-    if string.startswith("<r>") and string.endswith("</r>"):
-        return f' t="inlineStr"><is>{string}</is></c>'
-    preserve = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
-    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # _escape_data
-    return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
-
-
-def _escaped_body(string: str) -> str:
-    """`_string_body` of a string _escape_control_characters leaves as it is (no control character, no
-    U+FFFE/U+FFFF, no "_xHHHH_"), without its regular expressions."""
-    if string.startswith("<r>") and string.endswith("</r>"):
-        return f' t="inlineStr"><is>{string}</is></c>'
-    preserve = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
-    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f' t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+_SEEN_MAX = SEEN_MAX  # what a column remembers (the tests make it forget sooner)
 
 
 def _fast_ok(sheet: Any, first_row: int, rows: Sequence[Sequence[Any]]) -> bool:
@@ -496,98 +454,13 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
         sheet._write_single_row(first_row)
     ncols = max(len(r) for r in rows)
     cfs = [col_formats[j] if j < len(col_formats) else None for j in range(ncols)]
-    cell_starts = [f'<c r="{xl_col_to_name(j)}' for j in range(ncols)]
-    # Room for one line in each column (row_height measures only the columns it has a width for).
-    room = [max(1.0, w - 1) for w in widths[:ncols]] + [math.inf] * (ncols - len(widths))
-    # A cell is written as its column's start ('<c r="B'), the row number, and the rest of it ('" s="3"
-    # t="inlineStr">…</c>'), found once for each text, amount or count a column repeats.
-    # A format's ' s="N"' is asked of it when a cell of it is first written: asking assigns the index,
-    # and XlsxWriter assigns them in the order cells are written. Kinds: 0 text, 1 Decimal, 2 int or
-    # float, 3 blank, each with write_value's format for it.
+    # Kinds: text, Decimal, int or float, blank, each with write_value's format for it.
     text_fmt = formats.text
     kind_formats = [(cf or string_format or text_fmt, cf or formats.decimal, cf or text_fmt, cf or text_fmt)
                     for cf in cfs]
-    attrs: list[list[str | None]] = [[None] * 4 for _ in range(ncols)]
-
-    def attr(j: int, kind: int) -> str:
-        found = attrs[j][kind]
-        if found is None:
-            found = attrs[j][kind] = f'" s="{kind_formats[j][kind]._get_xf_index()}"'
-        return found
-
-    def measured(j: int, text: str) -> int:
-        if j < len(widths) and (2 * len(text) > room[j] or "\n" in text):
-            return _lines(text, widths[j])
-        return 1
-
-    # Per column: text -> (rest of its cell, its lines); Decimal / int -> the same. A Decimal's key is
-    # never zero (0 and -0 are equal but written 0 and -0); equal nonzero Decimals are the same float.
-    texts: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
-    decimals: list[dict[Decimal, tuple[str, int]]] = [{} for _ in range(ncols)]
-    ints: list[dict[int, tuple[str, int]]] = [{} for _ in range(ncols)]
-    zeros: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
-
-    def new_text(j: int, value: str) -> tuple[str, int]:
-        if "_x" in value or len(value) > _STR_HALF_MAX or not (
-                value.isprintable() or ("\n" in value and value.replace("\n", "").isprintable())):
-            body = _string_body(value)  # control characters, U+FFFE/U+FFFF, "_xHHHH_" literals, truncation
-        elif "&" in value or "<" in value or ">" in value:
-            body = _escaped_body(value)
-        elif value[:1].isspace() or value[-1:].isspace():  # " " or "\n": both printable (or a line break) and space
-            body = f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
-        else:
-            body = f' t="inlineStr"><is><t>{value}</t></is></c>'
-        seen = texts[j]
-        if len(seen) >= _SEEN_MAX:
-            seen.clear()
-        found = seen[value] = (attr(j, 0) + body, measured(j, value))
-        return found
-
-    def number(j: int, kind: int, value: Any, written: Any) -> tuple[str, int]:
-        """`written`: the number write_number is given (a Decimal's float)."""
-        if isnan(written) or isinf(written):
-            sheet._write_number(r, j, written, None)  # raises, as write_number does
-        return (f'{attr(j, kind)}><v>{written:.16G}</v></c>', measured(j, _cell_text(value)) if numbers_wrap else 1)
-
-    def new_decimal(j: int, value: Decimal) -> tuple[str, int]:
-        if not value:  # a zero: 0 and -0 are equal, but written 0 and -0
-            key = "-0" if value.is_signed() else "0"
-            found = zeros[j].get(key)
-            if found is None:
-                found = zeros[j][key] = number(j, 1, value, float(value))
-            return found
-        found = number(j, 1, value, float(value))
-        seen = decimals[j]
-        if len(seen) >= _SEEN_MAX:
-            seen.clear()
-        seen[value] = found
-        return found
-
-    def new_int(j: int, value: int) -> tuple[str, int]:
-        found = number(j, 2, value, value)
-        seen = ints[j]
-        if len(seen) >= _SEEN_MAX:
-            seen.clear()
-        seen[value] = found
-        return found
-
-    def other(j: int, value: Any) -> tuple[str, int]:
-        """A bool, a float, a subclass, anything else: as write_value writes it."""
-        if isinstance(value, Decimal):
-            return number(j, 1, value, float(value))
-        if isinstance(value, bool):
-            own = cfs[j] or text_fmt
-            return (f'" s="{own._get_xf_index()}"{_string_body("是" if value else "否")}',
-                    measured(j, str(value)) if numbers_wrap else 1)
-        if isinstance(value, (int, float)):
-            return number(j, 2, value, value)
-        if isinstance(value, str):
-            text = str(value)
-            return (attr(j, 0) + _string_body(text), measured(j, text))
-        own = cfs[j] or text_fmt
-        text = str(value)
-        return (f'" s="{own._get_xf_index()}"{_string_body(text)}', measured(j, text) if numbers_wrap else 1)
-
+    row_cells = RowCells(sheet, kind_formats, [cf or text_fmt for cf in cfs], [float(w) for w in widths[:ncols]], numbers_wrap,
+                         NO_CELL, _SEEN_MAX)
+    cells_of = row_cells.cells
     plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
     original_height = sheet.original_row_height
     row_info, row_sizes = sheet.row_info, sheet.row_sizes
@@ -595,37 +468,13 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     # each tall row — one of each for all the rows that tall (neither is changed in place), not two objects a row.
     talls: dict[int, tuple[int, str, RowInfo, list[Any]]] = {}
     write = sheet.fh.write
-    isnan, isinf = math.isnan, math.isinf
     last = first_row + len(rows) - 1
     r = first_row
-    skipped = False  # a NO_CELL in any row so far
     for values in rows[:-1]:
-        lines = 1
-        rests: list[str | None] = []
-        for j, value in enumerate(values):
-            cls = value.__class__
-            if cls is str:
-                found = texts[j].get(value) or new_text(j, value)
-            elif cls is Decimal:
-                try:
-                    found = decimals[j].get(value) or new_decimal(j, value)
-                except TypeError:  # a signalling NaN has no hash (and float() refuses it)
-                    found = new_decimal(j, value)
-            elif value is None:
-                found = (attr(j, 3) + "/>", 1)
-            elif cls is int:
-                found = ints[j].get(value) or new_int(j, value)
-            elif value is NO_CELL:
-                rests.append(None)
-                skipped = True
-                continue
-            else:
-                found = other(j, value)
-            rests.append(found[0])
-            if found[1] > lines:
-                lines = found[1]
-        sheet.previous_row = r
         row = str(r + 1)
+        cells = cells_of(values if values.__class__ is list else list(values), r, row)
+        lines = row_cells.lines
+        sheet.previous_row = r
         if lines > 1:
             # set_row(r, LINE_POINTS * lines), as set_row_pixels stores it, and the <row> _write_row makes of it.
             tall = talls.get(lines)
@@ -648,14 +497,9 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
                        if info.height != original_height else f'<row r="{row}">')
             else:
                 tag = _row_tag(sheet, r)
-        if skipped and None in rests:
-            cells = "".join([cell_starts[j] + row + rest for j, rest in enumerate(rests) if rest is not None])
-            if not cells:
-                raise ValueError(f"write_rows: row {r + 1} has no cell")
-        else:
-            cells = "".join([start + row + rest for start, rest in zip(cell_starts, rests, strict=False)])  # type: ignore[operator]
         write(tag + cells + "</row>")
         r += 1
+    skipped = row_cells.skipped
     # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
     # below keeps its own).
     if sheet.dim_rowmin is None or first_row < sheet.dim_rowmin:

@@ -18,7 +18,7 @@ import pytest
 import xlsxwriter
 from xlsxwriter.utility import _preserve_whitespace
 
-from processor import xlsx
+from processor import rowcells, xlsx
 from processor.xlsx import Formats, new_workbook, row_height, write_value
 
 D = Decimal
@@ -198,11 +198,11 @@ def test_the_fast_path_is_for_the_pinned_xlsxwriter_only() -> None:
 
 def test_escaped_body_is_string_body_for_the_texts_it_is_used_for() -> None:
     texts = STRINGS + ["<r>a\nb</r>", " <b> ", "\n&\n", "第一条 < 第二条\n第三条 & 第四条 "]
-    used = [t for t in texts if "_x" not in t and len(t) <= xlsx._STR_HALF_MAX
+    used = [t for t in texts if "_x" not in t and len(t) <= rowcells.STR_HALF_MAX
             and (t.isprintable() or t.replace("\n", "").isprintable())]
     assert len(used) > 20
     for text in used:
-        assert xlsx._escaped_body(text) == xlsx._string_body(text), text
+        assert rowcells.escaped_body(text) == rowcells.string_body(text), text
 
 
 def test_a_table_written_a_part_at_a_time__the_same_bytes_as_written_whole(tmp_path: Path) -> None:
