@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, Final
 
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.worksheet import RowInfo
 from xlsxwriter.xmlwriter import XMLwriter
 
 STR_HALF_MAX: Final = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter strings are never truncated
@@ -24,6 +26,7 @@ STR_HALF_MAX: Final = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter string
 # unique, its townships, villages and roles repeat row after row.
 SEEN_MAX: Final = 10_000
 _TEXT, _DECIMAL, _NUMBER, _BLANK = 0, 1, 2, 3  # a cell's kind: each has its own format in a column
+LINE_POINTS: Final = 15.0  # one line of 11 pt text, as both Excel and LibreOffice lay it out
 
 
 def display_width(text: str) -> int:
@@ -113,6 +116,49 @@ class RowCells:
         self.zeros: list[dict[str, tuple[str, int]]] = [{} for _ in range(ncols)]
         self.lines = 1  # the printed lines of the row `cells` made last
         self.skipped = False  # a NO_CELL in any row so far
+
+    def write(self, sheet: Any, rows: list[list[Any]], first_row: int, row_tag: Callable[[Any, int], str]) -> None:
+        """The rows into the sheet's row file, each as its <row> tag (`row_tag` for a tag XlsxWriter must make)
+        and its cells, with the row heights XlsxWriter keeps for each tall row (set_row(r, LINE_POINTS * lines), as
+        set_row_pixels stores it). The caller keeps the dimensions and previous_row."""
+        plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
+        original_height: Any = sheet.original_row_height
+        row_info: dict[int, Any] = sheet.row_info
+        row_sizes: dict[int, Any] = sheet.row_sizes
+        # Per line count: the rest of its <row> tag, and the RowInfo and row_sizes entry XlsxWriter keeps for each
+        # tall row — one of each for all the rows that tall (neither is changed in place), not two objects a row.
+        talls: dict[int, tuple[str, Any, list[Any]]] = {}
+        out: list[str] = []
+        r = first_row
+        for values in rows:
+            row = str(r + 1)
+            cells = self.cells(values, r, row)
+            lines = self.lines
+            if lines > 1:
+                tall = talls.get(lines)
+                if tall is None:
+                    pixels = int(LINE_POINTS * lines * 4.0 / 3.0 + 0.5)
+                    rest = f' ht="{pixels * 0.75:.16g}" customHeight="1">' if pixels != original_height else ">"
+                    tall = talls[lines] = (rest, RowInfo(height=pixels, row_format=None, hidden=False, level=0,
+                                                         collapsed=False), [pixels, False])
+                row_info[r] = tall[1]
+                row_sizes[r] = tall[2]
+                tag = '<row r="' + row + '"' + tall[0] if plain else row_tag(sheet, r)
+            else:
+                info = row_info.get(r)
+                if info is None and plain:
+                    tag = '<row r="' + row + '">'
+                elif (plain and info is not None and info.row_format is None and not info.hidden and not info.level
+                      and not info.collapsed and info.height is not None):
+                    tag = (f'<row r="{row}" ht="{info.height * 0.75:.16g}" customHeight="1">'
+                           if info.height != original_height else '<row r="' + row + '">')
+                else:
+                    tag = row_tag(sheet, r)
+            out.append(tag)
+            out.append(cells)
+            out.append("</row>")
+            r += 1
+        sheet.fh.write("".join(out))
 
     def cells(self, values: list[Any], r: int, row: str) -> str:
         """The row's <c> elements; `r` is its index, `row` its number as written ("1" for index 0)."""

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 import xlsxwriter
 import xlsxwriter.workbook
-from xlsxwriter.worksheet import RowInfo, Worksheet
+from xlsxwriter.worksheet import Worksheet
 
 from .common import FastZip, collector_paused
-from .rowcells import SEEN_MAX, RowCells, display_width
+from .rowcells import LINE_POINTS, SEEN_MAX, RowCells, display_width
 from .rowcells import lines_of as _lines
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
@@ -191,7 +191,6 @@ A4 = 9
 PORTRAIT_CHARS = 100
 LANDSCAPE_CHARS = 146
 MIN_SCALE = 0.82
-LINE_POINTS = 15.0  # one line of 11 pt text, as both Excel and LibreOffice lay it out
 MARGIN_INCHES = 0.4
 
 
@@ -458,47 +457,10 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     text_fmt = formats.text
     kind_formats = [(cf or string_format or text_fmt, cf or formats.decimal, cf or text_fmt, cf or text_fmt)
                     for cf in cfs]
-    row_cells = RowCells(sheet, kind_formats, [cf or text_fmt for cf in cfs], [float(w) for w in widths[:ncols]], numbers_wrap,
-                         NO_CELL, _SEEN_MAX)
-    cells_of = row_cells.cells
-    plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
-    original_height = sheet.original_row_height
-    row_info, row_sizes = sheet.row_info, sheet.row_sizes
-    # Per line count: its pixels, the rest of its <row> tag, and the RowInfo and row_sizes entry XlsxWriter keeps for
-    # each tall row — one of each for all the rows that tall (neither is changed in place), not two objects a row.
-    talls: dict[int, tuple[int, str, RowInfo, list[Any]]] = {}
-    write = sheet.fh.write
+    row_cells = RowCells(sheet, kind_formats, [cf or text_fmt for cf in cfs], [float(w) for w in widths[:ncols]],
+                         numbers_wrap, NO_CELL, _SEEN_MAX)
     last = first_row + len(rows) - 1
-    r = first_row
-    for values in rows[:-1]:
-        row = str(r + 1)
-        cells = cells_of(values if values.__class__ is list else list(values), r, row)
-        lines = row_cells.lines
-        sheet.previous_row = r
-        if lines > 1:
-            # set_row(r, LINE_POINTS * lines), as set_row_pixels stores it, and the <row> _write_row makes of it.
-            tall = talls.get(lines)
-            if tall is None:
-                pixels = int(LINE_POINTS * lines * 4.0 / 3.0 + 0.5)
-                tall = talls[lines] = (pixels, f' ht="{pixels * 0.75:.16g}" customHeight="1">'
-                                       if pixels != original_height else ">",
-                                       RowInfo(height=pixels, row_format=None, hidden=False, level=0, collapsed=False),
-                                       [pixels, False])
-            row_info[r] = tall[2]
-            row_sizes[r] = tall[3]
-            tag = f'<row r="{row}"{tall[1]}' if plain else _row_tag(sheet, r)
-        else:
-            info = row_info.get(r)
-            if info is None and plain:
-                tag = f'<row r="{row}">'
-            elif (plain and info is not None and info.row_format is None and not info.hidden and not info.level
-                  and not info.collapsed and info.height is not None):
-                tag = (f'<row r="{row}" ht="{info.height * 0.75:.16g}" customHeight="1">'
-                       if info.height != original_height else f'<row r="{row}">')
-            else:
-                tag = _row_tag(sheet, r)
-        write(tag + cells + "</row>")
-        r += 1
+    row_cells.write(sheet, [v if v.__class__ is list else list(v) for v in rows[:-1]], first_row, _row_tag)
     skipped = row_cells.skipped
     # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
     # below keeps its own).
