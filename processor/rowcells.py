@@ -26,6 +26,7 @@ STR_HALF_MAX: Final = 32767 // 2  # XlsxWriter's xls_strmax // 2: shorter string
 # unique, its townships, villages and roles repeat row after row.
 SEEN_MAX: Final = 10_000
 _TEXT, _DECIMAL, _NUMBER, _BLANK = 0, 1, 2, 3  # a cell's kind: each has its own format in a column
+_ROWS_A_WRITE: Final = 200  # rows joined into one write to the sheet's row file
 LINE_POINTS: Final = 15.0  # one line of 11 pt text, as both Excel and LibreOffice lay it out
 
 
@@ -129,6 +130,7 @@ class RowCells:
         # tall row — one of each for all the rows that tall (neither is changed in place), not two objects a row.
         talls: dict[int, tuple[str, Any, list[Any]]] = {}
         out: list[str] = []
+        write = sheet.fh.write
         r = first_row
         for values in rows:
             row = str(r + 1)
@@ -158,7 +160,10 @@ class RowCells:
             out.append(cells)
             out.append("</row>")
             r += 1
-        sheet.fh.write("".join(out))
+            if len(out) >= _ROWS_A_WRITE * 3:  # a table given whole (~100,000 rows) is not held as one text
+                write("".join(out))
+                out.clear()
+        write("".join(out))
 
     def cells(self, values: list[Any], r: int, row: str) -> str:
         """The row's <c> elements; `r` is its index, `row` its number as written ("1" for index 0)."""

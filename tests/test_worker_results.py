@@ -207,3 +207,43 @@ def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_
     add_note(plain[0], "测试说明")
     assert list(plain[0].notes) == ["测试说明"] and not plain[1].notes
     assert all(list(l.notes) != ["测试说明"] for l in lines if l is not plain[0])
+
+
+def _through_the_pipe(paths: list, payers: dict[str, str] | None) -> list:
+    """Each township as the run receives it: scored (and paid ahead) in a worker, pickled, attached."""
+    from multiprocessing.reduction import ForkingPickler
+
+    run._worker_init(None, 2026, None, payers)
+    return [run._attached(pickle.loads(ForkingPickler.dumps(run._worker_process((str(p), p.name, "0" * 64, [])))),
+                          None) for p in paths]
+
+
+def test_paid_ahead__the_lines_the_run_would_make__and_made_again_where_the_county_changed_a_rating():
+    from processor.county import finish_county
+    from processor.pay import compute_payments
+    from processor.payers import with_county_payers
+
+    paths = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[:3]
+    payers = {"performance": "乡镇财政"}  # a county that pays the performance pay from the townships' budgets
+    ahead = _through_the_pipe(paths, payers)
+    plain = _through_the_pipe(paths, None)  # the same townships, nothing paid ahead
+    subs, rulebook = [a[0] for a in ahead], ahead[0][0].rulebook
+    branches = [b for a in ahead for b in a[1]]
+    assert branches and all(b.paid_ahead is not None for b in branches)
+    assert all(b.paid_ahead is None for a in plain for b in a[1])
+    paid_by = with_county_payers(rulebook, payers)
+    for side in (branches, [b for a in plain for b in a[1]]):
+        finish_county(rulebook, side, [])
+        # What the county steps and the county's review may do after the workers: a rating lowered, a star taken.
+        side[0].rating = max(0, side[0].rating - 1)
+        earned = next(u for u in side[1].units if u.earned)
+        earned.earned = False
+
+    kept = compute_payments(paid_by, subs, branches)
+    made = compute_payments(paid_by, [a[0] for a in plain], [b for a in plain for b in a[1]])
+
+    assert [(l.to_dict(), l.amount, l.cells) for l in kept.lines] == [(l.to_dict(), l.amount, l.cells) for l in made.lines]
+    assert kept.problems == made.problems and kept.total() == made.total() > 0
+    assert any(l.payer == "township_budget" for l in kept.lines)  # the county's payer, also on the lines paid ahead
+    assert made.ahead == 0 and kept.ahead == len(branches) - 2  # the two changed branches were paid again
+    assert all(b.paid_ahead is None for b in branches)  # the lines are the payments' now, not the branches'
