@@ -8,9 +8,6 @@ down instead, so that they never add up to more than the income.)
 """
 from __future__ import annotations
 
-import copyreg
-import hashlib
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -90,38 +87,11 @@ class PaymentLine:
         return record
 
 
-def _line_by_position(line: PaymentLine) -> tuple[Any, tuple[Any, ...]]:
-    """A line crosses from the worker that paid it ahead as its fields in order (~350 a township), rebuilt by
-    `_line_arrived`: mypyc's own pickling of a compiled class makes a dict of each, ~4 times slower to read."""
-    return _line_arrived, ((line.township, line.village, line.branch_code, line.branch_name, line.payee, line.role,
-                            line.kind, line.rule_id, line.rule_name, line.payer, line.amount, line.said, line.source,
-                            line.notes, line.cells, line.monthly_pay, line.months, line.performance_base, line.rate),)
-
-
-def _line_arrived(f: tuple[Any, ...]) -> PaymentLine:
-    """A line from a worker, its texts, cells, notes and wording the run's one copy of each, as if paid here: a
-    township's lines arrive with copies of their own (~100 bytes a line, 200 MB at a province's 700,000)."""
-    said = f[11]
-    if isinstance(said, str):
-        said = shared_text(said)
-    else:
-        found = _WORDS.get(said)
-        said = found if found is not None else remembered(_WORDS, 4096, said, said)
-    return PaymentLine(f[0], f[1], f[2], f[3], shared_text(f[4]), shared_text(f[5]), shared_text(f[6]),
-                       shared_text(f[7]), shared_text(f[8]), shared_text(f[9]), f[10], said, shared_text(f[12]),
-                       shared_texts(f[13]) if f[13] else (), shared_texts(f[14]) if f[14] else (), f[15], f[16],
-                       f[17], f[18])
-
-
-copyreg.pickle(PaymentLine, _line_by_position)
-
-
 @dataclass
 class PayResult:
     lines: list[PaymentLine]
     problems: list[Problem]
     paid_branches: list[BranchResult]  # every scored branch of every accepted file, in the order paid
-    ahead: int = 0  # of them, the branches whose lines their worker made (pay_ahead)
 
     def total(self, payer: str | None = None) -> Decimal:
         return sum((l.amount for l in self.lines if payer is None or l.payer == payer), ZERO)
@@ -144,8 +114,7 @@ def _members(branch: BranchResult) -> list[Record]:
 def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[BranchResult]) -> PayResult:
     """Every payment the rulebook defines, for every cadre and village of the scored branches of subs.
 
-    The cadres come with each branch (BranchResult.cadres), so this needs no workbook data. A branch a worker
-    paid ahead (`pay_ahead`) keeps those lines when what they were paid on still holds; any other is paid here.
+    The cadres come with each branch (BranchResult.cadres), so this needs no workbook data.
     """
     pay = rb.data.get("pay")
     lines: list[PaymentLine] = []
@@ -154,61 +123,12 @@ def compute_payments(rb: Rulebook, subs: list[Submission], branches: list[Branch
         return PayResult(lines, problems, [])
     files = {s.file for s in subs}
     paid = sorted((b for b in branches if b.file in files), key=lambda b: (b.township, b.branch_code))
-    terms = pay_terms(rb)
-    kept = 0
     for branch in paid:
-        ahead, branch.paid_ahead = branch.paid_ahead, None  # kept no longer than needed: the lines are kept here
-        if ahead is not None and ahead[0] == _ahead_key(terms, branch):
-            branch_lines, branch_problems = ahead[1], ahead[2]
-            kept += 1
-        else:
-            branch_lines, branch_problems = branch_payment(rb, pay, branch)
+        branch_lines = _branch_lines(rb, pay, branch, _members(branch))
+        problems += _blank_counts(rb, branch, branch_lines)
+        _cover_from_collective(pay, branch, branch_lines, problems)
         lines += branch_lines
-        problems += branch_problems
-    return PayResult(lines, problems, paid, kept)
-
-
-def branch_payment(rb: Rulebook, pay: dict[str, Any], branch: BranchResult) -> tuple[list[PaymentLine], list[Problem]]:
-    """One branch's payment lines and the problems they raise (a blank count, a collective that cannot pay)."""
-    lines = _branch_lines(rb, pay, branch, _members(branch))
-    problems = _blank_counts(rb, branch, lines)
-    _cover_from_collective(pay, branch, lines, problems)
-    return lines, problems
-
-
-# --- paid ahead, in the worker that scored the branch ----------------------------------------------------------
-# A branch's lines depend on the rulebook (with the county's payers), on what the township's workbook says, and on
-# its rating and earned stars, which the county steps and the county's review may still change. A worker pays each
-# branch it scores on the rating the township gave, while the branch's cadres are still in its memory; the run
-# keeps those lines only for a branch whose rating and stars are, at the payments, what they were paid on, and by
-# the same rulebook and payers (`pay_terms`). Every other branch is paid in the run as before: the lines are the
-# same either way, only where they are made differs (tests/test_worker_results.py).
-
-def pay_terms(rb: Rulebook) -> str:
-    """What a branch's lines depend on in the rulebook: its whole text, with the county's payers set."""
-    found = _TERMS.get(id(rb))
-    if found is None or found[0] is not rb:
-        text = json.dumps(rb.data, sort_keys=True, ensure_ascii=False, default=str)
-        found = remembered(_TERMS, 16, id(rb), (rb, hashlib.sha256(text.encode()).hexdigest()))
-    return found[1]
-
-
-_TERMS: dict[int, tuple[Rulebook, str]] = {}
-
-
-def _ahead_key(terms: str, branch: BranchResult) -> tuple[str, int, tuple[bool | None, ...]]:
-    return (terms, branch.rating, tuple([u.earned for u in branch.units]))
-
-
-def pay_ahead(rb: Rulebook, branches: list[BranchResult]) -> None:
-    """Each branch paid on its rating as scored (BranchResult.paid_ahead), for the run to keep if it still holds."""
-    pay = rb.data.get("pay")
-    if not pay:
-        return
-    terms = pay_terms(rb)
-    for branch in branches:
-        lines, problems = branch_payment(rb, pay, branch)
-        branch.paid_ahead = (_ahead_key(terms, branch), lines, problems)
+    return PayResult(lines, problems, paid)
 
 
 def _branch_lines(rb: Rulebook, pay: dict[str, Any], branch: BranchResult, cadres: list[Record]) -> list[PaymentLine]:

@@ -394,9 +394,6 @@ class BranchResult:
     rows: Mapping[str, Sequence[Record]] = field(default_factory=dict, repr=False)
     committee: str = ""  # the 基层党委 the branch belongs to, where grades are given within each (R5)
     extras: dict[str, Any] = field(default_factory=dict)  # members, meetings, secretary type (extras.py)
-    # (what it was paid on, its payment lines, their problems) when the worker that scored it paid it ahead
-    # (pay.pay_ahead); the payments keep or redo them, then drop them.
-    paid_ahead: tuple[Any, list[Any], list[Any]] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -55,7 +55,7 @@ from .county import (
 )
 from .extras import attach_extras
 from .fanout import Started, WriterJob, run_writers
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, ConfigError, RunError
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .isolate import IsolatedFailure, map_isolated
@@ -64,7 +64,7 @@ from .lock import LOCK_NAME, RunLock
 from .mail.nightly import start_mail
 from .notice import NoticeContact, write_county_notice, write_township_notices
 from .parts import forget_parts, rows_to_part
-from .pay import PayResult, compute_payments, pay_ahead
+from .pay import PayResult, compute_payments
 from .payers import with_county_payers
 from .problems import ERROR, WARNING, Problem, count_by_severity, problem
 from .procedure import (
@@ -305,7 +305,7 @@ def _validate_all(config: RunConfig, rulebook: Rulebook | None, inputs: list[Inp
     limit (isolate.py), --workers of them at once: a file that would exhaust either costs only itself."""
     jobs = [_job(item, work, n) for n, item in enumerate(inputs, 1)]
     show = _progress(config, len(jobs))
-    _worker_init(rulebook, config.period, work, config.payers)  # before the fork: the children inherit it
+    _worker_init(rulebook, config.period, work)  # before the fork: the children inherit it
     results = _shown(map_isolated(_worker_process, jobs, workers=config.workers), show)
     accounted = []
     for item, job, result in zip(inputs, jobs, results, strict=True):
@@ -341,12 +341,9 @@ def _job(item: Input, work: Path, n: int) -> Job:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(rulebook: Rulebook | None, period: int, parts: Path | None = None,
-                 payers: dict[str, str] | None = None) -> None:
-    """PARTS: the folder the workers write each township's branch rows to (parts.py); None keeps them in the result.
-    PAYERS: the county's payers (settings), for the branches the workers pay ahead; None pays none ahead."""
+def _worker_init(rulebook: Rulebook | None, period: int, parts: Path | None = None) -> None:
+    """PARTS: the folder the workers write each township's branch rows to (parts.py); None keeps them in the result."""
     _WORKER["rulebook"], _WORKER["period"], _WORKER["parts"] = rulebook, period, parts
-    _WORKER["payers"], _WORKER["paid_by"] = payers, {}
     ForkingPickler.register(Decimal, decimal_by_text)  # results share their Decimals (records.decimal_of)
     known_sheet_names(), shipped_by_template()  # parsed once here; the forked children inherit them
 
@@ -415,31 +412,8 @@ def _read_and_score(job: Job) -> tuple[Submission, list[BranchResult], bytes]:
         found += attach_extras(sub.rules, sub, branches, period)  # members, meetings, secretary type
         sub.problems += found
         carried = packed(submission_records_json(sub))
-        _pay_ahead(sub.rules, branches)
     sub.records = {}
     return sub, branches, carried
-
-
-def _pay_ahead(rulebook: Rulebook, branches: list[BranchResult]) -> None:
-    """The branches paid while their cadres are in this worker's memory (pay.pay_ahead), by the rulebook with the
-    county's payers as the run pays them. Payers the county set wrong stop the run there (exit 2), not here."""
-    payers = _WORKER.get("payers")
-    if payers is None:
-        return
-    cache: dict[int, tuple[Rulebook, Rulebook | None]] = _WORKER["paid_by"]
-    found = cache.get(id(rulebook))
-    if found is None or found[0] is not rulebook:
-        try:
-            found = cache[id(rulebook)] = (rulebook, with_county_payers(rulebook, payers))
-        except ConfigError:
-            found = cache[id(rulebook)] = (rulebook, None)
-    if found[1] is None:
-        return
-    try:
-        pay_ahead(found[1], branches)
-    except Exception:  # a head start only: whatever fails here fails again in the run's payments, as it did before
-        for b in branches:
-            b.paid_ahead = None
 
 
 def _procedure_owner(rulebook: Rulebook | None, template_id: str) -> tuple[Rulebook | None, str | None]:
@@ -489,7 +463,6 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
         with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
             payments = keep(compute_payments(paid_by, accepted, county.branches))
-        logger.info("payments: {} of {} branches as their workers paid them", payments.ahead, len(payments.paid_branches))
         watch.lap("pay")
         county_wide = _onto_their_files(accounted, county.branches, county.problems + payments.problems)
         receipted = [a for a in accounted if a.state != "duplicate"]
