@@ -646,11 +646,15 @@ def _name_receipts(accounted: list[Accounted]) -> None:
         a.receipt = receipt_name(a.sub, a.sub.sha256)
 
 
+RECEIPTS_A_JOB = 25  # at least, when there are more jobs than one: a job's own child costs ~10 ms to start
+
+
 def _chunks(items: list[Accounted], workers: int) -> list[list[Accounted]]:
-    """The receipts in at most 2 × workers runs of neighbours (one run with one worker)."""
+    """The receipts in at most 2 × workers runs of neighbours (one run with one worker), each of at least
+    RECEIPTS_A_JOB receipts but the last (a county's few townships: one job)."""
     if not items:
         return [[]]
-    count = 1 if workers <= 1 else min(len(items), 2 * workers)
+    count = 1 if workers <= 1 else min(-(-len(items) // RECEIPTS_A_JOB), 2 * workers)
     size = -(-len(items) // count)
     return [items[i:i + size] for i in range(0, len(items), size)]
 
