@@ -646,7 +646,7 @@ def _name_receipts(accounted: list[Accounted]) -> None:
         a.receipt = receipt_name(a.sub, a.sub.sha256)
 
 
-RECEIPTS_A_JOB = 25  # at least, when there are more jobs than one: a job's own child costs ~10 ms to start
+RECEIPTS_A_JOB = 25  # at least, when there are more jobs than one: each job is a child of its own, forked
 
 
 def _chunks(items: list[Accounted], workers: int) -> list[list[Accounted]]:
