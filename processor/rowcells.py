@@ -215,13 +215,15 @@ class RowCells:
             return lines_of(text, self.widths[j])
         return 1
 
-    def _new_text(self, j: int, value: str) -> tuple[str, int]:
-        seen = self.texts[j]
+    def _remembered(self, seen: dict[Any, tuple[str, int]], key: Any, found: tuple[str, int]) -> tuple[str, int]:
+        """`found` kept for `key` in a column's memory (emptied first when full)."""
         if len(seen) >= self.remembered:
             seen.clear()
-        found = (self._attr(j, _TEXT) + text_body(value), self._measured(j, value))
-        seen[value] = found
+        seen[key] = found
         return found
+
+    def _new_text(self, j: int, value: str) -> tuple[str, int]:
+        return self._remembered(self.texts[j], value, (self._attr(j, _TEXT) + text_body(value), self._measured(j, value)))
 
     def _number(self, j: int, kind: int, value: Any, written: Any, r: int) -> tuple[str, int]:
         """`written`: the number write_number is given (a Decimal's float)."""
@@ -237,20 +239,10 @@ class RowCells:
             if found is None:
                 found = self.zeros[j][key] = self._number(j, _DECIMAL, value, float(value), r)
             return found
-        found = self._number(j, _DECIMAL, value, float(value), r)
-        seen = self.decimals[j]
-        if len(seen) >= self.remembered:
-            seen.clear()
-        seen[value] = found
-        return found
+        return self._remembered(self.decimals[j], value, self._number(j, _DECIMAL, value, float(value), r))
 
     def _new_int(self, j: int, value: int, r: int) -> tuple[str, int]:
-        found = self._number(j, _NUMBER, value, value, r)
-        seen = self.ints[j]
-        if len(seen) >= self.remembered:
-            seen.clear()
-        seen[value] = found
-        return found
+        return self._remembered(self.ints[j], value, self._number(j, _NUMBER, value, value, r))
 
     def _other(self, j: int, value: Any, r: int) -> tuple[str, int]:
         """A bool, a float, a subclass, anything else: as write_value writes it."""
