@@ -99,7 +99,7 @@ class RowCells:
                  widths: list[float], numbers_wrap: bool, no_cell: object, remembered: int = SEEN_MAX) -> None:
         ncols = len(kind_formats)
         self.remembered = remembered  # texts (and amounts) a column remembers
-        self.sheet = sheet  # for XlsxWriter's own refusal of a number it cannot write
+        self.sheet = sheet  # its row file, row heights, and XlsxWriter's own refusal of a number it cannot write
         self.kind_formats = kind_formats  # per column: the format of a text, a Decimal, an int or float, a blank
         self.own_formats = own_formats  # per column: the format of any other value (a bool, a date…)
         self.widths = widths
@@ -118,10 +118,11 @@ class RowCells:
         self.lines = 1  # the printed lines of the row `cells` made last
         self.skipped = False  # a NO_CELL in any row so far
 
-    def write(self, sheet: Any, rows: list[list[Any]], first_row: int, row_tag: Callable[[Any, int], str]) -> None:
+    def write(self, rows: list[list[Any]], first_row: int, row_tag: Callable[[Any, int], str]) -> None:
         """The rows into the sheet's row file, each as its <row> tag (`row_tag` for a tag XlsxWriter must make)
         and its cells, with the row heights XlsxWriter keeps for each tall row (set_row(r, LINE_POINTS * lines), as
         set_row_pixels stores it). The caller keeps the dimensions and previous_row."""
+        sheet = self.sheet
         plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
         original_height: Any = sheet.original_row_height
         row_info: dict[int, Any] = sheet.row_info

@@ -394,7 +394,8 @@ def _cell_text(value: Any) -> str:
 # number or blank cell in constant_memory mode (worksheet._write_cell, _write_row, xmlwriter.
 # _xml_inline_string/_xml_number_element/_escape_data/_escape_control_characters), appended to the
 # worksheet's temporary row file, with the bookkeeping XlsxWriter keeps (dimensions, previous_row, row
-# heights, format indexes assigned in the order the cells are written).
+# heights, format indexes assigned in the order the cells are written). The rows' characters and heights are
+# made by `rowcells.RowCells` (compiled, setup.py); the sheet's bookkeeping around them stays here.
 #
 # THIS RELIES ON XLSXWRITER INTERNALS, and is only right for the pinned XlsxWriter (3.3.1).
 # tests/test_xlsx_rows.py writes the same tables through the public API and through `write_rows` and
@@ -460,7 +461,8 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
     row_cells = RowCells(sheet, kind_formats, [cf or text_fmt for cf in cfs], [float(w) for w in widths[:ncols]],
                          numbers_wrap, NO_CELL, _SEEN_MAX)
     last = first_row + len(rows) - 1
-    row_cells.write(sheet, [v if v.__class__ is list else list(v) for v in rows[:-1]], first_row, _row_tag)
+    # Every row but the last, each a list (what the compiled RowCells takes; a table's rows mostly are).
+    row_cells.write([v if v.__class__ is list else list(v) for v in rows[:-1]], first_row, _row_tag)
     skipped = row_cells.skipped
     # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
     # below keeps its own).
