@@ -41,7 +41,7 @@ def lines_of(text: str, width: float, size: float = 1.0) -> int:
     if "\n" not in text:
         if 2 * len(text) <= usable:
             return 1  # a character is at most two columns wide (two GBK bytes): it fits without measuring
-        return max(1, math.ceil(len(text.encode("gbk", errors="replace")) / usable))  # display_width
+        return max(1, math.ceil(display_width(text) / usable))
     return sum([max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n")])
 
 
@@ -80,8 +80,8 @@ def text_body(value: str) -> str:
     return ' t="inlineStr"><is><t>' + value + "</t></is></c>"
 
 
-def number_text(value: Any) -> str:
-    """A number's text as write_table measures it (xlsx._cell_text): an amount with its thousands and fen."""
+def measured_text(value: Any) -> str:
+    """A value's text as write_table measures it: an amount with its thousands and fen, anything else str()."""
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return str(value)
@@ -230,7 +230,7 @@ class RowCells:
         """`written`: the number write_number is given (a Decimal's float)."""
         if math.isnan(written) or math.isinf(written):
             self.sheet._write_number(r, j, written, None)  # raises, as write_number does
-        lines = self._measured(j, number_text(value)) if self.numbers_wrap else 1
+        lines = self._measured(j, measured_text(value)) if self.numbers_wrap else 1
         return (f'{self._attr(j, kind)}><v>{written:.16G}</v></c>', lines)
 
     def _new_decimal(self, j: int, value: Decimal, r: int) -> tuple[str, int]:

@@ -26,7 +26,7 @@ import xlsxwriter.workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .common import FastZip, collector_paused
-from .rowcells import LINE_POINTS, SEEN_MAX, RowCells, display_width
+from .rowcells import LINE_POINTS, SEEN_MAX, RowCells, display_width, measured_text
 from .rowcells import lines_of as _lines
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
@@ -380,9 +380,7 @@ def _widest_line(values: list[Any]) -> int:
 
 
 def _cell_text(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    return "" if value is None or value is NO_CELL else str(value)
+    return "" if value is None or value is NO_CELL else measured_text(value)
 
 
 # ---------------------------------------------------------------------------------------------------
