@@ -352,12 +352,17 @@ Result = tuple[Submission, list[BranchResult], bytes, str]
 
 
 def _worker_process(job: Job) -> Result:
-    """One file, in a worker: its result without the rulebook it was read by (`_detached`)."""
-    sub, branches, carried = _read_and_score(job)
-    parts = _WORKER.get("parts")
-    # Named after the generated input name (input-00001.rows), never after a name from outside.
-    part = parts / f"{Path(job[0]).stem}.rows" if parts is not None and job[0] and branches else None
-    return _detached(sub, branches, carried, part)
+    """One file, in a worker: its result without the rulebook it was read by (`_detached`).
+
+    The collector is off meanwhile: a file makes ~100,000 objects and no cycle among them, and its passes over them
+    were ~9 % of a township's time (bench.run.per_workbook: 13.96 → 12.63 ms). Whatever cycles there are are
+    collected at the next file's first pass."""
+    with collector_paused():
+        sub, branches, carried = _read_and_score(job)
+        parts = _WORKER.get("parts")
+        # Named after the generated input name (input-00001.rows), never after a name from outside.
+        part = parts / f"{Path(job[0]).stem}.rows" if parts is not None and job[0] and branches else None
+        return _detached(sub, branches, carried, part)
 
 
 def _detached(sub: Submission, branches: list[BranchResult], carried: bytes, part: Path | None = None) -> Result:
