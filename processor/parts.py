@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from .records import BranchResult, Record, RecordList, shared_texts, values_of
+from .records import BranchResult, Place, Record, RecordList, SheetRows, home_place, shared_texts, values_of
 
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
 
@@ -49,7 +49,7 @@ def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
     for i, b in enumerate(branches):
         b.event_rows = RowsInPart(where, stamp, i, EVENTS, len(b.event_rows))
         b.cadres = RowsInPart(where, stamp, i, CADRES, len(b.cadres))
-        b.rows = SheetsInPart(where, stamp, i, shared_texts(b.rows))
+        b.rows = SheetsInPart(where, stamp, i, shared_texts(b.rows), home_place(b.rows))
     return True
 
 
@@ -133,15 +133,20 @@ class RowsInPart(RecordList):
         return values_of(self._rows(), field_id)
 
 
-class SheetsInPart(Mapping[str, Sequence[Record]]):
-    """A branch's rows by sheet key (branches, scores, vetoes, votes), read from its township's part file when asked."""
-    __slots__ = ("_where", "_stamp", "_index", "_keys")
+class SheetsInPart(SheetRows):
+    """A branch's rows by sheet key (branches, scores, vetoes, votes), read from its township's part file when asked;
+    where its 支部信息 row is (`home`) is kept without them."""
+    __slots__ = ("_where", "_stamp", "_index", "_keys", "_home")
 
-    def __init__(self, where: str, stamp: str, index: int, keys: tuple[str, ...]) -> None:
+    def __init__(self, where: str, stamp: str, index: int, keys: tuple[str, ...], home: Place | None = None) -> None:
         self._where, self._stamp, self._index, self._keys = where, stamp, index, keys  # keys: shared (shared_texts)
+        self._home = home  # its sheet name and columns are the township's, one of each (Record.columns)
 
-    def __reduce__(self) -> tuple[Any, tuple[str, str, int, tuple[str, ...]]]:
-        return SheetsInPart, (self._where, self._stamp, self._index, self._keys)
+    def __reduce__(self) -> tuple[Any, tuple[str, str, int, tuple[str, ...], Place | None]]:
+        return SheetsInPart, (self._where, self._stamp, self._index, self._keys, self._home)
+
+    def home(self) -> Place | None:
+        return self._home
 
     def __getitem__(self, key: str) -> Sequence[Record]:
         if key not in self._keys:

@@ -21,6 +21,7 @@ from .records import (
     Record,
     Submission,
     decimal_of,
+    home_place,
     remembered,
     shared_text,
     shared_texts,
@@ -351,10 +352,11 @@ def _blank_counts(rb: Rulebook, branch: BranchResult, lines: list[PaymentLine]) 
 
 def _branch_cell(branch: BranchResult, field_id: str) -> tuple[str, str]:
     """(sheet, cell) of one of the branch's own 支部信息 figures, for a problem about it ("" when not a column)."""
-    row = next(iter(branch.rows.get("branches", [])), None)
-    if row is None:
+    place = home_place(branch.rows)
+    if place is None:
         return "支部信息", ""
-    return row.sheet, row.cell(field_id) if field_id in row.columns else ""
+    sheet, row, columns = place
+    return sheet, f"{columns[field_id]}{row}" if field_id in columns else ""
 
 
 def _column_title(rb: Rulebook, field_id: str) -> str:

@@ -223,6 +223,27 @@ class RecordList(Sequence["Record"]):
         return (r.values.get(field_id) for r in self)
 
 
+Place = tuple[str, int, dict[str, str]]  # a row's sheet, row number and column letters (Record.sheet, .row, .columns)
+
+
+class SheetRows(Mapping[str, Sequence[Record]]):
+    """A branch's rows by sheet key that know where its 支部信息 row is without being read (parts.SheetsInPart)."""
+    __slots__ = ()
+
+    def home(self) -> Place | None:
+        raise NotImplementedError
+
+
+def home_place(rows: Mapping[str, Sequence[Record]]) -> Place | None:
+    """Where the branch's 支部信息 row is (None when it has none): a problem about one of its figures cites the cell.
+    Rows kept in a part file answer from what they kept; reading them would load the township's rows (pay: ~1 s of
+    a province's run for a few thousand problems)."""
+    if isinstance(rows, SheetRows):
+        return rows.home()
+    first = next(iter(rows.get("branches", [])), None)
+    return None if first is None else (first.sheet, first.row, first.columns)
+
+
 class PackedRecords(RecordList):
     """A branch's rows of one sheet, packed (see above); reading one gives a new Record equal to the one packed."""
     __slots__ = ("_rows",)

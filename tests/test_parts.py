@@ -9,7 +9,7 @@ from pathlib import Path
 import processor.parts as parts
 import processor.run as run
 from processor.paths import SAMPLES_DIR
-from processor.records import PackedRecords
+from processor.records import PackedRecords, home_place
 from tests.run_helpers import unpickled_bytes
 
 
@@ -64,6 +64,21 @@ def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_
         [r.values.get("role") for r in b.cadres] for b in branches]
     assert any(name for b in branches for name in b.cadres.values_of("name"))
     assert first.rows.get("no such sheet", []) == []
+
+
+def test_where_a_branch_s_own_figures_are__known_without_reading_its_part_file(tmp_path):
+    # pay cites the 支部信息 cell of a figure it cannot pay from (PAY_001/PAY_003): the place is kept with the result.
+    (path,) = _inputs(tmp_path, 1)
+    run._worker_init(None, 2026)
+    kept = run._read_and_score(_job(path))[1]
+    _, branches = _scored_then_sent(path, tmp_path / "work")
+    parts.forget_parts()
+
+    places = [home_place(b.rows) for b in branches]
+    assert not any(parts._READ)
+    assert places == [home_place(b.rows) for b in kept]  # as the rows themselves say
+    assert all(p is not None and p[0] == "支部信息" and "collective_income" in p[2] for p in places)
+    assert [p[1] for p in places] == [b.rows["branches"][0].row for b in branches]
 
 
 def test_rows_in_a_part_file__the_result_sent_to_the_run_takes_a_fraction_of_the_memory(tmp_path):
