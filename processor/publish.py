@@ -23,6 +23,7 @@ from typing import Any
 
 from loguru import logger
 
+from .carry import CarriedRecords, carried_text
 from .common import atomic_write
 from .ledger import keep_good_copy, record_run
 from .lock import process_alive
@@ -52,9 +53,20 @@ def new_staging(out: Path) -> Path:
 
 def stage_ledger_record(staging: Path, record: dict[str, Any]) -> None:
     """The record as json.dumps writes it, written piece by piece: a province's record is ~200 MB of JSON, and made
-    whole in memory (then encoded) it was the run's peak."""
+    whole in memory (then encoded) it was the run's peak. Carried records the run holds packed (carry.CarriedRecords)
+    stay packed (carry.StagedCarried); `staged_ledger_record` reads them back."""
+    carried = record.get("carried")
+    if isinstance(carried, CarriedRecords):
+        record = {**record, "carried": carried.staged()}
     with (staging / LEDGER_PENDING).open("w", encoding="utf-8") as fh:
         _write_json(fh, record, depth=2)
+
+
+def staged_ledger_record(staging: Path) -> dict[str, Any]:
+    """The record `stage_ledger_record` wrote; its carried records are read one at a time when the ledger takes
+    them (`_finish`)."""
+    record: dict[str, Any] = json.loads((staging / LEDGER_PENDING).read_text(encoding="utf-8"))
+    return record
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
@@ -118,11 +130,11 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None) -> No
     pending = staging / LEDGER_PENDING
     if pending.exists():
         if record is None:  # recovering a killed run's commit: its record is the staged one
-            record = json.loads(pending.read_text(encoding="utf-8"))
+            record = staged_ledger_record(staging)
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
         record_run(ledger, record["run"], record["inputs"], record["branches"],
-                   ((t, r) for t, r in record.get("carried", [])), record.get("procedure"))  # one at a time
+                   ((t, carried_text(r)) for t, r in record.get("carried", [])), record.get("procedure"))  # one at a time
         keep_good_copy(ledger)
         pending.unlink()
         _fault_point("ledger")

@@ -387,7 +387,8 @@ def test_corrupt_ledger__exit_2_one_line_naming_the_file_and_the_good_copy(tmp_p
 
 def test_staged_ledger_record__written_piece_by_piece__the_bytes_json_dumps_writes(tmp_path):
     # A killed run's commit is finished from this file (publish.recover): it must read back as the record.
-    from processor.publish import LEDGER_PENDING, stage_ledger_record
+    from processor.carry import carried_text
+    from processor.publish import LEDGER_PENDING, stage_ledger_record, staged_ledger_record
     record = {"run": {"period": 2026, "seed": 2 ** 70, "counts": {"accepted": 3}, "inbox": "收件箱\n"},
               "inputs": [{"file": "01-城关镇.xlsx", "date": None, "warnings": 1}],
               "branches": [{"township": "城关镇", "qualified": True, "score": "85.5"}] * 3,
@@ -398,23 +399,28 @@ def test_staged_ledger_record__written_piece_by_piece__the_bytes_json_dumps_writ
     written = (tmp_path / LEDGER_PENDING).read_text(encoding="utf-8")
     assert written == json.dumps(record, ensure_ascii=False)
     assert json.loads(written)["carried"] == [["城关镇", record["carried"][0][1]]]
+    # A record staged with its carried records as text (as earlier versions staged them all) still recovers.
+    assert [(t, carried_text(r)) for t, r in staged_ledger_record(tmp_path)["carried"]] == record["carried"]
 
 
-def test_staged_ledger_record__carried_records_unpacked_one_at_a_time__the_same_bytes(tmp_path):
+def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_records(tmp_path):
     # The run keeps each township's carried records compressed and hands the record a CarriedRecords: the staged
-    # file and the ledger must get what a plain list of (township, records JSON) gives.
-    from processor.carry import CarriedRecords, packed
+    # file keeps them packed (a province's ~160 MB of records JSON, quoted again inside the record, was ~1 s of the
+    # commit) and reads back as the records; the ledger gets what a plain list of (township, records JSON) gives.
+    from processor.carry import CarriedRecords, carried_text, packed
     from processor.ledger import record_run
-    from processor.publish import LEDGER_PENDING, stage_ledger_record
-    plain = [("城关镇", json.dumps({"records": {"cadres": [{"name": "王一"}]}}, ensure_ascii=False)),
+    from processor.publish import LEDGER_PENDING, stage_ledger_record, staged_ledger_record
+    plain = [("城关镇", json.dumps({"records": {"cadres": [{"name": "王一"}] * 50}}, ensure_ascii=False)),
              ("南关镇", json.dumps({"records": {"branches": [{"branch_code": "NG-001"}]}}, ensure_ascii=False))]
     run = {"started": "s", "finished": "f", "inbox": "i", "rulebook": "R1", "period": 2026, "seed": 1,
            "exit_code": 0, "counts": {}, "commit_id": "c1"}
     record = {"run": run, "inputs": [], "branches": [], "procedure": {},
               "carried": CarriedRecords([(t, packed(text)) for t, text in plain])}
     stage_ledger_record(tmp_path, record)
-    assert (tmp_path / LEDGER_PENDING).read_text(encoding="utf-8") == json.dumps({**record, "carried": plain},
-                                                                                 ensure_ascii=False)
+    staged = staged_ledger_record(tmp_path)
+    assert [(t, carried_text(r)) for t, r in staged["carried"]] == plain
+    assert {**staged, "carried": None} == {**record, "carried": None}
+    assert (tmp_path / LEDGER_PENDING).stat().st_size < len(json.dumps({**record, "carried": plain}, ensure_ascii=False))
     record_run(tmp_path / "ledger.sqlite", run, [], [], record["carried"])
     with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
         assert db.execute("SELECT township, records FROM submission_records ORDER BY rowid").fetchall() == plain
