@@ -11,10 +11,11 @@ import json
 import zlib
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from .records import Submission
 
+T = TypeVar("T")
 CARRIED_SHEETS = ("branches", "cadres")  # events, vetoes, votes and scores belong to the year they happen in
 
 
@@ -35,10 +36,8 @@ def unpacked(data: bytes) -> str:
     return zlib.decompress(data).decode("utf-8") if data else ""
 
 
-class CarriedRecords(Sequence[tuple[str, str]]):
-    """(township, records JSON) of each accepted submission, as the ledger record lists them, each unpacked only
-    while it is read: the staged record and the ledger take them one at a time, so a province's ~160 MB of
-    records JSON is never in memory at once (at the commit it was the run's peak)."""
+class _PackedView(Sequence[T]):
+    """Each accepted submission's (township, packed records), each shown as `_shown` makes it only while it is read."""
 
     def __init__(self, packed_records: list[tuple[str, bytes]]) -> None:
         self._packed = packed_records
@@ -47,44 +46,40 @@ class CarriedRecords(Sequence[tuple[str, str]]):
         return len(self._packed)
 
     @overload
-    def __getitem__(self, index: int) -> tuple[str, str]: ...
+    def __getitem__(self, index: int) -> T: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[tuple[str, str]]: ...
+    def __getitem__(self, index: slice) -> list[T]: ...
 
-    def __getitem__(self, index: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
+    def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
-            return [(township, unpacked(data)) for township, data in self._packed[index]]
+            return [self._shown(township, data) for township, data in self._packed[index]]
         township, data = self._packed[index]
-        return township, unpacked(data)
+        return self._shown(township, data)
 
+    def _shown(self, township: str, data: bytes) -> T:
+        raise NotImplementedError
+
+
+class CarriedRecords(_PackedView[tuple[str, str]]):
+    """(township, records JSON) of each accepted submission, as the ledger record lists them, each unpacked only
+    while it is read: the staged record and the ledger take them one at a time, so a province's ~160 MB of
+    records JSON is never in memory at once (at the commit it was the run's peak)."""
+
+    def _shown(self, township: str, data: bytes) -> tuple[str, str]:
+        return township, unpacked(data)
 
     def staged(self) -> StagedCarried:
         """As the staged ledger record keeps them (publish.stage_ledger_record): still compressed."""
         return StagedCarried(self._packed)
 
 
-class StagedCarried(Sequence[tuple[str, dict[str, str]]]):
+class StagedCarried(_PackedView[tuple[str, dict[str, str]]]):
     """(township, {"zlib": base64 of the packed records}) of each accepted submission: the staged ledger record's
     form of them. Written as text, a province's ~160 MB of records JSON (quoted again inside the record's JSON)
     took ~1 s of the commit, with a processor idle; packed it is ~15 MB. `carried_text` reads either form."""
 
-    def __init__(self, packed_records: list[tuple[str, bytes]]) -> None:
-        self._packed = packed_records
-
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[str, dict[str, str]]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[str, dict[str, str]]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        township, data = self._packed[index]
+    def _shown(self, township: str, data: bytes) -> tuple[str, dict[str, str]]:
         return township, {"zlib": base64.b64encode(data).decode("ascii")}
 
 
