@@ -76,8 +76,9 @@ class CarriedRecords(_PackedView[tuple[str, str]]):
 
 class StagedCarried(_PackedView[tuple[str, dict[str, str]]]):
     """(township, {"zlib": base64 of the packed records}) of each accepted submission: the staged ledger record's
-    form of them. Written as text, a province's ~160 MB of records JSON (quoted again inside the record's JSON)
-    took ~1 s of the commit, with a processor idle; packed it is ~15 MB. `carried_text` reads either form."""
+    form of them. Written as text, each township's records JSON was quoted again inside the record's JSON, in the
+    commit, with a processor idle: at 400 townships the staged record was 26.7 MB in 0.20 s, packed 10.3 MB in
+    0.12 s. `carried_text` reads either form."""
 
     def _shown(self, township: str, data: bytes) -> tuple[str, dict[str, str]]:
         return township, {"zlib": base64.b64encode(data).decode("ascii")}

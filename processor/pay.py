@@ -356,7 +356,7 @@ def _branch_cell(branch: BranchResult, field_id: str) -> tuple[str, str]:
     if place is None:
         return "支部信息", ""
     sheet, row, columns = place
-    return sheet, f"{columns[field_id]}{row}" if field_id in columns else ""
+    return sheet, Record(sheet, row, {}, columns).cell(field_id) if field_id in columns else ""
 
 
 def _column_title(rb: Rulebook, field_id: str) -> str:

@@ -356,7 +356,7 @@ def _worker_process(job: Job) -> Result:
 
     The collector is off meanwhile: a file makes ~100,000 objects and no cycle among them, and its passes over them
     were ~9 % of a township's time (bench.run.per_workbook: 13.96 → 12.63 ms). Whatever cycles there are are
-    collected at the next file's first pass."""
+    collected once it is on again, as usual."""
     with collector_paused():
         sub, branches, carried = _read_and_score(job)
         parts = _WORKER.get("parts")
