@@ -46,10 +46,13 @@ def rows_to_part(branches: list[BranchResult], path: Path) -> bool:
         path.unlink(missing_ok=True)
         return False
     where = str(path)
+    homes: dict[tuple[int, int], tuple[str, dict[str, str]]] = {}  # one (sheet, columns) for the township's rows
     for i, b in enumerate(branches):
+        place = home_place(b.rows)
+        home = None if place is None else homes.setdefault((id(place[0]), id(place[2])), (place[0], place[2]))
         b.event_rows = RowsInPart(where, stamp, i, EVENTS, len(b.event_rows))
         b.cadres = RowsInPart(where, stamp, i, CADRES, len(b.cadres))
-        b.rows = SheetsInPart(where, stamp, i, shared_texts(b.rows), home_place(b.rows))
+        b.rows = SheetsInPart(where, stamp, i, shared_texts(b.rows), home, place[1] if place is not None else 0)
     return True
 
 
@@ -135,18 +138,22 @@ class RowsInPart(RecordList):
 
 class SheetsInPart(SheetRows):
     """A branch's rows by sheet key (branches, scores, vetoes, votes), read from its township's part file when asked;
-    where its 支部信息 row is (`home`) is kept without them."""
-    __slots__ = ("_where", "_stamp", "_index", "_keys", "_home")
+    where its 支部信息 row is (`home`) is kept without them: the township's one (sheet, columns) and its row number."""
+    __slots__ = ("_where", "_stamp", "_index", "_keys", "_sheet_columns", "_row")
 
-    def __init__(self, where: str, stamp: str, index: int, keys: tuple[str, ...], home: Place | None = None) -> None:
+    def __init__(self, where: str, stamp: str, index: int, keys: tuple[str, ...],
+                 sheet_columns: tuple[str, dict[str, str]] | None = None, row: int = 0) -> None:
         self._where, self._stamp, self._index, self._keys = where, stamp, index, keys  # keys: shared (shared_texts)
-        self._home = home  # its sheet name and columns are the township's, one of each (Record.columns)
+        self._sheet_columns, self._row = sheet_columns, row
 
-    def __reduce__(self) -> tuple[Any, tuple[str, str, int, tuple[str, ...], Place | None]]:
-        return SheetsInPart, (self._where, self._stamp, self._index, self._keys, self._home)
+    def __reduce__(self) -> tuple[Any, tuple[str, str, int, tuple[str, ...], tuple[str, dict[str, str]] | None, int]]:
+        return SheetsInPart, (self._where, self._stamp, self._index, self._keys, self._sheet_columns, self._row)
 
     def home(self) -> Place | None:
-        return self._home
+        if self._sheet_columns is None:
+            return None
+        sheet, columns = self._sheet_columns
+        return sheet, self._row, columns
 
     def __getitem__(self, key: str) -> Sequence[Record]:
         if key not in self._keys:

@@ -79,6 +79,7 @@ def test_where_a_branch_s_own_figures_are__known_without_reading_its_part_file(t
     assert places == [home_place(b.rows) for b in kept]  # as the rows themselves say
     assert all(p is not None and p[0] == "支部信息" and "collective_income" in p[2] for p in places)
     assert [p[1] for p in places] == [b.rows["branches"][0].row for b in branches]
+    assert len({id(p[2]) for p in places}) == 1  # the township's one column map, not a copy per branch (memory)
 
 
 def test_rows_in_a_part_file__the_result_sent_to_the_run_takes_a_fraction_of_the_memory(tmp_path):
