@@ -15,13 +15,19 @@ from pathlib import Path
 from setuptools import setup
 
 COMPILED = [
+    "processor/cells.py",
     "processor/conditions.py",
+    "processor/county.py",
+    "processor/crosscheck.py",
     "processor/fastcheck.py",
+    "processor/figures.py",
     "processor/normalise.py",
     "processor/pay.py",
     "processor/rowcells.py",
     "processor/score.py",
+    "processor/sharing.py",
     "processor/validate.py",
+    "processor/xlsxscan.py",
 ]
 
 

@@ -16,9 +16,10 @@ from .conditions import evaluate, holds, number, show
 from .extras import attach_extras
 from .figures import figure
 from .problems import Problem, problem
-from .records import BranchResult, CountyResult, Reason, Submission, UnitResult, shared_text
+from .records import BranchResult, CountyResult, Reason, Submission, UnitResult
 from .rulebook import Rulebook, rating_text, source_text
 from .score import score_submission
+from .sharing import shared_text
 
 
 def apply_county_steps(rb: Rulebook, branches: list[BranchResult], notes: list[Reason],

@@ -22,6 +22,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import xlsxscan
 from .limits import LIMITS
 from .problems import Problem, problem
 
@@ -29,6 +30,8 @@ CHUNK = 1 << 16
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet(?=[\s/>])")
 _ODS_CONTENT = "content.xml"
+# The one-pass scan (xlsxscan) where it runs compiled; interpreted, the scans of bytes.count and re are faster.
+SCAN_COMPILED = not xlsxscan.__file__.endswith(".py")
 
 
 @dataclass
@@ -94,7 +97,7 @@ def _inspect_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, is_od
         return []
     if keep is not None and not is_ods and (lower in _KEPT or lower.startswith("xl/worksheets/")):
         keep[info.filename] = data
-    if _DOCTYPE.search(data):  # the whole part: a prolog padded with comments must not hide one
+    if b"<!" in data and _DOCTYPE.search(data):  # the whole part: a prolog padded with comments must not hide one
         return [problem("FILE_009", file=name, detail=info.filename)]
     if is_ods:
         return ods_problems(data, name) if info.filename == _ODS_CONTENT else []
@@ -159,9 +162,11 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
     A cell counts when it has content (<c r="B7" s="1"/> is formatting only). A <dimension> past the
     limits is a hint to take the exact pass, never trusted alone (calamine ignores it).
     """
+    near_fits = LIMITS.max_rows >= _NEAR_ROWS and LIMITS.max_columns >= _NEAR_COLUMNS
+    if SCAN_COMPILED and near_fits and not _dimension_exceeds(xml) and xlsxscan.plain_and_near(xml):
+        return Extent()  # what the scans below find of such a sheet: no tag that is not near, nothing counted
     spaced = xml.translate(_SPACES)
-    if (_dimension_exceeds(spaced) or not _plain(spaced)
-            or LIMITS.max_rows < _NEAR_ROWS or LIMITS.max_columns < _NEAR_COLUMNS):
+    if _dimension_exceeds(spaced) or not _plain(spaced) or not near_fits:
         return _exact_extent(spaced)
     extent = Extent()
     for match in _TAG_NOT_NEAR.finditer(spaced):

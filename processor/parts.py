@@ -17,7 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from .records import BranchResult, Place, Record, RecordList, SheetRows, home_place, shared_texts, values_of
+from .records import BranchResult, Place, Record, RecordList, SheetRows, home_place, values_of
+from .sharing import shared_texts
 
 _KEPT = 8  # townships whose rows stay read: the run reads them township by township (pay sorts by township)
 

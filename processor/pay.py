@@ -20,14 +20,11 @@ from .records import (
     BranchResult,
     Record,
     Submission,
-    decimal_of,
     home_place,
-    remembered,
-    shared_text,
-    shared_texts,
     values_of,
 )
 from .rulebook import Rulebook, source_text
+from .sharing import decimal_of, remembered, shared_text, shared_texts
 from .sheets import sheets_for
 
 FEN = Decimal("0.01")

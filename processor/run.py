@@ -100,8 +100,6 @@ from .records import (
     Submission,
     decimal_by_text,
     packed_inputs,
-    shared_text,
-    shared_texts,
 )
 from .results import RESULTS_JSON, write_results_json
 from .review import (
@@ -118,6 +116,7 @@ from .review import (
 from .rulebook import Rulebook, load_rulebook
 from .score import score_submission
 from .settings import RunConfig
+from .sharing import shared_text, shared_texts
 from .summary import one_screen_summary
 from .validate import known_sheet_names, shipped_by_template, validate_file
 
@@ -344,7 +343,7 @@ _WORKER: dict[str, Any] = {}
 def _worker_init(rulebook: Rulebook | None, period: int, parts: Path | None = None) -> None:
     """PARTS: the folder the workers write each township's branch rows to (parts.py); None keeps them in the result."""
     _WORKER["rulebook"], _WORKER["period"], _WORKER["parts"] = rulebook, period, parts
-    ForkingPickler.register(Decimal, decimal_by_text)  # results share their Decimals (records.decimal_of)
+    ForkingPickler.register(Decimal, decimal_by_text)  # results share their Decimals (sharing.decimal_of)
     known_sheet_names(), shipped_by_template()  # parsed once here; the forked children inherit them
 
 
@@ -388,9 +387,9 @@ def _attached(result: Result, rulebook: Rulebook | None) -> tuple[Submission, li
 
 def _one_copy_of_shared_texts(branches: list[BranchResult]) -> None:
     """The cells a reason or unit cites ("评分!C5": every township's workbook has the same rows) and a unit's vetoes
-    (mostly none) arrive as lists of copies for each township: one tuple of each for the run (records.shared_texts;
+    (mostly none) arrive as lists of copies for each township: one tuple of each for the run (sharing.shared_texts;
     a province's ~600,000 reasons and 500,000 units); a reason's wording, which most branches share with others, one
-    copy of each (records.shared_text). A reason's rule and seed line are kept once by Reason itself."""
+    copy of each (sharing.shared_text). A reason's rule and seed line are kept once by Reason itself."""
     for b in branches:
         for r in b.reasons:
             r.text, r.cells = shared_text(r.text), shared_texts(r.cells)

@@ -18,8 +18,9 @@ from typing import Any, Callable
 from .conditions import evaluate, holds, number, show
 from .figures import figure
 from .problems import Problem, problem
-from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult, remembered
+from .records import HUNDRED, ZERO, BranchResult, Reason, Record, Submission, UnitResult
 from .rulebook import Rulebook, rating_text, source_text
+from .sharing import remembered
 from .sheets import REVIEW, SELF, score_field_id
 
 # --- one branch ----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import python_calamine
 from hostile_corpus import (
     FAR_CELL_SPELLINGS,
@@ -27,10 +29,13 @@ from hostile_corpus import (
 )
 from support import soffice_convert
 
+from processor import guard, xlsxscan
 from processor.guard import xlsx_sheet_extent
 from processor.isolate import IsolatedFailure, run_isolated
+from processor.paths import SAMPLES_DIR, TEMPLATE_DIR
 from processor.read import open_workbook
 from processor.validate import validate_file
+from processor.xlsxscan import plain_and_near
 
 PEAK_BOUND_KB = 1_500_000  # the test process may grow, but never by a sheet's worth of gigabytes
 
@@ -123,6 +128,52 @@ def test_the_fast_and_the_exact_pass_agree_on_a_real_township(r1_workbook):
             fast = xlsx_sheet_extent(xml)
             exact = xlsx_sheet_extent(xml.replace(b'<c r="', b'<c  r="'))  # two spaces: not the plain form
             assert 0 < exact.rows < 1000 and fast.rows == 0 and not exact.too_large
+
+
+# The one-pass scan (processor/xlsxscan.py) stands in for the literal scans of a sheet written the usual way. It may
+# send a sheet to the scans that did not need them, never spare one that did: wherever it says "plain and near", each
+# literal scan must pass (then the guard counts nothing). Real sheets get its answer; hostile pieces are spliced in.
+_SPLICED = [b' r="', b' r="XFD60000"', b' r="AAA1"', b' r="A12345"', b' r="B2"', b"<c ", b"<c>", b"<c/>", b'<c r="A1"',
+            b"<row ", b"<row>", b'<row r="70000"', b'<c r="AAA1"', b'<c r="A12345"', b'<row r="12345"', b'<c r="ZZ9999"', b':c ', b":row>", b':r="', b' xmlns:r="u"', b"=", b" =", b'="',
+            b"'", b"\t", b"\n", b"\r", b"/>", b">", b"<", b"sheetData", b'<x:c r="A1"', b'r="A1" r="XFD1"']
+
+
+def _literal_scans_pass(xml: bytes) -> bool:
+    spaced = xml.translate(guard._SPACES)
+    return (not guard._dimension_exceeds(spaced) and guard._plain(spaced)
+            and next(guard._TAG_NOT_NEAR.finditer(spaced), None) is None)
+
+
+def test_one_pass_scan__plain_only_where_every_literal_scan_passes(r1_workbook):
+    with zipfile.ZipFile(r1_workbook()) as zf:
+        sheets = [zf.read(n) for n in sorted(zf.namelist()) if n.startswith("xl/worksheets/")]
+
+    @settings(max_examples=1500, deadline=None, derandomize=True)
+    @given(data=st.data())
+    def check(data):
+        xml = bytearray(data.draw(st.sampled_from(sheets)))
+        for _ in range(data.draw(st.integers(1, 4))):
+            at = data.draw(st.integers(0, len(xml)))
+            xml[at:at] = data.draw(st.sampled_from(_SPLICED))
+        if plain_and_near(bytes(xml)):
+            assert _literal_scans_pass(bytes(xml))
+
+    check()
+
+
+def test_one_pass_scan__takes_the_sheets_office_programs_write(r1_workbook, tmp_path):
+    # As openpyxl (the templates and a township's workbook) and the shipped samples write them: each is answered by
+    # the one pass, which is what makes the guard cheaper. A far cell is not.
+    books = [r1_workbook(), *sorted(SAMPLES_DIR.glob("*.xlsx")), *sorted(TEMPLATE_DIR.glob("*.xlsx"))]
+    for book in books:
+        with zipfile.ZipFile(book) as zf:
+            for name in (n for n in zf.namelist() if n.startswith("xl/worksheets/")):
+                xml = zf.read(name)
+                assert plain_and_near(xml) and _literal_scans_pass(xml), (book.name, name)
+    with zipfile.ZipFile(far_cell_xlsx(tmp_path, "second-r-attribute")) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+        assert not plain_and_near(xml) and xlsx_sheet_extent(xml).too_large
+    assert guard.SCAN_COMPILED == (not xlsxscan.__file__.endswith(".py"))
 
 
 # --- .ods -----------------------------------------------------------------------------------------
