@@ -110,6 +110,9 @@ def _inspect_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, is_od
 
 def _inflate_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes | Problem:
     """The member's bytes, inflating at most its declared size (+1 to catch a lying header)."""
+    whole = _inflate_whole(zf, info)
+    if whole is not None:
+        return whole
     limit = min(info.file_size, LIMITS.max_unpacked_bytes) + 1
     parts, size = [], 0
     with zf.open(info) as fh:
@@ -122,6 +125,44 @@ def _inflate_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> b
             if size >= limit:
                 return problem("FILE_007", file=name, detail=f"{info.filename} 实际解压大小超过声明的 {info.file_size} 字节")
     return b"".join(parts)
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a member's local file header (APPNOTE 4.3.7), as zipfile reads it
+_PLAIN_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, patched data, strong encryption: zipfile's own path refuses or decrypts
+
+
+def _inflate_whole(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """The member's bytes in one call of zlib, when they are exactly what zipfile's reading would return: a stored or
+    deflated member within the limits whose local header, length and CRC-32 all agree. Anything else is None, and
+    zipfile reads it (with its errors). zipfile reads a member in 64 KB steps through Python code: a workbook's ~12
+    parts cost ~0.45 ms that way and ~0.25 ms in one call each."""
+    if (info.flag_bits & _PLAIN_FLAGS or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or info.file_size > LIMITS.max_unpacked_bytes or zf.fp is None):
+        return None
+    zf.fp.seek(info.header_offset)
+    head = zf.fp.read(_LOCAL_HEADER.size)
+    if len(head) != _LOCAL_HEADER.size:
+        return None
+    signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack(head)
+    try:
+        stored_name = zf.fp.read(name_length).decode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if signature != b"PK\x03\x04" or stored_name != info.orig_filename:
+        return None
+    zf.fp.seek(extra_length, 1)
+    packed = zf.fp.read(info.compress_size)
+    if info.compress_type == zipfile.ZIP_STORED:
+        data = packed
+    else:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(packed, info.file_size + 1)  # never more than the header declares, and one byte
+        except zlib.error:
+            return None
+        if not inflater.eof:
+            return None
+    return data if len(data) == info.file_size and zlib.crc32(data) == info.CRC else None
 
 
 def _sheet_count_problems(count: int, name: str) -> list[Problem]:

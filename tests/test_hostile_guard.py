@@ -3,11 +3,13 @@ columns, a far .xls cell, too many sheets — each refused by the guard before a
 while this test process's peak memory stays small."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -174,6 +176,44 @@ def test_one_pass_scan__takes_the_sheets_office_programs_write(r1_workbook, tmp_
         xml = zf.read("xl/worksheets/sheet1.xml")
         assert not plain_and_near(xml) and xlsx_sheet_extent(xml).too_large
     assert guard.SCAN_COMPILED == (not xlsxscan.__file__.endswith(".py"))
+
+
+def _members_read_both_ways(data: bytes) -> list[tuple[bytes | None, bytes | BaseException]]:
+    out = []
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            try:
+                by_zipfile: bytes | BaseException = zf.read(info)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                by_zipfile = exc
+            out.append((guard._inflate_whole(zf, info), by_zipfile))
+    return out
+
+
+def test_inflating_in_one_call__the_bytes_zipfile_reads__else_left_to_zipfile(r1_workbook):
+    book = r1_workbook().read_bytes()
+    assert all(whole == by_zipfile for whole, by_zipfile in _members_read_both_ways(book))  # every part in one call
+    with zipfile.ZipFile(io.BytesIO(book)) as zf:
+        sheet = zf.getinfo("xl/worksheets/sheet2.xml")
+    start = sheet.header_offset + 30 + len(sheet.orig_filename.encode())  # openpyxl writes no extra field
+    central = book.index(b"PK\x01\x02")  # the central directory's entry of that sheet
+    while book[central + 46:central + 46 + len(sheet.orig_filename)] != sheet.orig_filename.encode():
+        central = book.index(b"PK\x01\x02", central + 4)
+    spoiled = {
+        "CRC-32": book[:central + 16] + b"\0\0\0\0" + book[central + 20:],  # zipfile checks the central directory's
+        "deflated data": book[:start + 40] + bytes(b ^ 0x5A for b in book[start + 40:start + 80]) + book[start + 80:],
+        "name in the local header": book[:sheet.header_offset + 30] + b"X" + book[sheet.header_offset + 31:],
+    }
+    for what, data in spoiled.items():
+        both = _members_read_both_ways(data)
+        assert any(isinstance(by_zipfile, BaseException) for _, by_zipfile in both), what  # zipfile refuses it…
+        for whole, by_zipfile in both:
+            assert whole is None or whole == by_zipfile, what  # …and the one call never reads what zipfile would not
+    stored = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as src, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    assert all(whole == by_zipfile for whole, by_zipfile in _members_read_both_ways(stored.getvalue()))
 
 
 # --- .ods -----------------------------------------------------------------------------------------
