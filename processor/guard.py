@@ -203,11 +203,13 @@ def xlsx_sheet_extent(xml: bytes) -> Extent:
     A cell counts when it has content (<c r="B7" s="1"/> is formatting only). A <dimension> past the
     limits is a hint to take the exact pass, never trusted alone (calamine ignores it).
     """
-    near_fits = LIMITS.max_rows >= _NEAR_ROWS and LIMITS.max_columns >= _NEAR_COLUMNS
-    if SCAN_COMPILED and near_fits and not _dimension_exceeds(xml) and xlsxscan.plain_and_near(xml):
+    # The dimension's pattern reads any whitespace as \s: the same answer before the spaces are made.
+    if _dimension_exceeds(xml) or LIMITS.max_rows < _NEAR_ROWS or LIMITS.max_columns < _NEAR_COLUMNS:
+        return _exact_extent(xml.translate(_SPACES))
+    if SCAN_COMPILED and xlsxscan.plain_and_near(xml):
         return Extent()  # what the scans below find of such a sheet: no tag that is not near, nothing counted
     spaced = xml.translate(_SPACES)
-    if _dimension_exceeds(spaced) or not _plain(spaced) or not near_fits:
+    if not _plain(spaced):
         return _exact_extent(spaced)
     extent = Extent()
     for match in _TAG_NOT_NEAR.finditer(spaced):

@@ -2,7 +2,7 @@
 
 Compiled with mypyc (setup.py): the run calls these millions of times — every Decimal of every township's result
 as it is unpickled, every payment line's payee and basis — and a call of an interpreted function costs more than
-the dictionary lookup it wraps. records.py re-exports them; they import nothing of the package.
+the dictionary lookup it wraps. The stages import them from here; this module imports nothing of the package.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ row and cell tag opening with an r within ZZ9999) by ten scans of the whole part
 expressions: ~0.55 ms for a 65 KB sheet, 1.3 ms of a township's workbook. This is the same question asked of each
 byte once. It only ever answers "yes, such a sheet" when every one of those scans would have passed; on "no" the guard
 asks them all again, so a sheet this does not recognise costs time, never safety. Interpreted, a loop over bytes
-would be ~20 times slower than the scans: the guard uses this only when it is compiled (`COMPILED`).
+would be ~20 times slower than the scans: the guard uses this only when it is compiled (`guard.SCAN_COMPILED`).
 """
 from __future__ import annotations
 

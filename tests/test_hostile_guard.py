@@ -14,9 +14,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import python_calamine
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import python_calamine
 from hostile_corpus import (
     FAR_CELL_SPELLINGS,
     doctype_after_padding_xlsx,
@@ -136,8 +136,9 @@ def test_the_fast_and_the_exact_pass_agree_on_a_real_township(r1_workbook):
 # send a sheet to the scans that did not need them, never spare one that did: wherever it says "plain and near", each
 # literal scan must pass (then the guard counts nothing). Real sheets get its answer; hostile pieces are spliced in.
 _SPLICED = [b' r="', b' r="XFD60000"', b' r="AAA1"', b' r="A12345"', b' r="B2"', b"<c ", b"<c>", b"<c/>", b'<c r="A1"',
-            b"<row ", b"<row>", b'<row r="70000"', b'<c r="AAA1"', b'<c r="A12345"', b'<row r="12345"', b'<c r="ZZ9999"', b':c ', b":row>", b':r="', b' xmlns:r="u"', b"=", b" =", b'="',
-            b"'", b"\t", b"\n", b"\r", b"/>", b">", b"<", b"sheetData", b'<x:c r="A1"', b'r="A1" r="XFD1"']
+            b"<row ", b"<row>", b'<row r="70000"', b'<c r="AAA1"', b'<c r="A12345"', b'<row r="12345"', b'<c r="ZZ9999"',
+            b':c ', b":row>", b':r="', b' xmlns:r="u"', b"=", b" =", b'="', b"'", b"\t", b"\n", b"\r", b"/>", b">", b"<",
+            b"sheetData", b'<x:c r="A1"', b'r="A1" r="XFD1"']
 
 
 def _literal_scans_pass(xml: bytes) -> bool:
