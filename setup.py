@@ -21,6 +21,7 @@ COMPILED = [
     "processor/crosscheck.py",
     "processor/fastcheck.py",
     "processor/figures.py",
+    "processor/finance.py",
     "processor/normalise.py",
     "processor/pay.py",
     "processor/rowcells.py",

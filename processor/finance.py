@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from decimal import Decimal
@@ -158,16 +157,16 @@ class Paper:
         return [f"县（市、区）：{self.county or '未设置'}", f"评定年度：{self.period}",
                 *(["单位：元"] if money else []), f"制表日期：{self.made}"]
 
-    def order(self, township: str) -> tuple[int, str]:
-        return self._rank.get(township, len(self.townships)), township
+    rank: dict[str, int] = field(init=False, repr=False, compare=False)  # each township's place in that order
 
-    @cached_property
-    def _rank(self) -> dict[str, int]:
-        """Each township's place in the county's order (its first, as tuple.index finds it)."""
+    def __post_init__(self) -> None:
         rank: dict[str, int] = {}
         for i, township in enumerate(self.townships):
-            rank.setdefault(township, i)
-        return rank
+            rank.setdefault(township, i)  # its first place, as tuple.index finds it
+        object.__setattr__(self, "rank", rank)  # frozen: set once, here
+
+    def order(self, township: str) -> tuple[int, str]:
+        return self.rank.get(township, len(self.townships)), township
 
 
 def write_finance_workbook(path: Path, rb: Rulebook, period: int, result: PayResult,
