@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mmap
 import os
 import resource
 import shutil
@@ -137,6 +138,44 @@ def _cli_timed(argv: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
+def machine_state() -> dict[str, float]:
+    """What this machine costs right now, for reading the figures: an interpreter loop (s; ~0.37–0.40 on the quiet
+    host), and µs per 4 KB page for a page's first touch and for a forked child's first write to a page it shares.
+
+    On this virtual machine a page fault costs ~2 µs when the host already backs the page and 10–20 µs when it
+    must find memory for it, and the run takes ~1.5 million faults (its heap, the writers' children copying the
+    pages they touch): the same run's processor time moved by ~15 % between minutes (README, Benchmark).
+    """
+    started = time.perf_counter()
+    sum(range(30_000_000))
+    loop = time.perf_counter() - started
+    pages = 32_768  # 128 MB
+    block = mmap.mmap(-1, pages * 4096, flags=mmap.MAP_PRIVATE)  # anonymous: no page is touched until written
+    started = time.perf_counter()
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+    first = (time.perf_counter() - started) / pages * 1e6
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child writes each shared page once and reports the time per page
+        started = time.perf_counter()
+        for offset in range(0, len(block), 4096):
+            block[offset] = 2
+        os.write(writer, f"{(time.perf_counter() - started) / pages * 1e6:.3f}".encode())
+        os._exit(0)
+    os.close(writer)
+    copied = float(os.read(reader, 64) or b"nan")
+    os.close(reader)
+    os.waitpid(pid, 0)
+    block.close()
+    return {"loop": loop, "first_touch_us": first, "copy_on_write_us": copied}
+
+
+def _machine_text(state: dict[str, float]) -> str:
+    return (f"interpreter loop {state['loop']:.2f} s, a page's first touch {state['first_touch_us']:.1f} µs, "
+            f"a forked child's copy of a page {state['copy_on_write_us']:.1f} µs")
+
+
 def per_workbook(files: list[Path]) -> tuple[list[float], list[float]]:
     """Per file: (calamine read floor, read + validate + score + pay), in ms, same files, same process."""
     import python_calamine
@@ -254,6 +293,7 @@ def main() -> None:
     files = sorted(inbox.glob("*.xlsx"))
     sample = files[:: max(1, len(files) // args.sample)][: args.sample]
     load = os.getloadavg()
+    machine_before = machine_state()
 
     floors, ours = per_workbook(sample)
     openpyxl_ms = openpyxl_floor(sample[: min(len(sample), 30)])
@@ -262,10 +302,12 @@ def main() -> None:
     runs = {workers: full_run(inbox, workers) for workers in sorted({1, args.workers}, reverse=True)}
     with tempfile.TemporaryDirectory() as work:
         split = county_runs(files, args.counties, args.per_county, args.workers, Path(work))
+    machine_after = machine_state()
 
     print(f"\nstarbatch benchmark: {townships} townships × {args.branches} branches "
           f"({townships * args.branches} branches), R1; load average before: "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine before: {_machine_text(machine_before)}; after: {_machine_text(machine_after)}")
     main_run = runs[args.workers]
     total = main_run["total"]
     print(f"\nprovince as one run, --workers {args.workers}: {total:.1f} s, {main_run['inputs'] / total:.1f} files/s, "
