@@ -354,3 +354,24 @@ def test_libreoffice__pdf__shows_the_totals_not_hashes(big_pdf_text: str, big: B
     assert f"{big.expected.total:,.2f}" in big_pdf_text
     recount = next(line for line in big_pdf_text.splitlines() if "Excel 复算" in line)
     assert f"{big.expected.cadres:,.2f}" in recount
+
+
+def test_cadre_sheet__rows_are_made_a_township_at_a_time(big: Big) -> None:
+    """The finance writer holds one township's cadre rows at a time, never a province's ~500,000 as one list (issue
+    16: compiled by mypyc, a generator expression there became a list, ~350 MB more at the full size). A cadre line
+    of the last township that cannot be shown stops the table only when that township's rows are made."""
+    from processor.finance import _cadre_table, cadre_rows
+
+    rows = cadre_rows(big.paid.payments)
+    townships = list(dict.fromkeys(r.performance.township for r in rows))
+    assert len(townships) == TOWNSHIPS and len(rows) == 2000
+    spoiled = next(r.performance for r in rows if r.performance.township == townships[-1])
+    payer, spoiled.payer = spoiled.payer, "no such payer"  # _cadre_row names the payer: a KeyError
+    try:
+        parts = _cadre_table(rows).rows.parts()
+        made = [next(parts) for _ in townships[:-1]]
+        assert [len(part) for part in made] == [BRANCHES_PER * CADRES_PER] * (TOWNSHIPS - 1)
+        with pytest.raises(KeyError):
+            next(parts)
+    finally:
+        spoiled.payer = payer
