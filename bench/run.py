@@ -164,19 +164,12 @@ def machine_state() -> dict[str, float]:
     started = time.perf_counter()
     sum(range(30_000_000))
     loop = time.perf_counter() - started
-    pages = 32_768  # 128 MB
-    block = mmap.mmap(-1, pages * 4096, flags=mmap.MAP_PRIVATE)  # anonymous: no page is touched until written
-    started = time.perf_counter()
-    for offset in range(0, len(block), 4096):
-        block[offset] = 1
-    first = (time.perf_counter() - started) / pages * 1e6
+    block = mmap.mmap(-1, 32_768 * 4096, flags=mmap.MAP_PRIVATE)  # 128 MB, anonymous: untouched until written
+    first = _write_each_page(block, 1)
     reader, writer = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child writes each shared page once and reports the time per page
-        started = time.perf_counter()
-        for offset in range(0, len(block), 4096):
-            block[offset] = 2
-        os.write(writer, f"{(time.perf_counter() - started) / pages * 1e6:.3f}".encode())
+    if pid == 0:  # the child writes each page it shares once and reports the time per page
+        os.write(writer, f"{_write_each_page(block, 2):.3f}".encode())
         os._exit(0)
     os.close(writer)
     copied = float(os.read(reader, 64) or b"nan")
@@ -184,6 +177,19 @@ def machine_state() -> dict[str, float]:
     os.waitpid(pid, 0)
     block.close()
     return {"loop": loop, "first_touch_us": first, "copy_on_write_us": copied}
+
+
+def _write_each_page(block: mmap.mmap, value: int) -> float:
+    """µs per 4 KB page to write one byte of each page of `block`."""
+    started = time.perf_counter()
+    for offset in range(0, len(block), 4096):
+        block[offset] = value
+    return (time.perf_counter() - started) / (len(block) // 4096) * 1e6
+
+
+def _tried(walls: list[float]) -> str:
+    """' (fastest of N: a, b s)' after a fastest wall time when there were several runs, else nothing."""
+    return f" (fastest of {len(walls)}: {', '.join(f'{w:.1f}' for w in walls)} s)" if len(walls) > 1 else ""
 
 
 def _machine_text(state: dict[str, float]) -> str:
@@ -327,9 +333,7 @@ def main() -> None:
     print(f"machine before: {_machine_text(machine_before)}; after: {_machine_text(machine_after)}")
     main_run = runs[args.workers]
     total = main_run["total"]
-    best = f" (fastest of {len(walls[args.workers])}: {', '.join(f'{w:.1f}' for w in walls[args.workers])} s)" \
-        if len(walls[args.workers]) > 1 else ""
-    print(f"\nprovince as one run, --workers {args.workers}: {total:.1f} s{best}, {main_run['inputs'] / total:.1f} files/s, "
+    print(f"\nprovince as one run, --workers {args.workers}: {total:.1f} s{_tried(walls[args.workers])}, {main_run['inputs'] / total:.1f} files/s, "
           f"{main_run['branches'] / total:.0f} branches/s; GC {main_run['gc']:.1f} s; peak RSS main "
           f"{main_run['rss_main']:.0f} MB, largest worker {main_run['rss_workers']:.0f} MB")
     if "cpu_main" in main_run:
@@ -351,8 +355,7 @@ def main() -> None:
         print(f"{shown:36s} {seconds:8.2f}{one}")
     if len(runs) > 1:
         one = runs[1]["total"]
-        tried = f" (fastest of {len(walls[1])}: {', '.join(f'{w:.1f}' for w in walls[1])} s)" if len(walls[1]) > 1 else ""
-        print(f"1 worker: {one:.1f} s{tried} (peak RSS {runs[1]['rss_main']:.0f} MB); {args.workers} workers: {total:.1f} s; "
+        print(f"1 worker: {one:.1f} s{_tried(walls[1])} (peak RSS {runs[1]['rss_main']:.0f} MB); {args.workers} workers: {total:.1f} s; "
               f"speed-up {one / total:.2f}× (target ≥ 1.8×)")
     print(f"\nprovince as {args.counties} county runs ({args.per_county} townships each, {args.workers} at a time, "
           f"1 worker each) + rollup: {split['counties_wall'] + split['rollup']:.1f} s "
