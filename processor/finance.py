@@ -51,10 +51,14 @@ CADRE_HEADERS = ["乡镇", "村", "支部", "姓名", "职务", "月报酬", "�
                  "星级奖励", "合计", "资金来源", "依据"]
 
 
-@dataclass
+@dataclass(init=False)
 class CadreRow:
     performance: PaymentLine
     reward: PaymentLine | None
+
+    def __init__(self, performance: PaymentLine, reward: PaymentLine | None) -> None:
+        # Written out: compiled, @dataclass's own __init__ would stay interpreted (pay.PaymentLine says more).
+        self.performance, self.reward = performance, reward
 
     @property
     def total(self) -> Decimal:

@@ -25,7 +25,7 @@ from .sheets import REVIEW, SELF, score_field_id
 
 # --- one branch ----------------------------------------------------------------------------
 
-@dataclass
+@dataclass(init=False)
 class BranchInput:
     sub: Submission
     branch: Record
@@ -34,6 +34,12 @@ class BranchInput:
     vetoes: Sequence[Record]
     votes: Sequence[Record]
     cadres: Sequence[Record]
+
+    def __init__(self, sub: Submission, branch: Record, scores: Record | None, events: Sequence[Record],
+                 vetoes: Sequence[Record], votes: Sequence[Record], cadres: Sequence[Record]) -> None:
+        # Written out: compiled, @dataclass's own __init__ would stay interpreted (pay.PaymentLine says more).
+        self.sub, self.branch, self.scores, self.events = sub, branch, scores, events
+        self.vetoes, self.votes, self.cadres = vetoes, votes, cadres
 
 
 def branch_inputs(sub: Submission) -> list[BranchInput]:
