@@ -24,6 +24,7 @@ COMPILED = [
     "processor/finance.py",
     "processor/normalise.py",
     "processor/pay.py",
+    "processor/records.py",
     "processor/rowcells.py",
     "processor/score.py",
     "processor/sharing.py",

@@ -1,4 +1,4 @@
-"""A township's result crosses from its worker process to the run unchanged (records.pickled_by_position)."""
+"""A township's result crosses from its worker process to the run unchanged (records.by_position)."""
 from __future__ import annotations
 
 import pickle
@@ -6,7 +6,7 @@ import pickle
 import processor.run as run
 from processor.paths import SAMPLES_DIR
 from processor.problems import has_errors
-from processor.records import BranchResult, PackedRecords, Record
+from processor.records import BranchResult, Change, PackedRecords, Record
 from tests.run_helpers import unpickled_bytes
 
 
@@ -24,6 +24,19 @@ def test_scored_township__pickled_and_unpickled__every_field_of_every_branch_equ
     assert branches2 == branches  # dataclass equality: every field, down to each row's values
     assert all(isinstance(b, BranchResult) for b in branches2)
     assert [b.to_dict() for b in branches2] == [b.to_dict() for b in branches]
+
+
+def test_township_whose_cells_were_read_as_something_else__its_changes_cross_the_pipe():
+    # 东营乡 wrote its dates as 2021年3月17日: each is read as 2021-03-17 and the receipt lists the change. Change is a
+    # frozen class; compiled (setup.py), its default unpickling would assign its fields and be refused.
+    path = SAMPLES_DIR / "inbox" / "08-东营乡.xlsx"
+    run._worker_init(None, 2026)
+    sub = run._worker_process((str(path), path.name, "0" * 64, []))[0]
+    assert ("支部信息", "H2", Change("last_reelection", "2021年3月17日", "2021-03-17")) in sub.changes
+
+    again = pickle.loads(pickle.dumps(sub))
+
+    assert again.changes == sub.changes and all(type(c) is Change for _, _, c in again.changes)
 
 
 def test_branch_with_every_field_set__survives_the_pipe():
