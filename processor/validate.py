@@ -557,6 +557,10 @@ def _money_problems(file: str, money: list[Field], record: Record) -> list[Probl
 
 def _beyond_cents(value: Decimal) -> bool:
     """More than two decimals in use. (quantize would raise for a number wider than the context.)"""
+    text = str(value)
+    point = text.find(".")
+    if len(text) <= 30 and "E" not in text and (point < 0 or len(text) - point <= 3):
+        return False  # 150, 2086.6, 2086.61: its text has at most two decimals (~4 times faster than as_tuple)
     _, digits, written = value.as_tuple()
     if written in (0, -1, -2) and len(digits) <= 28:
         return False  # what a cell holds (150, 2086.61): normalize() would only strip zeros, neither round nor raise

@@ -11,11 +11,14 @@ Layout of the R1 template (row 2 = branch CG-001, row 3 = CG-002):
 from __future__ import annotations
 
 import zipfile
+from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processor.read import sheet_xml_paths
-from processor.validate import validate_file
+from processor.validate import _beyond_cents, validate_file
 from support import BRANCHES, CADRES, EVENTS, SCORES, VETOES, places, r1, rezip, score_row
 
 ABILITY_SELF = "party_building.secretary_ability.self"
@@ -225,3 +228,15 @@ def test_many_bad_cells__first_100_per_code_at_their_cells__then_one_line_with_h
     assert len(listed) == LIMITS.max_problems_per_code == 100
     assert listed[0].sheet == "村干部" and listed[0].cell.endswith("2")
     assert len(more) == 1 and more[0].value == "300" and "“村干部”" in more[0].message
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.decimals(allow_nan=True, allow_infinity=True),
+                 st.decimals(places=3, min_value=-10**9, max_value=10**9),
+                 st.builds(lambda whole, places: Decimal(f"{whole}.{'0' * places}"), st.integers(-10**30, 10**30),
+                           st.integers(0, 6))))
+def test_money_with_more_than_two_decimals__told_from_its_value_not_its_written_zeros(value):
+    # VAL_008 "金额最多保留两位小数": 2086.61 and 2086.6100 are both fine (the zeros say nothing), 2400.125 is not.
+    # The check reads the number's text first; this is what it must always agree with.
+    exponent = value.normalize().as_tuple().exponent if value.is_finite() else 0
+    assert _beyond_cents(value) == (isinstance(exponent, int) and exponent < -2)
