@@ -44,20 +44,19 @@ def show(value: Decimal | None, figure: str = "") -> str:
 def _show(value: Decimal | None, percent: bool) -> str:
     if value is None:
         return "未填写"
-    if value and value.is_finite():
-        # Equal numbers show alike (80, 80.0 and 8E+1 all as "80"), so each is worded once: scores, thresholds
-        # and amounts repeat on every branch. Zero is left out: -0 shows as "-0".
-        shown = _SHOWN[percent]
-        text = shown.get(value)
-        if text is None:
-            if len(shown) >= 10_000:
-                shown.clear()
-            text = shown[value] = _shown(value, percent)
-        return text
-    return _shown(value, percent)
+    # Scores, thresholds and amounts repeat on every branch: each is worded once, found by its text (80 and 80.0 are
+    # two entries that show alike). Not by the Decimal: the hash of a number just computed costs ~6 times its text.
+    shown = _SHOWN[percent]
+    written = str(value)
+    text = shown.get(written)
+    if text is None:
+        if len(shown) >= 10_000:
+            shown.clear()
+        text = shown[written] = _shown(value, percent)
+    return text
 
 
-_SHOWN: tuple[dict[Decimal, str], dict[Decimal, str]] = ({}, {})  # plain, percent
+_SHOWN: tuple[dict[str, str], dict[str, str]] = ({}, {})  # plain, percent: by the number's own text
 
 
 def _shown(value: Decimal, percent: bool) -> str:

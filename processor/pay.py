@@ -187,16 +187,16 @@ def _rule_words(rule: dict[str, Any]) -> tuple[str, str, str, str, str]:
     return kept[1]
 
 
-_PAID: dict[Decimal, Decimal] = {}
+_PAID: dict[str, Decimal] = {}
 
 
 def _paid(amount: Decimal) -> Decimal:
-    """fen(amount), as the run's one object of its text. Equal amounts round alike, so each is rounded once; zero
-    is left out (0 and -0 are equal but written 0.00 and -0.00)."""
-    if not amount:
-        return decimal_of(str(fen(amount)))
-    found = _PAID.get(amount)
-    return found if found is not None else remembered(_PAID, 1 << 16, amount, decimal_of(str(fen(amount))))
+    """fen(amount), as the run's one object of its text. Amounts written alike round alike, so each is rounded once.
+    Found by the amount's text, not the Decimal: the hash of a number just computed costs ~6 times its text, and
+    0 and -0, equal, are kept apart (rounded, 0.00 and -0.00)."""
+    written = str(amount)
+    found = _PAID.get(written)
+    return found if found is not None else remembered(_PAID, 1 << 16, written, decimal_of(str(fen(amount))))
 
 
 class PerformanceTerms(NamedTuple):
@@ -251,13 +251,13 @@ class PerformanceWords(NamedTuple):
     rated: str   # "；3星发放 100%"
 
 
-_WORDS: dict[PerformanceWords, PerformanceWords] = {}
+_WORDS: dict[tuple[bool, str, str, str], PerformanceWords] = {}
 
 
 def _performance_words(kept: bool, span: str, terms: PerformanceTerms) -> PerformanceWords:
-    words = PerformanceWords(kept, span, terms.shown, terms.rated)
-    found = _WORDS.get(words)
-    return found if found is not None else remembered(_WORDS, 4096, words, words)  # 4096: spans of many kinds
+    key = (kept, span, terms.shown, terms.rated)  # a plain tuple: a NamedTuple is made by interpreted code
+    found = _WORDS.get(key)
+    return found if found is not None else remembered(_WORDS, 4096, key, PerformanceWords(*key))  # 4096: spans of many kinds
 
 
 def add_note(line: PaymentLine, note: str) -> None:

@@ -332,17 +332,17 @@ def _earn_unit(rb: Rulebook, plan: _UnitPlan, ur: UnitResult, result: BranchResu
     return held
 
 
-_VERDICTS: dict[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None], tuple[_UnitPlan, bool, str]] = {}
+_VERDICTS: dict[tuple[int, str, str, str, str, str], tuple[_UnitPlan, bool, str]] = {}
 
 
 def _earn_verdict(plan: _UnitPlan, ur: UnitResult) -> tuple[bool, str]:
     """(whether the unit's earn condition holds, the words that decided it). Both depend only on the unit's figures,
-    which branches repeat (the same base, no bonus, no deduction), so each set of them is worded once. Equal figures
-    show alike (conditions.show), a negative zero aside: a figure with a sign is worded afresh."""
-    signed = ur.base.is_signed() or ur.bonus.is_signed() or ur.deduction.is_signed() or (
-        ur.vote_share is not None and ur.vote_share.is_signed())
-    key = (id(plan), ur.base, ur.bonus, ur.deduction, ur.max, ur.vote_share)
-    found = None if signed else _VERDICTS.get(key)
+    which branches repeat (the same base, no bonus, no deduction), so each set of them is worded once. The figures
+    are found by their texts, not as Decimals: the hash of a number just computed costs ~6 times its text, and 0 and
+    -0, equal but shown apart, stay apart."""
+    key = (id(plan), str(ur.base), str(ur.bonus), str(ur.deduction), str(ur.max),
+           "" if ur.vote_share is None else str(ur.vote_share))
+    found = _VERDICTS.get(key)
     if found is not None and found[0] is plan:
         return found[1], found[2]
 
@@ -354,8 +354,7 @@ def _earn_verdict(plan: _UnitPlan, ur: UnitResult) -> tuple[bool, str]:
     detail = "，".join(texts)
     if ur.bonus or ur.deduction:
         detail += f"（总分 {show(ur.total)} = 基础分 {show(ur.base)} + 加分 {show(ur.bonus)} − 扣分 {show(ur.deduction)}）"
-    if not signed:
-        remembered(_VERDICTS, 1 << 14, key, (plan, held, detail))
+    remembered(_VERDICTS, 1 << 14, key, (plan, held, detail))
     return held, detail
 
 
