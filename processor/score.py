@@ -126,8 +126,9 @@ def _score_unit(rb: Rulebook, plan: _UnitPlan, data: BranchInput, facts: dict[st
     unit = plan.unit
     base, used_review, used_self, cells = _unit_base(plan, data, problems)
     bonus, deduction, event_cells = _event_points(plan.events, data.events)
-    ur = UnitResult(unit["id"], unit["name"], base, bonus, deduction, rb.unit_max(unit),
-                    _vote_share(rb, data.votes, unit["id"]), None, [], used_review, used_self, cells + event_cells)
+    ur = UnitResult(unit["id"], unit["name"], base, bonus, deduction, plan.max,
+                    _named_vote_share(data.votes, plan.vote_target), None, [], used_review, used_self,
+                    cells + event_cells)
     ur.vetoes = _unit_vetoes(plan, data, facts)
     if "earn" in unit:
         ur.earned = _earn_unit(rb, plan, ur, result, data)
@@ -148,6 +149,9 @@ class _UnitPlan:
     vetoes: list[dict[str, Any]]  # its vetoes of effect "unit", in rulebook order
     earn_cited: tuple[str, str]  # (rule, source) its earn reason cites
     gap_limit: Decimal  # the rulebook's review_gap_warning
+    # Asked of the Rulebook (interpreted) once here rather than for each unit of each branch (~3,000 instructions).
+    max: Decimal  # rb.unit_max(unit)
+    vote_target: str | None  # the name its 民主测评 row has (rb.vote_target_name), None when it is not voted on
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def _build_index(rb: Rulebook) -> _RulebookIndex:
                        [e for e in rb.events if e.get("unit") == unit["id"]],
                        [v for v in rb.vetoes if v["effect"] == "unit" and v.get("unit") == unit["id"]],
                        (f"{rb.id}.units.{unit['id']}.earn", source_text(unit.get("earn_source") or unit.get("source"))),
-                       gap_limit)
+                       gap_limit, rb.unit_max(unit), _vote_target(rb, unit["id"]))
              for unit in rb.units]
     return _RulebookIndex(units, [e for e in rb.events if e.get("unit") is None])
 
@@ -275,9 +279,19 @@ def event_total(event: dict[str, Any], rows: list[Record]) -> Decimal:
 
 
 def _vote_share(rb: Rulebook, votes: Sequence[Record], target: str) -> Decimal | None:
+    return _named_vote_share(votes, _vote_target(rb, target))
+
+
+def _vote_target(rb: Rulebook, target: str) -> str | None:
+    """The name of the target's 民主测评 row; None when the rulebook does not vote on it."""
     if not rb.votes or target not in rb.votes["targets"]:
         return None
-    name = rb.vote_target_name(target)
+    return rb.vote_target_name(target)
+
+
+def _named_vote_share(votes: Sequence[Record], name: str | None) -> Decimal | None:
+    if name is None:
+        return None
     for r in votes:
         if r.values.get("target") == name and r.values.get("participants"):
             return Decimal(r.values["votes_yes"]) * HUNDRED / Decimal(r.values["participants"])
