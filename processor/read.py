@@ -18,7 +18,7 @@ from typing import Any
 import python_calamine
 
 from .cells import a1
-from .guard import inspect_package, xls_problems
+from .guard import inspect_open_package, xls_problems
 from .limits import LIMITS
 from .problems import Problem, problem
 from .sheetinfo import SheetInfo, workbook_info, xlsx_hidden, xlsx_hidden_sheets, xlsx_merges
@@ -92,16 +92,18 @@ class RawWorkbook:
             self._book.close()
 
 
-def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkbook | None, list[Problem]]:
-    """Open a workbook for reading values; (None, problems) when it cannot be read."""
+def open_workbook(path: Path, shown_name: str | None = None,
+                  data: bytes | None = None) -> tuple[RawWorkbook | None, list[Problem]]:
+    """Open a workbook for reading values; (None, problems) when it cannot be read. `data`: the file's bytes when the
+    caller has read them (validate.file_bytes), so that the file is read once."""
     name = shown_name or path.name
     parts: dict[str, bytes] = {}
-    kind, problems = sniff(path, name, parts)
+    kind, problems = sniff(path, name, parts, data)
     if kind is None:
         return None, problems
     try:
         # By content: from_path picks the reader by extension, so an .xls named .xlsx would fail.
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes() if data is None else data))
         names = list(book.sheet_names)
     except python_calamine.PasswordError:
         return None, problems + [problem("FILE_003", file=name)]
@@ -111,12 +113,17 @@ def open_workbook(path: Path, shown_name: str | None = None) -> tuple[RawWorkboo
     return RawWorkbook(path, kind, names, book, formula_xml, workbook_info(path, kind), parts), problems
 
 
-def sniff(path: Path, name: str, parts: dict[str, bytes] | None = None) -> tuple[str | None, list[Problem]]:
-    """What kind of file this is, by content rather than by its name (parts: see guard.inspect_package)."""
+def sniff(path: Path, name: str, parts: dict[str, bytes] | None = None,
+          data: bytes | None = None) -> tuple[str | None, list[Problem]]:
+    """What kind of file this is, by content rather than by its name (parts: see guard.inspect_package; data: the
+    file's bytes, when the caller has read them)."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8)
+        if data is None:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                head = fh.read(8)
+        else:
+            size, head = len(data), data[:8]
     except FileNotFoundError:
         return None, [problem("FILE_008", file=name)]
     except OSError as exc:
@@ -126,15 +133,15 @@ def sniff(path: Path, name: str, parts: dict[str, bytes] | None = None) -> tuple
     if size > LIMITS.max_file_bytes:
         return None, [problem("FILE_007", file=name, detail=f"{size} 字节 > {LIMITS.max_file_bytes}")]
     if head.startswith(CFB_MAGIC):
-        return _sniff_cfb(path, name)
+        return _sniff_cfb(path, name, data)
     if head.startswith(ZIP_MAGIC):
-        return _sniff_zip(path, name, parts)
+        return _sniff_zip(path, name, parts, data)
     return None, [problem("FILE_001", file=name, detail="文件内容不是 xlsx/xls/ods 格式")]
 
 
-def _sniff_cfb(path: Path, name: str) -> tuple[str | None, list[Problem]]:
+def _sniff_cfb(path: Path, name: str, data: bytes | None) -> tuple[str | None, list[Problem]]:
     # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO).
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
         return None, [problem("FILE_003", file=name)]
     unsafe = xls_problems(data, name)
@@ -143,15 +150,19 @@ def _sniff_cfb(path: Path, name: str) -> tuple[str | None, list[Problem]]:
     return "xls", [problem("FILE_004", file=name)]
 
 
-def _sniff_zip(path: Path, name: str, parts: dict[str, bytes] | None) -> tuple[str | None, list[Problem]]:
+def _sniff_zip(path: Path, name: str, parts: dict[str, bytes] | None,
+               data: bytes | None) -> tuple[str | None, list[Problem]]:
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+        zf = zipfile.ZipFile(path if data is None else io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return None, [problem("FILE_002", file=name, detail=_short(exc))]
-    unsafe = inspect_package(path, name, parts)
+    with zf:  # one open of the package (its directory read once) to tell what it is and to inspect it
+        try:
+            names = {i.filename for i in zf.infolist()}
+            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            return None, [problem("FILE_002", file=name, detail=_short(exc))]
+        unsafe = inspect_open_package(zf, name, parts)
     if unsafe:
         return None, unsafe
     if b"opendocument.spreadsheet" in mimetype:

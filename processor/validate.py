@@ -38,8 +38,9 @@ def validate_files(paths: Iterable[Path], rulebook: Rulebook | None = None) -> l
 
 def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str | None = None) -> Submission:
     """Everything wrong with one submission; its records when it can be used."""
-    sub = Submission(file=shown_name or shown_file_name(path.name), path=path, sha256=content_digest(path))
-    book, opened = open_workbook(path, sub.file)
+    data = file_bytes(path)  # read once: its digest, the guard and the reader all use these bytes
+    sub = Submission(file=shown_name or shown_file_name(path.name), path=path, sha256=content_digest(path, data))
+    book, opened = open_workbook(path, sub.file, data)
     sub.problems += opened
     if book is None:
         return sub
@@ -54,8 +55,19 @@ def validate_file(path: Path, rulebook: Rulebook | None = None, shown_name: str 
     return sub
 
 
-def content_digest(path: Path) -> str:
-    """sha256 of the file's bytes; of its name when it cannot be read (it is still accounted for)."""
+def file_bytes(path: Path) -> bytes | None:
+    """The file's bytes; None when it is too large to read whole or cannot be read (the reader says which)."""
+    try:
+        return None if path.stat().st_size > LIMITS.max_file_bytes else path.read_bytes()
+    except OSError:
+        return None
+
+
+def content_digest(path: Path, data: bytes | None = None) -> str:
+    """sha256 of the file's bytes (`data`, when read already); of its name when it cannot be read (it is still
+    accounted for)."""
+    if data is not None:
+        return hashlib.sha256(data).hexdigest()
     try:
         size = path.stat().st_size
         if size > LIMITS.max_file_bytes:  # refused unread (FILE_007): a 4 GB file is never read whole
