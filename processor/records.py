@@ -4,9 +4,10 @@ They live below every stage so that each stage imports only downward: validate m
 Submissions, score makes BranchResults from them, county and pay read both, the writers show them.
 
 Compiled with mypyc (setup.py): a township's workbook makes ~2,000 of these objects. Record, Reason, UnitResult and
-BranchResult write out their own __init__ and __reduce__ (by_position), because mypyc leaves @dataclass's generated
-__init__ interpreted and compiles a class with any other decorator as a plain Python class; written out, a
-workbook's reading, scoring and payments take 101.0 → 95.7 million instructions (callgrind, bench/data/400x50).
+BranchResult write out their own __init__, and they and Change their own __reduce__ (by_position), because mypyc
+leaves @dataclass's generated __init__ interpreted and compiles a class with any other decorator as a plain Python
+class; written out, a workbook's reading, scoring and payments take 101.0 → 95.7 million instructions (callgrind,
+bench/data/400x50). RecordList and SheetRows may be subclassed by interpreted classes (parts.py): mypyc_attr.
 """
 from __future__ import annotations
 
