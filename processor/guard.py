@@ -20,7 +20,6 @@ import zipfile
 import zlib
 from array import array
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import xlsxscan
 from .limits import LIMITS
@@ -49,24 +48,13 @@ class Extent:
         return self.rows > LIMITS.max_rows or self.columns > LIMITS.max_columns
 
 
-_BROKEN = (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, RuntimeError, EOFError)
-
-
-def inspect_package(path: Path, name: str, keep: dict[str, bytes] | None = None) -> list[Problem]:
-    """Problems that make the zip package (.xlsx, .xlsm, .ods) unsafe to read; empty when it may be read.
+def inspect_open_package(zf: zipfile.ZipFile, name: str, keep: dict[str, bytes] | None = None) -> list[Problem]:
+    """Problems that make the zip package (.xlsx, .xlsm, .ods) unsafe to read; empty when it may be read. The caller
+    has it open: the reader opens a file's zip once (~0.13 ms of reading its directory) to tell what it is and to
+    inspect it.
 
     keep, when given, receives the inflated workbook.xml, its rels and every worksheet part, so the reader's
     formula scan uses these bytes instead of inflating them a second time."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return inspect_open_package(zf, name, keep)
-    except _BROKEN as exc:
-        return [_broken(name, exc)]
-
-
-def inspect_open_package(zf: zipfile.ZipFile, name: str, keep: dict[str, bytes] | None = None) -> list[Problem]:
-    """inspect_package of a package the caller has open (the reader opens a file's zip once, ~0.13 ms of reading its
-    directory, to tell what it is and to inspect it)."""
     try:
         infos = zf.infolist()
         found = _declared_limits(infos, name)
@@ -74,12 +62,9 @@ def inspect_open_package(zf: zipfile.ZipFile, name: str, keep: dict[str, bytes] 
         for info in infos:
             found = found or _inspect_member(zf, info, name, is_ods, keep)
         return found
-    except _BROKEN as exc:
-        return [_broken(name, exc)]
-
-
-def _broken(name: str, exc: BaseException) -> Problem:
-    return problem("FILE_002", file=name, detail=str(exc)[:120] or type(exc).__name__)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, RuntimeError,
+            EOFError) as exc:
+        return [problem("FILE_002", file=name, detail=str(exc)[:120] or type(exc).__name__)]
 
 
 def _is_ods(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:

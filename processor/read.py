@@ -115,7 +115,7 @@ def open_workbook(path: Path, shown_name: str | None = None,
 
 def sniff(path: Path, name: str, parts: dict[str, bytes] | None = None,
           data: bytes | None = None) -> tuple[str | None, list[Problem]]:
-    """What kind of file this is, by content rather than by its name (parts: see guard.inspect_package; data: the
+    """What kind of file this is, by content rather than by its name (parts: see guard.inspect_open_package; data: the
     file's bytes, when the caller has read them)."""
     try:
         if data is None:

@@ -20,7 +20,7 @@ from .records import Record, Submission
 from .rulebook import Rulebook
 from .sheets import INSTRUCTIONS_SHEET, REVIEW, SELF, Field, Sheet, score_field_id
 from .template import field_rule_text
-from .validate import content_digest, read_meta, read_sheet
+from .validate import content_digest, file_bytes, read_meta, read_sheet
 from .xlsx import NO_CELL, Formats, display_width, new_workbook, small_workbook, write_rows
 
 REVIEW_KIND, COMPLAINTS_KIND = "review", "complaints"
@@ -291,8 +291,9 @@ def _hints(workbook: Any, formats: Formats, rows: list[ReviewRow], township_hint
 def validate_procedure_file(path: Path, name: str, rb: Rulebook, kind: str, period: int) -> Submission:
     """A returned review or complaints workbook: every cell checked; findings that need the county's list are
     checked later (procedure.check_against_county)."""
-    sub = Submission(file=name, path=path, sha256=content_digest(path))
-    book, opened = open_workbook(path, name)
+    data = file_bytes(path)  # read once, as validate_file reads a township's
+    sub = Submission(file=name, path=path, sha256=content_digest(path, data))
+    book, opened = open_workbook(path, name, data)
     sub.problems += opened
     if book is None:
         return sub
