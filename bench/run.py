@@ -18,9 +18,11 @@ The issue's scale is 40 counties × 50 townships × 50 branches (100,000 branche
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import mmap
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -176,7 +178,56 @@ def machine_state() -> dict[str, float]:
     os.close(reader)
     os.waitpid(pid, 0)
     block.close()
-    return {"loop": loop, "first_touch_us": first, "copy_on_write_us": copied}
+    return {"loop": loop, "first_touch_us": first, "copy_on_write_us": copied, **heap_walks()}
+
+
+def heap_walks(objects: int = 1_000_000) -> dict[str, float]:
+    """Seconds to visit a heap of `objects` small objects in a random order, as the stages and writers visit a run's
+    results: by this process; by one forked child alone (which first copies each page whose reference counts it
+    writes); and by each of two forked children at once (which also share the processors' caches and the memory).
+
+    The last against the first bounds what two processes can do with such work on this machine, whatever starbatch
+    does: two children at once, each taking 1.4× as long as this process alone, do 2 / 1.4 = 1.43× its work."""
+    gc.disable()
+    try:
+        heap = [(str(i), i * 1.5, [i]) for i in range(objects)]
+        order = list(range(objects))
+        random.Random(7).shuffle(order)
+        _walk(heap, order)  # the first visit after building touches pages for the first time
+        here = _walk(heap, order)
+        alone = _walks_in_children(1, heap, order)
+        together = _walks_in_children(2, heap, order)
+    finally:
+        gc.enable()
+    return {"walk_here_s": here, "walk_child_s": alone[0], "walk_two_s": max(together)}
+
+
+def _walk(heap: list[tuple[str, float, list[int]]], order: list[int]) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in order:
+        text, _number, box = heap[i]
+        total += len(text) + box[0]
+    return time.perf_counter() - started
+
+
+def _walks_in_children(count: int, heap: list[tuple[str, float, list[int]]], order: list[int]) -> list[float]:
+    """Each of `count` forked children walks the heap it inherited, all at once; their seconds."""
+    children = []
+    for _ in range(count):
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(writer, f"{_walk(heap, order):.4f}".encode())
+            os._exit(0)
+        os.close(writer)
+        children.append((pid, reader))
+    seconds = []
+    for pid, reader in children:
+        seconds.append(float(os.read(reader, 64) or b"nan"))
+        os.close(reader)
+        os.waitpid(pid, 0)
+    return seconds
 
 
 def _write_each_page(block: mmap.mmap, value: int) -> float:
@@ -194,7 +245,10 @@ def _tried(walls: list[float]) -> str:
 
 def _machine_text(state: dict[str, float]) -> str:
     return (f"interpreter loop {state['loop']:.2f} s, a page's first touch {state['first_touch_us']:.1f} µs, "
-            f"a forked child's copy of a page {state['copy_on_write_us']:.1f} µs")
+            f"a forked child's copy of a page {state['copy_on_write_us']:.1f} µs, a heap walk here "
+            f"{state['walk_here_s']:.2f} s, in a child {state['walk_child_s']:.2f} s, in each of two children at once "
+            f"{state['walk_two_s']:.2f} s (two processes: {2 * state['walk_here_s'] / state['walk_two_s']:.2f}× one, "
+            f"heap_walks)")
 
 
 def per_workbook(files: list[Path]) -> tuple[list[float], list[float]]:
