@@ -97,7 +97,8 @@ def _inspect_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, is_od
         return []
     if keep is not None and not is_ods and (lower in _KEPT or lower.startswith("xl/worksheets/")):
         keep[info.filename] = data
-    if b"<!" in data and _DOCTYPE.search(data):  # the whole part: a prolog padded with comments must not hide one
+    # The whole part: a prolog padded with comments must not hide one. "!" is rare in XML, "<" is not (contains).
+    if xlsxscan.contains(data, b"<!", 1) and _DOCTYPE.search(data):
         return [problem("FILE_009", file=name, detail=info.filename)]
     if is_ods:
         return ods_problems(data, name) if info.filename == _ODS_CONTENT else []

@@ -114,3 +114,24 @@ def plain_and_near(data: bytes) -> bool:
                 return False
         i += 1
     return True
+
+
+_RARE_TRIES: Final = 64  # occurrences of the chosen byte before it is taken as not rare in this part
+
+
+def contains(data: bytes, needle: bytes, rare: i64) -> bool:
+    """`needle in data`, found through `needle[rare]`, a byte that is rare in a part's XML, by bytes.find of that one
+    byte (memchr's speed). `needle in data` for a needle whose first bytes are as common as "<" looks at the XML byte
+    by byte: b"<!" over a township's workbook took 0.17 ms, b"hidden" and b"mergeCell" over its sheets 0.08 and
+    0.06 ms; this, a few µs. After _RARE_TRIES occurrences the byte is not rare in this part, and `in` takes over."""
+    byte = needle[rare:rare + 1]
+    at: i64 = data.find(byte, rare)
+    tries: i64 = 0
+    while at >= 0:
+        if data.startswith(needle, at - rare):
+            return True
+        tries += 1
+        if tries == _RARE_TRIES:
+            return needle in data
+        at = data.find(byte, at + 1)
+    return False

@@ -319,3 +319,26 @@ def test_4gb_file__starbatch_validate_refuses_it_with_bounded_memory(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}, timeout=300)
     assert '"FILE_007"' in done.stdout, done.stderr
     assert int(done.stdout.splitlines()[-1]) < 1_000_000  # imports take ~350 MB; the file would take 4 GB
+
+
+# xlsxscan.contains answers `needle in data` through one rare byte of the needle: the guard's DOCTYPE check and the
+# reader's hidden-row and merge checks rest on it. Drawn from the bytes those needles are made of, so that near
+# misses ("<", "!", "hidde", "mergeCel") are common, and with far more than 64 copies of the rare byte sometimes.
+_NEEDLES = [(b"<!", 1), (b"hidden", 0), (b"mergeCell", 3)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"<", b"!", b"h", b"hidde", b"n", b"mergeCel", b"l", b"g", b" ", b"<c r=\"A1\">",
+                                 b"!" * 70, b"h" * 70, b"g" * 70]), max_size=60).map(b"".join),
+       st.sampled_from(_NEEDLES))
+def test_contains__through_the_needle_s_rare_byte__the_same_answer_as_in(data, chosen):
+    needle, rare = chosen
+    assert xlsxscan.contains(data, needle, rare) == (needle in data)
+
+
+def test_doctype_hidden_rows_and_merges__still_found_in_a_real_sheet_after_many_rare_bytes(tmp_path):
+    # Past the 64 occurrences the byte is not taken as rare: `in` answers (a sheet full of "!" and "h" in its text).
+    padding = b"<c r=\"A1\" t=\"inlineStr\"><is><t>" + b"!h g" * 200 + b"</t></is></c>"
+    for needle, rare in _NEEDLES:
+        assert xlsxscan.contains(padding + needle, needle, rare)
+        assert not xlsxscan.contains(padding, needle, rare)
