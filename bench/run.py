@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -188,15 +189,7 @@ def machine_state() -> dict[str, float]:
     loop = time.perf_counter() - started
     block = mmap.mmap(-1, 32_768 * 4096, flags=mmap.MAP_PRIVATE)  # 128 MB, anonymous: untouched until written
     first = _write_each_page(block, 1)
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child writes each page it shares once and reports the time per page
-        os.write(writer, f"{_write_each_page(block, 2):.3f}".encode())
-        os._exit(0)
-    os.close(writer)
-    copied = float(os.read(reader, 64) or b"nan")
-    os.close(reader)
-    os.waitpid(pid, 0)
+    copied = _in_children(1, lambda: _write_each_page(block, 2))[0]  # a child writes each page it shares once
     block.close()
     # In a fresh process: the walk's heap (~200 MB) would otherwise stay in this one's RSS, which the county runs'
     # processes, forked from it, count as their own peak.
@@ -219,8 +212,8 @@ def heap_walks(objects: int = 1_000_000) -> dict[str, float]:
         random.Random(7).shuffle(order)
         _walk(heap, order)  # the first visit after building touches pages for the first time
         here = _walk(heap, order)
-        alone = _walks_in_children(1, heap, order)
-        together = _walks_in_children(2, heap, order)
+        alone = _in_children(1, lambda: _walk(heap, order))
+        together = _in_children(2, lambda: _walk(heap, order))
     finally:
         gc.enable()
     return {"walk_here_s": here, "walk_child_s": alone[0], "walk_two_s": max(together)}
@@ -235,23 +228,24 @@ def _walk(heap: list[tuple[str, float, list[int]]], order: list[int]) -> float:
     return time.perf_counter() - started
 
 
-def _walks_in_children(count: int, heap: list[tuple[str, float, list[int]]], order: list[int]) -> list[float]:
-    """Each of `count` forked children walks the heap it inherited, all at once; their seconds."""
+def _in_children(count: int, measure: Callable[[], float]) -> list[float]:
+    """What `measure` gives in each of `count` forked children, all at once (each with this process's memory, shared
+    until written)."""
     children = []
     for _ in range(count):
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.write(writer, f"{_walk(heap, order):.4f}".encode())
+            os.write(writer, f"{measure():.4f}".encode())
             os._exit(0)
         os.close(writer)
         children.append((pid, reader))
-    seconds = []
+    measured = []
     for pid, reader in children:
-        seconds.append(float(os.read(reader, 64) or b"nan"))
+        measured.append(float(os.read(reader, 64) or b"nan"))
         os.close(reader)
         os.waitpid(pid, 0)
-    return seconds
+    return measured
 
 
 def _write_each_page(block: mmap.mmap, value: int) -> float:

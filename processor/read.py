@@ -22,6 +22,7 @@ from .guard import inspect_open_package, xls_problems
 from .limits import LIMITS
 from .problems import Problem, problem
 from .sheetinfo import SheetInfo, workbook_info, xlsx_hidden, xlsx_hidden_sheets, xlsx_merges
+from .xlsxscan import contains
 
 ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -152,17 +153,13 @@ def _sniff_cfb(path: Path, name: str, data: bytes | None) -> tuple[str | None, l
 
 def _sniff_zip(path: Path, name: str, parts: dict[str, bytes] | None,
                data: bytes | None) -> tuple[str | None, list[Problem]]:
-    try:
-        zf = zipfile.ZipFile(path if data is None else io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return None, [problem("FILE_002", file=name, detail=_short(exc))]
-    with zf:  # one open of the package (its directory read once) to tell what it is and to inspect it
-        try:
+    try:  # one open of the package (its directory read once) to tell what it is and to inspect it
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as zf:
             names = {i.filename for i in zf.infolist()}
             mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            return None, [problem("FILE_002", file=name, detail=_short(exc))]
-        unsafe = inspect_open_package(zf, name, parts)
+            unsafe = inspect_open_package(zf, name, parts)  # reports a broken member itself (FILE_002)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return None, [problem("FILE_002", file=name, detail=_short(exc))]
     if unsafe:
         return None, unsafe
     if b"opendocument.spreadsheet" in mimetype:
@@ -227,16 +224,9 @@ def formula_addresses(sheet_xml: bytes) -> frozenset[str]:
 
 
 def _has_formula_tag(sheet_xml: bytes) -> bool:
-    """Whether "<f" or ":f" occurs (the pattern above needs one). A two-byte search crawls through the XML byte
-    by byte; the letter f alone is rare in a sheet part (no tag name has it) and is found at memchr speed."""
-    at = sheet_xml.find(b"f")
-    for _ in range(64):
-        if at < 0:
-            return False
-        if at and sheet_xml[at - 1] in b"<:":
-            return True
-        at = sheet_xml.find(b"f", at + 1)
-    return b"<f" in sheet_xml or b":f" in sheet_xml  # f is not rare here after all: search for the pairs
+    """Whether "<f" or ":f" occurs (the pattern above needs one), found through the letter f: rare in a sheet part
+    (no tag name has it), where a two-byte search crawls through the XML byte by byte (xlsxscan.contains)."""
+    return contains(sheet_xml, b"<f", 1) or contains(sheet_xml, b":f", 1)
 
 
 def shown_file_name(name: str | bytes | os.PathLike) -> str:

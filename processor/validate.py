@@ -63,18 +63,17 @@ def file_bytes(path: Path) -> bytes | None:
         return None
 
 
-def content_digest(path: Path, data: bytes | None = None) -> str:
-    """sha256 of the file's bytes (`data`, when read already); of its name when it cannot be read (it is still
-    accounted for)."""
+def content_digest(path: Path, data: bytes | None) -> str:
+    """sha256 of the file's bytes `data` (file_bytes); when there are none, of its name and size (too large: refused
+    unread, FILE_007, a 4 GB file is never read whole) or of its name (unreadable): it is still accounted for."""
     if data is not None:
         return hashlib.sha256(data).hexdigest()
     try:
         size = path.stat().st_size
-        if size > LIMITS.max_file_bytes:  # refused unread (FILE_007): a 4 GB file is never read whole
-            return hashlib.sha256(f"{path}\0{size}".encode("utf-8", "replace")).hexdigest()
-        return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
-        return hashlib.sha256(str(path).encode("utf-8", "replace")).hexdigest()
+        size = 0
+    named = f"{path}\0{size}" if size > LIMITS.max_file_bytes else str(path)
+    return hashlib.sha256(named.encode("utf-8", "replace")).hexdigest()
 
 
 def _validate_book(sub: Submission, book: RawWorkbook, forced: Rulebook | None) -> None:
