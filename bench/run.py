@@ -442,7 +442,7 @@ def main() -> None:
     median_floor, median_ours = statistics.median(floors), statistics.median(ours)
     ratios = [o / f for o, f in zip(ours, floors, strict=True)]
     print(f"\nper workbook (median of {len(sample)}): read+validate+score+pay {median_ours:.1f} ms; "
-          f"python-calamine read floor {median_floor:.1f} ms; ratio {statistics.median(ratios):.1f}× (target ≤ 3×)")
+          f"python-calamine read floor {median_floor:.1f} ms; ratio {statistics.median(ratios):.2f}× (target ≤ 3×)")
     print(f"plain openpyxl read-only floor (median of {len(openpyxl_ms)}): {statistics.median(openpyxl_ms):.1f} ms")
     if frictionless_ms is None:
         print("frictionless validate: not installed (pip install '.[bench]')")
