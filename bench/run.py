@@ -236,8 +236,10 @@ def _in_children(count: int, measure: Callable[[], float]) -> list[float]:
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.write(writer, f"{measure():.4f}".encode())
-            os._exit(0)
+            try:  # a measure that fails must not go on to run this benchmark a second time, in the child
+                os.write(writer, f"{measure():.4f}".encode())
+            finally:
+                os._exit(0)
         os.close(writer)
         children.append((pid, reader))
     measured = []
