@@ -264,6 +264,56 @@ def _processor_text(run: dict) -> str:
     return f"; processor time {run['cpu_main'] + run['cpu_children']:.1f} s" if "cpu_main" in run else ""
 
 
+# The stages the run's own process does alone (run._run_locked, run._produce), and the writer jobs started early,
+# which a second processor writes while the first works out the payments (fanout.Started).
+ONE_PROCESS_STAGES = ("intake", "score county", "review procedure", "pay", "consolidate", "commit + ledger + mail")
+EARLY_JOBS = ("write review workbook", "write complaints workbook")
+
+
+def _stages(one_worker: dict) -> tuple[float, float, float]:
+    """(one-process stages, early jobs a second processor writes beside the payments, the rest) of a one-worker run."""
+    timings = one_worker["timings"]
+    alone = sum(timings.get(stage, 0.0) for stage in ONE_PROCESS_STAGES)
+    hidden = min(timings.get("pay", 0.0), sum(timings.get(job, 0.0) for job in EARLY_JOBS))
+    return alone, hidden, one_worker["total"] - alone - hidden
+
+
+def least_wall(one_worker: dict, factor: float) -> float:
+    """The wall time of the one-worker run's work on two processors, the stages as they are: its one-process stages
+    as they took, the early jobs hidden behind the payments, and the rest done `factor` times as fast as one
+    processor does it (2: twice the work, the least there can be; the heap walk's factor: work as memory-bound)."""
+    alone, _, rest = _stages(one_worker)
+    return alone + rest / factor
+
+
+def needed_factor(one_worker: dict, speed_up: float) -> float:
+    """How many times as fast as one processor two must do the rest for the run to take 1/speed_up of its time."""
+    alone, _, rest = _stages(one_worker)
+    room = one_worker["total"] / speed_up - alone
+    return rest / room if room > 0 else float("inf")
+
+
+def achieved_factor(one_worker: dict, more_workers: dict) -> float:
+    """How many times as fast as the one-worker run the other run did the rest (its wall time less its own
+    one-process stages, with the early jobs beside its payments)."""
+    alone, _, _ = _stages(more_workers)
+    _, _, rest = _stages(one_worker)
+    return rest / (more_workers["total"] - alone)
+
+
+def _bound_text(one_worker: dict, more_workers: dict, workers: int, state: dict[str, float]) -> str:
+    one = one_worker["total"]
+    alone, hidden, rest = _stages(one_worker)
+    walk = 2 * state["walk_here_s"] / state["walk_two_s"]
+    perfect, memory = least_wall(one_worker, 2.0), least_wall(one_worker, walk)
+    return (f"the one-worker run's one-process stages ({', '.join(ONE_PROCESS_STAGES)}) took {alone:.1f} s of "
+            f"{one:.1f}: 1.8× (≤ {one / 1.8:.1f} s) asks two processors to do the rest ({rest:.1f} s; the early "
+            f"jobs' {hidden:.1f} s beside the payments left out) {needed_factor(one_worker, 1.8):.2f}× as fast as one; "
+            f"twice as fast would take {perfect:.1f} s ({one / perfect:.2f}×), as fast as the heap walk's two "
+            f"processes after the runs ({walk:.2f}×) {memory:.1f} s ({one / memory:.2f}×); the {workers}-worker run "
+            f"did it {achieved_factor(one_worker, more_workers):.2f}× as fast")
+
+
 def _tried(walls: list[float]) -> str:
     """' (fastest of N: a, b s)' after a fastest wall time when there were several runs, else nothing."""
     return f" (fastest of {len(walls)}: {', '.join(f'{w:.1f}' for w in walls)} s)" if len(walls) > 1 else ""
@@ -441,6 +491,7 @@ def main() -> None:
         one = runs[1]["total"]
         print(f"1 worker: {one:.1f} s{_tried(walls[1])} (peak RSS {runs[1]['rss_main']:.0f} MB{_processor_text(runs[1])}); "
               f"{args.workers} workers: {total:.1f} s; speed-up {one / total:.2f}× (target ≥ 1.8×: ≤ {one / 1.8:.1f} s)")
+        print(_bound_text(runs[1], main_run, args.workers, machine_after))
     print(f"\nprovince as {args.counties} county runs ({args.per_county} townships each, {args.workers} at a time, "
           f"1 worker each) + rollup: {split['counties_wall'] + split['rollup']:.1f} s "
           f"(counties {split['counties_wall']:.1f} s, median county {split['county_median']:.1f} s, "
