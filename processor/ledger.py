@@ -131,8 +131,8 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
             "INSERT INTO branch_results VALUES (?,?,?,?,?,?,?,?,?,?)",
             [(run_id, run["period"], run["rulebook"], b["township"], b["branch_code"], b["name"], b["rating"],
               b["grade"], None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches])
-        db.executemany("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
-                       ((run["period"], township, records) for township, records in carried))  # one at a time
+        for township, records in carried:  # one at a time: a province's are ~200 MB
+            _store_records(db, run["period"], township, records)
         if procedure:
             _record_procedure(db, run_id, run, procedure)
     return run_id
@@ -298,6 +298,16 @@ def record_submission_records(path: Path, period: int, township: str, records_js
     """The records of one accepted submission; a later call for the same township and period supersedes it."""
     with connect(path) as db:
         db.executescript(PREFILL_SCHEMA)
+        _store_records(db, period, township, records_json)
+
+
+def _store_records(db: sqlite3.Connection, period: int, township: str, records_json: str) -> None:
+    """Stored unless they are what the ledger holds last for the township and period. The file in force is read
+    again every night, and its records stored again each time grew the samples' ledger by ~130,000 characters a night
+    (a province's by ~160 MB), which the good copy beside the ledger, made again after every run, copies too."""
+    last = db.execute("SELECT records FROM submission_records WHERE period = ? AND township = ? ORDER BY id DESC LIMIT 1",
+                      (period, township)).fetchone()
+    if last is None or last[0] != records_json:
         db.execute("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
                    (period, township, records_json))
 

@@ -49,6 +49,29 @@ def test_rerun__same_inbox_twice__byte_identical_outputs(tmp_path):
     assert len(ledger_runs(out)) == 2
 
 
+def test_rerun__night_after_night__each_townships_records_kept_once__a_new_file_once_more(tmp_path):
+    # The file in force is read again every night; its records (branches and cadres: next period's prefill) are kept
+    # once, not once a night, and a township's new file adds its own, which is what the prefill then reads.
+    from processor.ledger import submission_records
+    inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
+
+    def kept() -> list[tuple[str, str]]:
+        with sqlite3.connect(out / "ledger.sqlite") as db:
+            return db.execute("SELECT township, records FROM submission_records ORDER BY id").fetchall()
+
+    run_cli(*run_args(inbox, out))
+    first = kept()
+    run_cli(*run_args(inbox, out))
+    assert sorted(t for t, _ in first) == sorted(SMALL) and kept() == first
+    write(inbox / "01-城关镇.xlsx", workbook_bytes("城关镇", [5, 3, 2, 1]), mtime=FILE_TIME)  # a fourth branch
+    run_cli(*run_args(inbox, out))
+    run_cli(*run_args(inbox, out))
+    now = kept()
+    assert len(ledger_runs(out)) == 4 and now[:3] == first and [t for t, _ in now[3:]] == ["城关镇"]
+    assert now[3][1] != dict(first)["城关镇"]
+    assert submission_records(out / "ledger.sqlite", PERIOD) == {**dict(first), "城关镇": now[3][1]}
+
+
 def test_rerun__into_a_fresh_folder__byte_identical_outputs(tmp_path):
     inbox = loose_inbox(tmp_path / "inbox", SMALL)
     run_cli(*run_args(inbox, tmp_path / "a"))
