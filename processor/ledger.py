@@ -131,7 +131,7 @@ def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], br
             "INSERT INTO branch_results VALUES (?,?,?,?,?,?,?,?,?,?)",
             [(run_id, run["period"], run["rulebook"], b["township"], b["branch_code"], b["name"], b["rating"],
               b["grade"], None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches])
-        for township, records in carried:  # one at a time: a province's are ~200 MB
+        for township, records in carried:  # one at a time: a province's are ~160 MB
             _store_records(db, run["period"], township, records)
         if procedure:
             _record_procedure(db, run_id, run, procedure)
