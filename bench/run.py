@@ -264,16 +264,21 @@ def _processor_text(run: dict) -> str:
     return f"; processor time {run['cpu_main'] + run['cpu_children']:.1f} s" if "cpu_main" in run else ""
 
 
-# The stages the run's own process does alone (run._run_locked, run._produce), and the writer jobs started early,
-# which a second processor writes while the first works out the payments (fanout.Started).
-ONE_PROCESS_STAGES = ("intake", "score county", "review procedure", "pay", "consolidate", "commit + ledger + mail")
+# The stages --workers share (reading; writing, of which each "write <job>" is a part); every other stage the run's
+# own process does alone. The writer jobs started early, which a second processor writes while the first works out
+# the payments (fanout.Started).
+SHARED_STAGE = "read+validate+score branches"
 EARLY_JOBS = ("write review workbook", "write complaints workbook")
+
+
+def one_process_stages(timings: dict[str, float]) -> list[str]:
+    return [stage for stage in timings if stage != SHARED_STAGE and not stage.startswith("write ")]
 
 
 def _stages(one_worker: dict) -> tuple[float, float, float]:
     """(one-process stages, early jobs a second processor writes beside the payments, the rest) of a one-worker run."""
     timings = one_worker["timings"]
-    alone = sum(timings.get(stage, 0.0) for stage in ONE_PROCESS_STAGES)
+    alone = sum(timings[stage] for stage in one_process_stages(timings))
     hidden = min(timings.get("pay", 0.0), sum(timings.get(job, 0.0) for job in EARLY_JOBS))
     return alone, hidden, one_worker["total"] - alone - hidden
 
@@ -306,7 +311,8 @@ def _bound_text(one_worker: dict, more_workers: dict, workers: int, state: dict[
     alone, hidden, rest = _stages(one_worker)
     walk = 2 * state["walk_here_s"] / state["walk_two_s"]
     perfect, memory = least_wall(one_worker, 2.0), least_wall(one_worker, walk)
-    return (f"the one-worker run's one-process stages ({', '.join(ONE_PROCESS_STAGES)}) took {alone:.1f} s of "
+    return (f"the one-worker run's one-process stages ({', '.join(one_process_stages(one_worker['timings']))}) took "
+            f"{alone:.1f} s of "
             f"{one:.1f}: 1.8× (≤ {one / 1.8:.1f} s) asks two processors to do the rest ({rest:.1f} s; the early "
             f"jobs' {hidden:.1f} s beside the payments left out) {needed_factor(one_worker, 1.8):.2f}× as fast as one; "
             f"twice as fast would take {perfect:.1f} s ({one / perfect:.2f}×), as fast as the heap walk's two "
