@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import mmap
 import os
 import random
@@ -333,8 +334,18 @@ def _machine_text(state: dict[str, float]) -> str:
             f"heap_walks)")
 
 
-def per_workbook(files: list[Path]) -> tuple[list[float], list[float]]:
-    """Per file: (calamine read floor, read + validate + score + pay), in ms, same files, same process."""
+PASSES = 5  # per_workbook's passes over the sample
+
+
+def per_workbook(files: list[Path], passes: int = PASSES) -> tuple[list[float], list[float], float]:
+    """Per file: (calamine read floor, read + validate + score + pay), in ms, same files, same process, each the
+    fastest of `passes`; and the median ratio of the first pass alone.
+
+    The host is shared: a measure can only be slowed by it, never sped up, and one pass's ratios moved between
+    2.8× and 3.2× from one run to the next with nothing changed. So each file is measured `passes` times, the floor
+    and ours one after the other, and each keeps its fastest. The passes go over the whole sample in turn, not one
+    file again and again, so no cache holds a file's own values from one measure to its next (as in a run, where a
+    worker reads each file once)."""
     import python_calamine
 
     from processor.common import collector_paused
@@ -345,23 +356,34 @@ def per_workbook(files: list[Path]) -> tuple[list[float], list[float]]:
     from processor.score import score_submission
 
     rb = load_rulebook("R1")
-    floors, ours = [], []
-    for path in files[:3]:  # warm-up: imports and first-use caches are not a workbook's cost
-        validate_submission(path, path.name, rb, 2026)
-    for path in files:
+
+    def floor(path: Path) -> float:
         started = time.perf_counter()
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         for name in book.sheet_names:
             book.get_sheet_by_name(name).to_python()
-        floors.append((time.perf_counter() - started) * 1000)
+        return (time.perf_counter() - started) * 1000
+
+    def ours(path: Path) -> float:
         started = time.perf_counter()
         with collector_paused():  # as each worker reads its files (run._worker_process)
             sub = validate_submission(path, path.name, rb, 2026)
             branches, problems = score_submission(rb, sub, 2026)
             county = finish_county(rb, branches, problems)
             compute_payments(rb, [sub], county.branches)
-        ours.append((time.perf_counter() - started) * 1000)
-    return floors, ours
+        return (time.perf_counter() - started) * 1000
+
+    for path in files[:3]:  # warm-up: imports and first-use caches are not a workbook's cost
+        validate_submission(path, path.name, rb, 2026)
+    floors, mine = [math.inf] * len(files), [math.inf] * len(files)
+    first: list[float] = []
+    for n in range(passes):
+        for i, path in enumerate(files):
+            f, o = floor(path), ours(path)
+            floors[i], mine[i] = min(floors[i], f), min(mine[i], o)
+            if n == 0:
+                first.append(o / f)
+    return floors, mine, statistics.median(first)
 
 
 def openpyxl_floor(files: list[Path]) -> list[float]:
@@ -458,7 +480,7 @@ def main() -> None:
     load = os.getloadavg()
     machine_before = machine_state()
 
-    floors, ours = per_workbook(sample)
+    floors, ours, one_pass_ratio = per_workbook(sample)
     openpyxl_ms = openpyxl_floor(sample[: min(len(sample), 30)])
     frictionless_ms = frictionless_validate(sample[: min(len(sample), 10)])
     e2e = county_end_to_end(args.branches)
@@ -506,8 +528,9 @@ def main() -> None:
           f"(one run: {main_run['amount']} 元)")
     median_floor, median_ours = statistics.median(floors), statistics.median(ours)
     ratios = [o / f for o, f in zip(ours, floors, strict=True)]
-    print(f"\nper workbook (median of {len(sample)}): read+validate+score+pay {median_ours:.1f} ms; "
-          f"python-calamine read floor {median_floor:.1f} ms; ratio {statistics.median(ratios):.2f}× (target ≤ 3×)")
+    print(f"\nper workbook (median of {len(sample)} files, each the fastest of {PASSES} passes, the floor and ours in "
+          f"turn): read+validate+score+pay {median_ours:.1f} ms; python-calamine read floor {median_floor:.1f} ms; "
+          f"ratio {statistics.median(ratios):.2f}× (target ≤ 3×); the first pass alone {one_pass_ratio:.2f}×")
     print(f"plain openpyxl read-only floor (median of {len(openpyxl_ms)}): {statistics.median(openpyxl_ms):.1f} ms")
     if frictionless_ms is None:
         print("frictionless validate: not installed (pip install '.[bench]')")

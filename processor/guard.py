@@ -48,19 +48,21 @@ class Extent:
         return self.rows > LIMITS.max_rows or self.columns > LIMITS.max_columns
 
 
-def inspect_open_package(zf: zipfile.ZipFile, name: str, keep: dict[str, bytes] | None = None) -> list[Problem]:
+def inspect_open_package(zf: zipfile.ZipFile, name: str, keep: dict[str, bytes] | None = None,
+                         whole: list[tuple[zipfile.ZipInfo, bytes]] | None = None) -> list[Problem]:
     """Problems that make the zip package (.xlsx, .xlsm, .ods) unsafe to read; empty when it may be read. The caller
     has it open: the reader opens a file's zip once (~0.13 ms of reading its directory) to tell what it is and to
     inspect it.
 
     keep, when given, receives the inflated workbook.xml, its rels and every worksheet part, so the reader's
-    formula scan uses these bytes instead of inflating them a second time."""
+    formula scan uses these bytes instead of inflating them a second time; whole, every member as inflated, in the
+    package's order, so the reader can hand them on without their being inflated again (read._stored_package)."""
     try:
         infos = zf.infolist()
         found = _declared_limits(infos, name)
         is_ods = _is_ods(zf, infos)
         for info in infos:
-            found = found or _inspect_member(zf, info, name, is_ods, keep)
+            found = found or _inspect_member(zf, info, name, is_ods, keep, whole)
         return found
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, RuntimeError,
             EOFError) as exc:
@@ -88,10 +90,13 @@ _KEPT = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 
 
 def _inspect_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, is_ods: bool,
-                    keep: dict[str, bytes] | None = None) -> list[Problem]:
+                    keep: dict[str, bytes] | None = None,
+                    whole: list[tuple[zipfile.ZipInfo, bytes]] | None = None) -> list[Problem]:
     data = _inflate_bounded(zf, info, name)
     if isinstance(data, Problem):
         return [data]
+    if whole is not None:
+        whole.append((info, data))
     lower = info.filename.lower()
     if not (lower.endswith((".xml", ".rels"))):
         return []

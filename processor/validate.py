@@ -396,7 +396,7 @@ def _plain_row_reader(sub: Submission, raw: RawSheet, row_ok: RowCheck | None, c
             cell = row[j] if j < width else ""
             kind = type(cell)
             if kind is float or (kind is str and len(cell) < too_long):
-                value = memo.clean.get(cell)
+                value = memo.texts.get(cell) if kind is str else memo.numbers.get(cell)
                 if value is not None:  # the usual cell: seen before, read as it is and fine
                     if value is not _SKIP:
                         values[fid] = value
@@ -431,11 +431,13 @@ class _ColumnMemo:
     """A column's float and text cells converted and checked once per distinct value, for every workbook the
     process reads: scores, names, types, yes/no and money repeat from row to row and from township to township.
 
-    Conversion and check are pure functions of the cell, so a remembered result is the result. `clean` holds the
+    Conversion and check are pure functions of the cell, so a remembered result is the result. `texts` and `numbers` hold the
     usual cells, read unchanged into a value that passes the check (or read as nothing: _SKIP), so that the row
-    reader needs only the value; any other cell is converted again each time. Floats and texts never equal each
-    other, so they share one dict; a bool (True == 1.0) or a date never goes in it. Equal floats are the same
-    number (0.0 and -0.0 too: every converter reads both as the same zero, unchanged); NaN equals nothing."""
+    reader needs only the value; any other cell is converted again each time. Texts and floats are kept apart
+    (`texts`, `numbers`): a dict of str keys only is searched by CPython's path for them, a mixed one by its
+    generic path, which compares each candidate key through a call (~4 % of a workbook's time went to these
+    lookups). A bool (True == 1.0) or a date never goes in either. Equal floats are the same number (0.0 and
+    -0.0 too: every converter reads both as the same zero, unchanged); NaN equals nothing."""
 
     LIMIT: ClassVar[int] = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
     _by_field: ClassVar[dict[int, tuple[Field, _ColumnMemo]]] = {}
@@ -443,7 +445,8 @@ class _ColumnMemo:
     def __init__(self, f: Field, check: Callable[[Any], bool]) -> None:
         self.convert = _cell_converter(f)
         self.check = check
-        self.clean: dict[Any, Any] = {"": _SKIP}
+        self.texts: dict[str, Any] = {"": _SKIP}
+        self.numbers: dict[Any, Any] = {}  # float keys (Any: the row reader has not narrowed its cell)
 
     @classmethod
     def of(cls, f: Field, check: Callable[[Any], bool]) -> _ColumnMemo:
@@ -458,12 +461,18 @@ class _ColumnMemo:
         return value, change, value is not None and self.check(value)
 
     def first_time(self, cell: float | str) -> Converted:
-        """A float or text not in `clean`: converted, and kept there when it is a usual one."""
+        """A float or text not kept: converted, and kept when it is a usual one."""
         converted = value, change, passed = self.convert_once(cell)
         if value is None or (change is None and passed):
-            if len(self.clean) >= self.LIMIT:
-                self.clean = {"": _SKIP}
-            self.clean[cell] = _SKIP if value is None else value
+            kept = _SKIP if value is None else value
+            if isinstance(cell, str):
+                if len(self.texts) >= self.LIMIT:
+                    self.texts = {"": _SKIP}
+                self.texts[cell] = kept
+            else:
+                if len(self.numbers) >= self.LIMIT:
+                    self.numbers = {}
+                self.numbers[cell] = kept
         return converted
 
 

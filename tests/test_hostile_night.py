@@ -72,7 +72,7 @@ def test_far_cell_with_single_quotes__refused_by_the_guard__ten_townships_accept
 def test_a_file_the_guard_misses__its_child_hits_the_memory_limit__only_it_is_rejected(tmp_path, monkeypatch,
                                                                                        workers):
     # Stand-in for a spelling the guard does not know yet: the guard waves every package through.
-    monkeypatch.setattr(processor.read, "inspect_open_package", lambda zf, name, keep=None: [])
+    monkeypatch.setattr(processor.read, "inspect_open_package", lambda zf, name, keep=None, whole=None: [])
     inbox = _county_with(tmp_path, _township_file_with_a_far_cell(tmp_path))
     out = tmp_path / "out"
     code, summary, _ = run_cli("run", str(inbox), "--out", str(out), "--period", "2026", "--workers", workers)

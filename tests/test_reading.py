@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from processor.validate import validate_file
-from support import BRANCHES, CADRES, SCORES, comparable, edit_workbook, places, soffice_convert
+from support import BRANCHES, CADRES, SCORES, comparable, edit_workbook, places, rezip, soffice_convert
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SECRETARY_ABILITY_SELF = "party_building.secretary_ability.self"  # 评分!C, max 20
 
@@ -219,3 +222,53 @@ def test_hidden_row_column_and_sheet_with_data__read__a_warning_at_their_cells(t
     assert ("VAL_014", "支部信息", "D2") in found
     assert ("TPL_012", "加扣分事项", "") in found
     assert sub.accepted  # warnings: the data is read and counted
+
+
+# --- one inflate: the reader hands calamine the members the guard inflated -----------------------
+
+def _cells_as_calamine_reads_the_file(path) -> dict[str, list[list]]:
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    return {name: book.get_sheet_by_name(name).to_python(skip_empty_area=True) for name in book.sheet_names}
+
+
+def _cells_as_the_reader_reads_them(path) -> dict[str, list[list]]:
+    from processor.read import open_workbook
+
+    book, problems = open_workbook(path)
+    assert book is not None, problems
+    try:
+        return {name: book.sheet(name).rows for name in book.sheet_names}
+    finally:
+        book.close()
+
+
+def test_members_handed_on_stored__every_sample_reads_cell_for_cell_as_from_its_file(tmp_path):
+    from processor.read import _stored_package
+
+    samples = sorted((ROOT / "samples" / "inbox").glob("*.xlsx")) + sorted((ROOT / "samples" / "broken").glob("*.xlsx"))
+    readable = [p for p in samples if zipfile.is_zipfile(p)]
+    assert len(readable) >= 30
+    for path in readable:
+        assert _cells_as_the_reader_reads_them(path) == _cells_as_calamine_reads_the_file(path), path.name
+    # The package handed on is a plain zip of the same members, each stored, whose CRC-32s check out.
+    with zipfile.ZipFile(readable[0]) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    stored = tmp_path / "stored.xlsx"
+    stored.write_bytes(_stored_package(members))
+    with zipfile.ZipFile(stored) as zf:
+        assert zf.testzip() is None
+        assert [(i.filename, i.compress_type) for i in zf.infolist()] == [(i.filename, zipfile.ZIP_STORED)
+                                                                           for i, _ in members]
+        assert [zf.read(i.filename) for i in zf.infolist()] == [data for _, data in members]
+
+
+def test_members_handed_on_stored__a_libreoffice_copy_with_a_non_ascii_part_name_reads_as_from_its_file(
+        tmp_path, soffice, r1_workbook, rows):
+    resaved = soffice_convert(r1_workbook(rows), "xlsx", tmp_path / "lo")
+    # A part whose name is not ASCII (a zip flags it UTF-8): the copy keeps the name and the flag.
+    renamed = rezip(resaved, tmp_path / "附件.xlsx", extra={"customXml/说明.xml": "<说明/>".encode()})
+    for path in (resaved, renamed):
+        assert _cells_as_the_reader_reads_them(path) == _cells_as_calamine_reads_the_file(path)
+    assert validate_file(renamed).accepted
