@@ -158,8 +158,33 @@ def test_one_pass_scan__plain_only_where_every_literal_scan_passes(r1_workbook):
         for _ in range(data.draw(st.integers(1, 4))):
             at = data.draw(st.integers(0, len(xml)))
             xml[at:at] = data.draw(st.sampled_from(_SPLICED))
-        if plain_and_near(bytes(xml)):
+        answer = plain_and_near(bytes(xml))
+        assert guard.plain_and_near(bytes(xml)) == answer  # the guard's (in C where built) answers as its reference
+        if answer:
             assert _literal_scans_pass(bytes(xml))
+
+    check()
+
+
+_SCAN_ALPHABET = b'<cro=w" :A1/>\t'
+
+
+def test_one_pass_scan_in_c__answers_as_its_reference_at_every_edge():
+    # Every string of up to five of the bytes the scan looks at (ends of input included), then longer ones at random.
+    import itertools
+
+    for length in range(6):
+        for letters in itertools.product(_SCAN_ALPHABET, repeat=length):
+            xml = bytes(letters)
+            assert guard.plain_and_near(xml) == plain_and_near(xml), xml
+
+    @settings(max_examples=3000, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from([bytes([b]) for b in _SCAN_ALPHABET] + _SPLICED), max_size=30))
+    def check(pieces):
+        xml = b"".join(pieces)
+        assert guard.plain_and_near(xml) == plain_and_near(xml)
+        assert guard.plain_and_near(b'<worksheet xmlns:r="u"><sheetData>' + xml) == plain_and_near(
+            b'<worksheet xmlns:r="u"><sheetData>' + xml)
 
     check()
 
@@ -172,11 +197,13 @@ def test_one_pass_scan__takes_the_sheets_office_programs_write(r1_workbook, tmp_
         with zipfile.ZipFile(book) as zf:
             for name in (n for n in zf.namelist() if n.startswith("xl/worksheets/")):
                 xml = zf.read(name)
-                assert plain_and_near(xml) and _literal_scans_pass(xml), (book.name, name)
+                assert plain_and_near(xml) and guard.plain_and_near(xml) and _literal_scans_pass(xml), (book.name, name)
     with zipfile.ZipFile(far_cell_xlsx(tmp_path, "second-r-attribute")) as zf:
         xml = zf.read("xl/worksheets/sheet1.xml")
-        assert not plain_and_near(xml) and xlsx_sheet_extent(xml).too_large
+        assert not plain_and_near(xml) and not guard.plain_and_near(xml) and xlsx_sheet_extent(xml).too_large
     assert guard.SCAN_COMPILED == (not xlsxscan.__file__.endswith(".py"))
+    if guard.SCAN_COMPILED:  # built with the package: the scan in C, not its reference
+        assert guard.plain_and_near.__module__ == "processor._plainscan"
 
 
 def _members_read_both_ways(data: bytes) -> list[tuple[bytes | None, bytes | BaseException]]:
