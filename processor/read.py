@@ -183,6 +183,9 @@ _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _END = struct.Struct("<4s4H2LH")
 _UTF8_NAME = 0x800
+# Above this many inflated bytes calamine reads the file as it came: a stored copy (and calamine's own copy of it) of a
+# package near the guard's 200 MB limit would take as much again of a reading child's 1 GB; a township's is ~0.2 MB.
+HAND_ON_MAX = 32 << 20
 
 
 def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes | None:
@@ -191,9 +194,9 @@ def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes | Non
     calamine inflates each worksheet twice, once for its cells and once for its merged cells (python-calamine
     0.9.1 reads both for every sheet), after the guard has inflated every member once to inspect it: ~0.35 ms of a
     township's ~8 ms, against ~0.05 ms to write these headers. The bytes calamine reads are the members' own:
-    the guard checked each one's length and CRC-32. None when there is nothing to hand on (the caller reads the
-    file as it came)."""
-    if not members:
+    the guard checked each one's length and CRC-32. None when there is nothing to hand on or more than HAND_ON_MAX
+    (the caller reads the file as it came)."""
+    if not members or sum(len(data) for _, data in members) > HAND_ON_MAX:
         return None
     chunks: list[bytes] = []
     directory: list[bytes] = []

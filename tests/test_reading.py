@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import zipfile
 from pathlib import Path
 
@@ -272,3 +273,19 @@ def test_members_handed_on_stored__a_libreoffice_copy_with_a_non_ascii_part_name
     for path in (resaved, renamed):
         assert _cells_as_the_reader_reads_them(path) == _cells_as_calamine_reads_the_file(path)
     assert validate_file(renamed).accepted
+
+
+def test_members_handed_on_stored__not_a_package_beyond_the_bound__it_is_read_as_it_came(tmp_path, r1_workbook, rows):
+    from processor import read
+
+    path = r1_workbook(rows)
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    assert read._stored_package(members) is not None
+    padded = members + [(zipfile.ZipInfo("customXml/padding.xml"), b" " * (read.HAND_ON_MAX + 1))]
+    assert read._stored_package(padded) is None
+    # Text that packs ~2:1, as a large real part does (the guard refuses a package that packs like a bomb).
+    noise = random.Random(0).randbytes(read.HAND_ON_MAX // 2 + 1).hex().encode()
+    big = rezip(path, tmp_path / "big.xlsx", extra={"customXml/padding.xml": b"<a>" + noise + b"</a>"})
+    assert _cells_as_the_reader_reads_them(big) == _cells_as_calamine_reads_the_file(big)
+    assert validate_file(big).accepted
