@@ -431,12 +431,11 @@ class _ColumnMemo:
     """A column's float and text cells converted and checked once per distinct value, for every workbook the
     process reads: scores, names, types, yes/no and money repeat from row to row and from township to township.
 
-    Conversion and check are pure functions of the cell, so a remembered result is the result. `texts` and `numbers` hold the
-    usual cells, read unchanged into a value that passes the check (or read as nothing: _SKIP), so that the row
-    reader needs only the value; any other cell is converted again each time. Texts and floats are kept apart
-    (`texts`, `numbers`): a dict of str keys only is searched by CPython's path for them, a mixed one by its
-    generic path, which compares each candidate key through a call (~4 % of a workbook's time went to these
-    lookups). A bool (True == 1.0) or a date never goes in either. Equal floats are the same number (0.0 and
+    Conversion and check are pure functions of the cell, so a remembered result is the result. `texts` and
+    `numbers` hold the usual cells, read unchanged into a value that passes the check (or read as nothing: _SKIP),
+    so that the row reader needs only the value; any other cell is converted again each time. Texts and floats are
+    kept apart: a dict of str keys only is searched by CPython's path for them, a mixed one by its generic path,
+    which compares each candidate key through a call (~4 % of a workbook's time went to these lookups). A bool (True == 1.0) or a date never goes in either. Equal floats are the same number (0.0 and
     -0.0 too: every converter reads both as the same zero, unchanged); NaN equals nothing."""
 
     LIMIT: ClassVar[int] = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
