@@ -211,6 +211,8 @@ def _rollup_command(sub: Any) -> None:
                         "/ each county's results.json")
     p.add_argument("--out", type=Path, required=True, help="汇总表写入的文件夹 / folder for the rollup workbook")
     p.add_argument("--counties", help="应报送的县，逗号分隔（用于列出未报送的县） / counties that must report")
+    p.add_argument("--workers", type=int, help="同时读取的结果文件数（默认为本机处理器数，最多 4） "
+                                               "/ results files read at once (default: this machine's processors, at most 4)")
     p.set_defaults(func=cmd_rollup)
 
 
@@ -330,10 +332,14 @@ def cmd_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:
+    from .errors import ConfigError
     from .rollup import read_rollup, write_rollup
+    from .runconfig import default_workers
 
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: give a whole number of processes from 1 up")
     expected = [c.strip() for c in (args.counties or "").replace("，", ",").split(",") if c.strip()]
-    rollup = read_rollup(args.results, expected)
+    rollup = read_rollup(args.results, expected, args.workers or default_workers())
     written = write_rollup(rollup, args.out)
     print(f"{len(rollup.counties)} 个县，合计 {sum(rollup.by_payer().values()):.2f} 元 → {written[0]}")
     for c in rollup.counties:

@@ -103,10 +103,10 @@ def test_rollup__targets_added_up_over_counties(county_runs, tmp_path):
         assert target["支部总数"] == sum(r["支部总数"] for r in per_county) == 17
 
 
-def test_rollup__same_results_any_order__byte_identical(county_runs, tmp_path):
+def test_rollup__same_results_any_order_any_workers__byte_identical(county_runs, tmp_path):
     paths = list(county_runs.values())
-    _rollup(paths, tmp_path / "a")
-    _rollup(paths[::-1], tmp_path / "b")
+    _rollup(paths, tmp_path / "a", "--workers", "1")
+    _rollup(paths[::-1], tmp_path / "b", "--workers", "3")  # each county read in a child of its own
     for name in ("评定结果汇总_多县_2026.xlsx", "rollup.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
@@ -117,8 +117,15 @@ def test_rollup__payment_lines_not_adding_up__refused_exit_2(county_runs, tmp_pa
     edited = tmp_path / "明川县" / "results.json"
     edited.parent.mkdir()
     edited.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    code, _, err = _rollup([edited, county_runs["青河县"]], tmp_path / "city")
-    assert code == 2 and "不符" in err
+    for workers in ("1", "2"):  # read here, or in a child whose refusal comes back here
+        code, _, err = _rollup([county_runs["青河县"], edited], tmp_path / "city", "--workers", workers)
+        assert code == 2 and "不符" in err and str(edited) in err
+        assert not (tmp_path / "city").exists()
+
+
+def test_rollup__workers_not_a_whole_number_from_1__exit_2_nothing_written(county_runs, tmp_path):
+    code, _, err = _rollup(list(county_runs.values()), tmp_path / "city", "--workers", "0")
+    assert code == 2 and "--workers 0" in err
     assert not (tmp_path / "city").exists()
 
 
