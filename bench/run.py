@@ -310,7 +310,7 @@ def achieved_factor(one_worker: dict, more_workers: dict) -> float:
 def _bound_text(one_worker: dict, more_workers: dict, workers: int, state: dict[str, float]) -> str:
     one = one_worker["total"]
     alone, hidden, rest = _stages(one_worker)
-    walk = 2 * state["walk_here_s"] / state["walk_two_s"]
+    walk = _two_processes(state)
     perfect, memory = least_wall(one_worker, 2.0), least_wall(one_worker, walk)
     return (f"the one-worker run's one-process stages ({', '.join(one_process_stages(one_worker['timings']))}) took "
             f"{alone:.1f} s of "
@@ -326,11 +326,16 @@ def _tried(walls: list[float]) -> str:
     return f" (fastest of {len(walls)}: {', '.join(f'{w:.1f}' for w in walls)} s)" if len(walls) > 1 else ""
 
 
+def _two_processes(state: dict[str, float]) -> float:
+    """How many times one process's heap walk two processes did at once (heap_walks)."""
+    return 2 * state["walk_here_s"] / state["walk_two_s"]
+
+
 def _machine_text(state: dict[str, float]) -> str:
     return (f"interpreter loop {state['loop']:.2f} s, a page's first touch {state['first_touch_us']:.1f} µs, "
             f"a forked child's copy of a page {state['copy_on_write_us']:.1f} µs, a heap walk here "
             f"{state['walk_here_s']:.2f} s, in a child {state['walk_child_s']:.2f} s, in each of two children at once "
-            f"{state['walk_two_s']:.2f} s (two processes: {2 * state['walk_here_s'] / state['walk_two_s']:.2f}× one, "
+            f"{state['walk_two_s']:.2f} s (two processes: {_two_processes(state):.2f}× one, "
             f"heap_walks)")
 
 

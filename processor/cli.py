@@ -332,14 +332,12 @@ def cmd_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:
-    from .errors import ConfigError
     from .rollup import read_rollup, write_rollup
-    from .runconfig import default_workers
+    from .runconfig import checked_workers
 
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers {args.workers}: give a whole number of processes from 1 up")
+    workers = checked_workers(args.workers)
     expected = [c.strip() for c in (args.counties or "").replace("，", ",").split(",") if c.strip()]
-    rollup = read_rollup(args.results, expected, args.workers or default_workers())
+    rollup = read_rollup(args.results, expected, workers)
     written = write_rollup(rollup, args.out)
     print(f"{len(rollup.counties)} 个县，合计 {sum(rollup.by_payer().values()):.2f} 元 → {written[0]}")
     for c in rollup.counties:

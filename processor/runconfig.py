@@ -68,9 +68,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         notice_date = dt.date.fromisoformat(str(notice)) if notice else None
     except ValueError:
         raise ConfigError(f"notice_start '{notice}' is not a date (YYYY-MM-DD)") from None
-    workers = pick("workers", default_workers())
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"--workers {workers}: give a whole number of processes from 1 up")
+    workers = checked_workers(pick("workers"))
     rulebook, rulebook_dir = pick("rulebook"), pick_path("rulebook_dir")
     if rulebook and rulebook_dir:  # a county's own rulebook: the run loads it by its path
         rulebook = str(resolve_rulebook_path(str(rulebook), rulebook_dir))
@@ -85,6 +83,15 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         payers=dict(file.get("payers", {})), issuer=str(pick("issuer", "")),
         notice_phone=str(pick("notice_phone", "")), notice_address=str(pick("notice_address", "")),
         notice_mailbox=str(pick("notice_mailbox", "")))
+
+
+def checked_workers(workers: Any) -> int:
+    """--workers as given (a whole number from 1; ConfigError otherwise), else default_workers()."""
+    if workers is None:
+        return default_workers()
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers {workers}: give a whole number of processes from 1 up")
+    return workers
 
 
 def default_workers() -> int:
