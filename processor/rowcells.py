@@ -118,18 +118,22 @@ class RowCells:
         self.lines = 1  # the printed lines of the row `cells` made last
         self.skipped = False  # a NO_CELL in any row so far
 
-    def write(self, rows: list[list[Any]], first_row: int, row_tag: Callable[[Any, int], str]) -> None:
+    def write(self, rows: list[list[Any]], first_row: int, row_tag: Callable[[Any, int], str],
+              tall_row: Callable[[int, int], None]) -> None:
         """The rows into the sheet's row file, each as its <row> tag (`row_tag` for a tag XlsxWriter must make)
-        and its cells, with the row heights XlsxWriter keeps for each tall row (set_row(r, LINE_POINTS * lines), as
-        set_row_pixels stores it). The caller keeps the dimensions and previous_row."""
+        and its cells, with the height of each tall row: `tall_row(r, pixels)` keeps it where XlsxWriter keeps a height
+        (set_row(r, LINE_POINTS * lines), as set_row_pixels stores it) for placing a chart or an image later.
+        XlsxWriter's RowInfo of such a row only makes its <row> tag: it is kept only where that tag is XlsxWriter's to
+        make (`row_tag`), not for a plain sheet's ~500,000 rows (~30 MB of a province's finance writer).
+        The caller keeps the dimensions and previous_row."""
         sheet = self.sheet
         plain = sheet.excel_version == 2007 and sheet.default_row_height == sheet.original_row_height
         original_height: Any = sheet.original_row_height
         row_info: dict[int, Any] = sheet.row_info
         row_sizes: dict[int, Any] = sheet.row_sizes
-        # Per line count: the rest of its <row> tag, and the RowInfo and row_sizes entry XlsxWriter keeps for each
-        # tall row — one of each for all the rows that tall (neither is changed in place), not two objects a row.
-        talls: dict[int, tuple[str, Any, list[Any]]] = {}
+        # Per line count: the rest of its <row> tag, its height in pixels, and the RowInfo and row_sizes entry XlsxWriter
+        # keeps for a tall row — one of each for all the rows that tall (neither is changed in place).
+        talls: dict[int, tuple[str, int, Any, list[Any]]] = {}
         out: list[str] = []
         write = sheet.fh.write
         r = first_row
@@ -142,11 +146,15 @@ class RowCells:
                 if tall is None:
                     pixels = int(LINE_POINTS * lines * 4.0 / 3.0 + 0.5)
                     rest = f' ht="{pixels * 0.75:.16g}" customHeight="1">' if pixels != original_height else ">"
-                    tall = talls[lines] = (rest, RowInfo(height=pixels, row_format=None, hidden=False, level=0,
-                                                         collapsed=False), [pixels, False])
-                row_info[r] = tall[1]
-                row_sizes[r] = tall[2]
-                tag = '<row r="' + row + '"' + tall[0] if plain else row_tag(sheet, r)
+                    tall = talls[lines] = (rest, pixels, RowInfo(height=pixels, row_format=None, hidden=False, level=0,
+                                                                 collapsed=False), [pixels, False])
+                if plain:
+                    tall_row(r, tall[1])
+                    tag = '<row r="' + row + '"' + tall[0]
+                else:
+                    row_info[r] = tall[2]
+                    row_sizes[r] = tall[3]
+                    tag = row_tag(sheet, r)
             else:
                 info = row_info.get(r)
                 if info is None and plain:

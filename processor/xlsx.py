@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import os
 import shutil
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -56,9 +57,68 @@ class _Workbook(xlsxwriter.Workbook):
             xlsxwriter.workbook.ZipFile = imported
 
 
+class RowHeights(dict[Any, Any]):
+    """A sheet's `row_sizes`: XlsxWriter's {row: [pixels, hidden]}, by which it places a chart or an image, with the
+    heights `write_rows` gives its tall rows kept in an array by row rather than as an entry each.
+
+    A province's finance workbook makes ~500,000 rows tall; as dict entries (an int key each) they were ~60 MB of its
+    writer's peak. XlsxWriter 3.3.1 asks `row_sizes` only whether it holds anything, whether it holds a row, and
+    for a row's [height, hidden]; set_row stores an entry as in a dict. Whichever of the two set a row last holds
+    it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pixels = array("I")  # by row: the height write_rows gave it, 0 for none
+        self._tall = 0  # rows with a height in _pixels
+
+    def tall(self, row: int, pixels: int) -> None:
+        heights = self._pixels
+        if row >= len(heights):
+            heights.frombytes(bytes(heights.itemsize * (row + 1 - len(heights))))
+        self._tall += not heights[row]
+        heights[row] = pixels
+        dict.pop(self, row, None)
+
+    def _in_array(self, row: Any) -> bool:
+        return type(row) is int and 0 <= row < len(self._pixels) and self._pixels[row] != 0
+
+    def __setitem__(self, row: Any, value: Any) -> None:
+        if self._in_array(row):
+            self._pixels[row] = 0
+            self._tall -= 1
+        dict.__setitem__(self, row, value)
+
+    def __contains__(self, row: object) -> bool:
+        return dict.__contains__(self, row) or self._in_array(row)
+
+    def __getitem__(self, row: Any) -> Any:
+        if self._in_array(row):
+            return [self._pixels[row], False]
+        return dict.__getitem__(self, row)
+
+    def __len__(self) -> int:
+        return dict.__len__(self) + self._tall
+
+
+def _tall_row(sheet: Any) -> Callable[[int, int], None]:
+    """How `write_rows` keeps a tall row's height in `sheet` (a RowHeights, or XlsxWriter's plain dict)."""
+    heights = sheet.row_sizes
+    if isinstance(heights, RowHeights):
+        return heights.tall
+
+    def kept(row: int, pixels: int) -> None:
+        heights[row] = [pixels, False]
+
+    return kept
+
+
 class _RowsInMemory(Worksheet):
     """A small workbook's worksheet: its rows streamed as with constant_memory, into memory rather than into a
     temporary file (making, reopening and removing one per sheet was a third of a receipt's time, on disk)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row_sizes = RowHeights()
 
     def _initialize(self, init_data: dict[str, Any]) -> None:
         super()._initialize({**init_data, "constant_memory": False})  # no temporary file is made
@@ -86,6 +146,10 @@ class _RowsOnDisk(Worksheet):
     row (~0.4 s of a 100,000-row sheet's 0.9 s close). The file holds what XlsxWriter wrote as UTF-8, so the bytes
     are the same; a raw carriage return, which text mode would have turned into a line feed, never reaches it
     (XlsxWriter and write_rows write it as _x000D_)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row_sizes = RowHeights()
 
     def _write_optimized_sheet_data(self) -> None:
         buffer = getattr(self.fh, "buffer", None)
@@ -460,7 +524,8 @@ def _write_rows_fast(sheet: Any, formats: Formats, first_row: int, rows: Sequenc
                          numbers_wrap, NO_CELL, _SEEN_MAX)
     last = first_row + len(rows) - 1
     # Every row but the last, each a list (what the compiled RowCells takes; a table's rows mostly are).
-    row_cells.write([v if v.__class__ is list else list(v) for v in rows[:-1]], first_row, _row_tag)
+    row_cells.write([v if v.__class__ is list else list(v) for v in rows[:-1]], first_row, _row_tag,
+                    _tall_row(sheet))
     skipped = row_cells.skipped
     # The dimensions XlsxWriter's _check_dimensions keeps, for the rows written here (the last row
     # below keeps its own).

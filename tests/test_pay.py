@@ -405,3 +405,26 @@ def test_checks__one_fault__its_check_fails_and_only_its(short_village: Paid, co
     """A check that cannot fail checks nothing: each is shown failing on the fault it is there to catch."""
     found = _checks(_broken(short_village, code, rule, change))
     assert {name for name, passed in found.items() if not passed} == failing
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_checks__a_cadre_unpaid__found_in_its_own_township__rows_together_or_not(tmp_path: Path,
+                                                                               interleaved: bool) -> None:
+    """Two townships with a branch of the same code and the same three cadres; one of 西镇's is paid under another
+    name. Its (branch, name) is paid in 东镇, so only a lookup within the cadre's own township finds it unpaid —
+    whether the rows come together by township (as the writer sorts them: one township's set at a time) or not."""
+    from processor.finance import award_lines, cadre_rows, checks
+    east = pay(tmp_path / "east", [Branch("TWO", stars(2), three_cadres(), "1000000.00")], township="东镇")
+    west = _broken(pay(tmp_path / "west", [Branch("TWO", stars(2), three_cadres(), "1000000.00")], township="西镇"),
+                   "TWO", "performance", {"payee": "不在名单上的人"})
+    both = PayResult(east.result.lines + west.result.lines, [],
+                     east.result.paid_branches + west.result.paid_branches)
+    rows = cadre_rows(both)
+    assert [r.performance.township for r in rows] == ["东镇"] * 3 + ["西镇"] * 3
+    if interleaved:
+        rows = [rows[0], rows[3], rows[1], rows[4], rows[2], rows[5]]
+    incomes = {b.key: b.facts.get("collective_income") for p in (east, west) for b in p.branches.values()}
+    found = {c.name: c for c in checks(both, rows, award_lines(both), incomes)}
+    paid = found["每名干部均已列支或说明"]
+    assert (paid.passed, paid.left, paid.right) == (False, 6, 6)
+    assert all(c.passed for name, c in found.items() if name != "每名干部均已列支或说明")
