@@ -8,8 +8,9 @@ Prints, from one invocation over the same files: the machine's state before and 
 turn and the fastest of each shown); the same province as county runs (`starbatch run`, --workers
 of them at a time, one worker each) plus `starbatch rollup` over their results.json; the per-workbook cost
 of read + validate + score + pay against the python-calamine read floor of the same files; the plain
-openpyxl floor; `frictionless validate` of the same files (when installed: pip install '.[bench]'); and a
-300-branch county end to end as a fresh process (start-up included).
+openpyxl floor; `frictionless validate` of the same files (when installed: pip install '.[bench]'); a
+300-branch county end to end as a fresh process (start-up included); and the per-township work alone (400 files read,
+validated and scored, nothing sent back) in one process and in two at once (township_work).
 Workbooks are generated once into bench/data/ and reused.
 
 The issue's scale is 40 counties × 50 townships × 50 branches (100,000 branches); the default is 8 counties ×
@@ -40,6 +41,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate  # noqa: E402
+
+
+def _spread(files: list[Path], count: int) -> list[Path]:
+    """`count` of the files, taken evenly across them."""
+    return files[:: max(1, len(files) // count)][:count]
 
 
 def ensure_data(townships: int, branches: int) -> Path:
@@ -220,6 +226,37 @@ def heap_walks(objects: int = 1_000_000) -> dict[str, float]:
     return {"walk_here_s": here, "walk_child_s": alone[0], "walk_two_s": max(together)}
 
 
+TOWNSHIP_WORK_FILES = 400  # files for township_work: ~3 s in one process
+
+
+def township_work(files: list[Path], rounds: int = 3) -> dict[str, float]:
+    """Seconds for the run's per-township work alone — each file read, validated and scored, its result dropped where
+    it was made — by one forked process, and by two at once, each taking every other file; the fastest of `rounds`,
+    taken in turn. Two against one is what this machine gives work on a township's small heap, nothing sent back:
+    the most the run's reading could do, and what the writers would do if they too worked a township at a time.
+
+    It calls the run's private `_worker_init` and `_read_and_score`, as its workers do: a diagnostic, not an
+    interface."""
+    from processor import run as nightly
+    from processor.common import collector_paused
+
+    nightly._worker_init(None, 2026, None)
+
+    def work(part: list[Path]) -> float:
+        started = time.perf_counter()
+        for path in part:
+            with collector_paused():
+                nightly._read_and_score((str(path), path.name, "", []))
+        return time.perf_counter() - started
+
+    work(files[:10])  # modules and memos warmed before the forks
+    one, two = math.inf, math.inf
+    for _ in range(rounds):
+        one = min(one, _in_children(1, lambda: work(files))[0])
+        two = min(two, max(_each_in_a_child([lambda: work(files[0::2]), lambda: work(files[1::2])])))
+    return {"files": len(files), "one_s": one, "two_s": two}
+
+
 def _walk(heap: list[tuple[str, float, list[int]]], order: list[int]) -> float:
     started = time.perf_counter()
     total = 0
@@ -232,8 +269,13 @@ def _walk(heap: list[tuple[str, float, list[int]]], order: list[int]) -> float:
 def _in_children(count: int, measure: Callable[[], float]) -> list[float]:
     """What `measure` gives in each of `count` forked children, all at once (each with this process's memory, shared
     until written)."""
+    return _each_in_a_child([measure] * count)
+
+
+def _each_in_a_child(measures: list[Callable[[], float]]) -> list[float]:
+    """What each measure gives in a forked child of its own, all at once."""
     children = []
-    for _ in range(count):
+    for measure in measures:
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -470,9 +512,13 @@ def main() -> None:
                         help="runs of the province with each worker count, taken in turn; the fastest of each is shown")
     parser.add_argument("--one-run", type=Path, help=argparse.SUPPRESS)  # internal: one run in this process
     parser.add_argument("--heap-walks", action="store_true", help=argparse.SUPPRESS)  # internal: machine_state's
+    parser.add_argument("--township-work", type=Path, help=argparse.SUPPRESS)  # internal: township_work's process
     args = parser.parse_args()
     if args.heap_walks:
         print(json.dumps(heap_walks()))
+        return
+    if args.township_work:
+        print(json.dumps(township_work(_spread(sorted(args.township_work.glob("*.xlsx")), TOWNSHIP_WORK_FILES))))
         return
     if args.one_run:
         one_run(args.one_run, args.workers)
@@ -481,7 +527,7 @@ def main() -> None:
     townships = args.counties * args.per_county
     inbox = ensure_data(townships, args.branches)
     files = sorted(inbox.glob("*.xlsx"))
-    sample = files[:: max(1, len(files) // args.sample)][: args.sample]
+    sample = _spread(files, args.sample)
     load = os.getloadavg()
     machine_before = machine_state()
 
@@ -489,6 +535,9 @@ def main() -> None:
     openpyxl_ms = openpyxl_floor(sample[: min(len(sample), 30)])
     frictionless_ms = frictionless_validate(sample[: min(len(sample), 10)])
     e2e = county_end_to_end(args.branches)
+    # In a fresh process, as the heap walks: its reading would otherwise stay in this one's memory.
+    alone = json.loads(subprocess.run([sys.executable, str(Path(__file__).resolve()), "--township-work", str(inbox)],
+                                      cwd=ROOT, capture_output=True, text=True, check=True).stdout)
     runs, walls = fastest_runs(inbox, sorted({1, args.workers}, reverse=True), max(1, args.repeat))
     with tempfile.TemporaryDirectory() as work:
         split = county_runs(files, args.counties, args.per_county, args.workers, Path(work))
@@ -525,6 +574,9 @@ def main() -> None:
         print(f"1 worker: {one:.1f} s{_tried(walls[1])} (peak RSS {runs[1]['rss_main']:.0f} MB{_processor_text(runs[1])}); "
               f"{args.workers} workers: {total:.1f} s; speed-up {one / total:.2f}× (target ≥ 1.8×: ≤ {one / 1.8:.1f} s)")
         print(_bound_text(runs[1], main_run, args.workers, machine_after))
+    print(f"the per-township work alone ({alone['files']} files read, validated and scored, each result dropped where "
+          f"it was made; fastest of 3 in turn): one process {alone['one_s']:.2f} s, two at once "
+          f"{alone['two_s']:.2f} s: {alone['one_s'] / alone['two_s']:.2f}× (township_work)")
     print(f"\nprovince as {args.counties} county runs ({args.per_county} townships each, {args.workers} at a time, "
           f"1 worker each) + rollup: {split['counties_wall'] + split['rollup']:.1f} s "
           f"(counties {split['counties_wall']:.1f} s, median county {split['county_median']:.1f} s, "
