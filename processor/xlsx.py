@@ -112,13 +112,17 @@ def _tall_row(sheet: Any) -> Callable[[int, int], None]:
     return kept
 
 
-class _RowsInMemory(Worksheet):
-    """A small workbook's worksheet: its rows streamed as with constant_memory, into memory rather than into a
-    temporary file (making, reopening and removing one per sheet was a third of a receipt's time, on disk)."""
+class _Sheet(Worksheet):
+    """Every worksheet starbatch writes: XlsxWriter's, its row heights kept as RowHeights."""
 
     def __init__(self) -> None:
         super().__init__()
         self.row_sizes = RowHeights()
+
+
+class _RowsInMemory(_Sheet):
+    """A small workbook's worksheet: its rows streamed as with constant_memory, into memory rather than into a
+    temporary file (making, reopening and removing one per sheet was a third of a receipt's time, on disk)."""
 
     def _initialize(self, init_data: dict[str, Any]) -> None:
         super()._initialize({**init_data, "constant_memory": False})  # no temporary file is made
@@ -140,16 +144,12 @@ class _RowsInMemory(Worksheet):
             self._xml_end_tag("sheetData")
 
 
-class _RowsOnDisk(Worksheet):
+class _RowsOnDisk(_Sheet):
     """A large workbook's worksheet (constant_memory, rows in a temporary file): at close its rows are copied into the
     sheet's part as bytes. XlsxWriter reads them back as text and writes them again, decoding and encoding every
     row (~0.4 s of a 100,000-row sheet's 0.9 s close). The file holds what XlsxWriter wrote as UTF-8, so the bytes
     are the same; a raw carriage return, which text mode would have turned into a line feed, never reaches it
     (XlsxWriter and write_rows write it as _x000D_)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.row_sizes = RowHeights()
 
     def _write_optimized_sheet_data(self) -> None:
         buffer = getattr(self.fh, "buffer", None)

@@ -266,3 +266,26 @@ def test_no_cell__a_row_without_any_cell_is_refused(tmp_path: Path) -> None:
     ws = workbook.add_worksheet("表")
     with pytest.raises(ValueError, match="row 2 has no cell"):
         xlsx.write_rows(ws, Formats(workbook), 0, [["a"], [xlsx.NO_CELL], ["b"]], [None], [])
+
+
+def test_row_heights__whichever_set_a_row_last_holds_it__as_a_dict_would() -> None:
+    """xlsx.RowHeights answers XlsxWriter's three questions (anything held? this row? its [height, hidden]?) as the
+    dict of entries it replaces would, whether set_row (an entry) or write_rows (the array) set the row last."""
+    heights, plain = xlsx.RowHeights(), {}
+    assert not heights and 5 not in heights
+    steps = [("tall", 5, 40), ("set", 7, [30, True]), ("set", 5, [20, False]), ("tall", 7, 60), ("tall", 9, 40),
+             ("tall", 9, 80), ("set", 0, [15, False])]
+    for how, row, value in steps:
+        if how == "tall":
+            heights.tall(row, value)
+            plain[row] = [value, False]
+        else:
+            heights[row] = value
+            plain[row] = value
+        assert len(heights) == len(plain) and bool(heights)
+        for r in range(12):
+            assert (r in heights) == (r in plain)
+            if r in plain:
+                assert heights[r] == plain[r]
+    with pytest.raises(KeyError):
+        heights[11]
