@@ -2,8 +2,8 @@
 
 The modules that read, check, score and pay every branch are compiled to C extensions by mypyc (mypy's
 compiler) when the machine can build them, with one small module written in C (processor/_plainscan.c): a run
-takes 7–9 % less processor time (README, Benchmark). Compiled or not, they are the same source and give the same outputs byte for byte; without a C
-compiler, or with STARBATCH_PURE_PYTHON=1, the package installs as plain Python.
+takes 7–9 % less processor time (README, Benchmark). Compiled or not, they are the same source and give the same
+outputs byte for byte; without a C compiler, or with STARBATCH_PURE_PYTHON=1, the package installs as plain Python.
 """
 from __future__ import annotations
 

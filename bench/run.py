@@ -254,7 +254,7 @@ def township_work(files: list[Path], rounds: int = 3) -> dict[str, float]:
     for _ in range(rounds):
         one = min(one, _in_children(1, lambda: work(files))[0])
         two = min(two, max(_each_in_a_child([lambda: work(files[0::2]), lambda: work(files[1::2])])))
-    return {"files": len(files), "one_s": one, "two_s": two}
+    return {"files": len(files), "rounds": rounds, "one_s": one, "two_s": two}
 
 
 def _walk(heap: list[tuple[str, float, list[int]]], order: list[int]) -> float:
@@ -575,7 +575,7 @@ def main() -> None:
               f"{args.workers} workers: {total:.1f} s; speed-up {one / total:.2f}× (target ≥ 1.8×: ≤ {one / 1.8:.1f} s)")
         print(_bound_text(runs[1], main_run, args.workers, machine_after))
     print(f"the per-township work alone ({alone['files']} files read, validated and scored, each result dropped where "
-          f"it was made; fastest of 3 in turn): one process {alone['one_s']:.2f} s, two at once "
+          f"it was made; fastest of {alone['rounds']} in turn): one process {alone['one_s']:.2f} s, two at once "
           f"{alone['two_s']:.2f} s: {alone['one_s'] / alone['two_s']:.2f}× (township_work)")
     print(f"\nprovince as {args.counties} county runs ({args.per_county} townships each, {args.workers} at a time, "
           f"1 worker each) + rollup: {split['counties_wall'] + split['rollup']:.1f} s "

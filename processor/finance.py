@@ -140,17 +140,9 @@ def checks(result: PayResult, rows: list[CadreRow], awards: list[PaymentLine],
 def _cadres_unpaid(result: PayResult, rows: list[CadreRow]) -> tuple[int, int]:
     """(cadres read, of them without a row) — each cadre's (branch, name) looked up among its own township's rows.
 
-    A set of every paid cadre of a province (~500,000 tuples) was ~45 MB of the finance writer's peak; the rows are
-    together by township (the writer sorts them so), so one township's set is made at a time. Rows not together by
-    township are looked up in one set of all of them."""
-    spans = _township_spans(rows)
-    if spans is None:
-        everyone = {(r.performance.township, r.performance.branch_code, r.performance.payee) for r in rows}
-        seen = missing = 0
-        for cadre in result.cadres_seen():
-            seen += 1
-            missing += cadre not in everyone
-        return seen, missing
+    A set of every paid cadre of a province (~500,000 tuples) was ~45 MB of the finance writer's peak; with the rows
+    together by township, one township's set is made at a time."""
+    together, spans = _together_by_township(rows)
     seen = missing = 0
     current: str | None = None
     paid: set[tuple[str, str]] = set()
@@ -159,9 +151,18 @@ def _cadres_unpaid(result: PayResult, rows: list[CadreRow]) -> tuple[int, int]:
         if township != current:
             current = township
             first, stop = spans.get(township, (0, 0))
-            paid = {(r.performance.branch_code, r.performance.payee) for r in rows[first:stop]}
+            paid = {(r.performance.branch_code, r.performance.payee) for r in together[first:stop]}
         missing += (code, name) not in paid
     return seen, missing
+
+
+def _together_by_township(rows: list[CadreRow]) -> tuple[list[CadreRow], dict[str, tuple[int, int]]]:
+    """The rows together by township (as given when they are: the writer sorts them so), and each township's span."""
+    spans = _township_spans(rows)
+    if spans is not None:
+        return rows, spans
+    together = sorted(rows, key=lambda r: r.performance.township)
+    return together, _township_spans(together) or {}
 
 
 def _township_spans(rows: list[CadreRow]) -> dict[str, tuple[int, int]] | None:

@@ -435,8 +435,9 @@ class _ColumnMemo:
     `numbers` hold the usual cells, read unchanged into a value that passes the check (or read as nothing: _SKIP),
     so that the row reader needs only the value; any other cell is converted again each time. Texts and floats are
     kept apart: a dict of str keys only is searched by CPython's path for them, a mixed one by its generic path,
-    which compares each candidate key through a call (~4 % of a workbook's time went to these lookups). A bool (True == 1.0) or a date never goes in either. Equal floats are the same number (0.0 and
-    -0.0 too: every converter reads both as the same zero, unchanged); NaN equals nothing."""
+    which compares each candidate key through a call (~4 % of a workbook's time went to these lookups). A bool
+    (True == 1.0) or a date never goes in either. Equal floats are the same number (0.0 and -0.0 too: every
+    converter reads both as the same zero, unchanged); NaN equals nothing."""
 
     LIMIT: ClassVar[int] = 20_000  # distinct values kept per column; then it starts over (a bound on memory, not on correctness)
     _by_field: ClassVar[dict[int, tuple[Field, _ColumnMemo]]] = {}
