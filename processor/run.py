@@ -54,7 +54,7 @@ from .county import (
     promotions,
 )
 from .extras import attach_extras
-from .fanout import Started, WriterJob, run_writers
+from .fanout import Started, WriterJob, claimed_jobs, run_writers
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -492,8 +492,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
                                 config.notice_mailbox)
         receipts = staging / RECEIPTS
-        jobs = [WriterJob(f"receipts {n + 1}", partial(_write_receipts, chunk, receipts), len(chunk) / 8)
-                for n, chunk in enumerate(_chunks(receipted, config.workers))]
+        jobs = claimed_jobs("receipts", receipted, partial(_write_receipt, folder=receipts), config.workers,
+                            len(receipted) / 8)
         jobs += [
             WriterJob("consolidated workbook", lambda: [write_consolidated(
                 staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
@@ -514,7 +514,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                 len(county.branches) / 200),
         ]
         written = run_writers(jobs, config.workers, watch.timings, watch.peaks) + started.finish()
-        outputs = [p for paths in written for p in paths] + adjustments
+        outputs = _in_receipt_order([p for paths in written for p in paths], receipted, receipts) + adjustments
     watch.lap("write outputs")
     exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
     summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
@@ -650,25 +650,17 @@ def _name_receipts(accounted: list[Accounted]) -> None:
         a.receipt = receipt_name(a.sub, a.sub.sha256)
 
 
-RECEIPTS_A_JOB = 25  # at least, when there are more jobs than one: each job is a child of its own, forked
+def _write_receipt(a: Accounted, folder: Path) -> Path:
+    path = write_receipt(a.sub, folder)
+    _crash_after_first_output()
+    return path
 
 
-def _chunks(items: list[Accounted], workers: int) -> list[list[Accounted]]:
-    """The receipts in at most 2 × workers runs of neighbours (one run with one worker), each of at least
-    RECEIPTS_A_JOB receipts but the last (a county's few townships: one job)."""
-    if not items:
-        return [[]]
-    count = 1 if workers <= 1 else min(-(-len(items) // RECEIPTS_A_JOB), 2 * workers)
-    size = -(-len(items) // count)
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def _write_receipts(accounted: list[Accounted], folder: Path) -> list[Path]:
-    paths = []
-    for a in accounted:
-        paths.append(write_receipt(a.sub, folder))
-        _crash_after_first_output()
-    return paths
+def _in_receipt_order(paths: list[Path], receipted: list[Accounted], folder: Path) -> list[Path]:
+    """The run's outputs with its receipts in the order of the inputs, whichever job wrote which (claimed_jobs)."""
+    place = {folder / a.receipt: n for n, a in enumerate(receipted)}
+    receipts = sorted((p for p in paths if p in place), key=place.__getitem__)
+    return receipts + [p for p in paths if p not in place]
 
 
 def default_notice_start(accounted: list[Accounted]) -> dt.date | None:

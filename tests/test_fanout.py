@@ -103,3 +103,64 @@ def test_writer_jobs__each_in_a_child_of_its_own__none_starts_with_what_an_earli
     # Each job's child reports its peak (the benchmark prints them): the big one's shows its 300 MB.
     assert set(peaks) == {"big", "0.txt", "1.txt", "2.txt", "3.txt"}
     assert peaks["big"] > before + 250 and all(peaks[f"{n}.txt"] < before + 150 for n in range(4))
+
+
+# --- receipts claimed a few at a time (fanout.claimed_jobs) ----------------------------------------
+
+def _receipt_writer(folder: Path, fail_in_child_at: str | None = None):
+    caller = os.getpid()
+
+    def write(item: str) -> Path:
+        if item == fail_in_child_at and os.getpid() != caller:
+            raise OSError("disk full in the child")
+        path = folder / f"{item}.txt"
+        with path.open("a", encoding="utf-8") as fh:  # one line per time it is written
+            fh.write(f"{os.getpid()}\n")
+        return path
+    return write
+
+
+def test_claimed_jobs__two_workers__every_item_written_once_by_children_while_a_long_job_runs(tmp_path):
+    from processor.fanout import CLAIM, claimed_jobs, run_writers
+
+    items = [f"{n:03d}" for n in range(5 * CLAIM + 3)]  # a run that does not end on a whole claim
+
+    def long() -> list[Path]:
+        time.sleep(0.5)  # the finance workbook: the other lane starts the receipts meanwhile
+        return []
+
+    jobs = [WriterJob("finance", long, 100.0), *claimed_jobs("receipts", items, _receipt_writer(tmp_path), 2, 1.0)]
+    assert [job.name for job in jobs] == ["finance", "receipts 1", "receipts 2"]
+    timings: dict[str, float] = {}
+    written = run_writers(jobs, 2, timings)
+
+    by_job = written[1:]
+    assert sorted(p for paths in by_job for p in paths) == [tmp_path / f"{item}.txt" for item in items]
+    assert all(paths == sorted(paths) for paths in by_job)  # each job's in the order of the items
+    lines = {item: (tmp_path / f"{item}.txt").read_text(encoding="utf-8").split() for item in items}
+    assert all(len(pids) == 1 for pids in lines.values())  # none written twice
+    assert str(os.getpid()) not in {pid for pids in lines.values() for pid in pids}
+    assert {"write receipts 1", "write receipts 2"} <= set(timings)
+
+
+def test_claimed_jobs__a_child_fails__every_item_written_here_again(tmp_path):
+    from processor.fanout import claimed_jobs, run_writers
+
+    items = [f"{n:02d}" for n in range(30)]
+    jobs = claimed_jobs("receipts", items, _receipt_writer(tmp_path, fail_in_child_at="17"), 2, 1.0)
+    written = run_writers(jobs, 2)
+
+    here = str(os.getpid())
+    assert sorted({p for paths in written for p in paths}) == [tmp_path / f"{item}.txt" for item in items]
+    # What the failed child claimed and never wrote is written here, with everything else.
+    assert all((tmp_path / f"{item}.txt").read_text(encoding="utf-8").split()[-1] == here for item in items)
+
+
+def test_claimed_jobs__one_worker__one_job_writes_every_item_here_in_order(tmp_path):
+    from processor.fanout import claimed_jobs, run_writers
+
+    items = ["b", "a", "c"]
+    jobs = claimed_jobs("receipts", items, _receipt_writer(tmp_path), 1, 1.0)
+    assert [job.name for job in jobs] == ["receipts"]
+    assert run_writers(jobs, 1) == [[tmp_path / "b.txt", tmp_path / "a.txt", tmp_path / "c.txt"]]
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8").split() == [str(os.getpid())]
