@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,15 +92,17 @@ def _write_json(fh: Any, value: Any, depth: int) -> None:
         fh.write(_ENCODER.encode(value))
 
 
-def commit(out: Path, staging: Path, outputs: list[Path], ledger: Path, record: dict[str, Any] | None = None) -> None:
+def commit(out: Path, staging: Path, outputs: list[Path], ledger: Path, record: dict[str, Any] | None = None,
+           swept: Callable[[], None] | None = None) -> None:
     """Publish the staged outputs and the staged ledger record (see the module's steps). `record`: the staged
-    record as the run still holds it, spared reading back (a province's is ~200 MB of JSON)."""
+    record as the run still holds it, spared reading back (a province's is ~200 MB of JSON). `swept`: waits for
+    whatever else is removing part of the staging folder, before the folder itself is removed."""
     files = sorted(p.name for p in outputs if p.parent == staging)
     plan = Commit(commit_id=staging.name + "-" + _token(staging), staging=staging.name, files=files,
                   ledger=str(ledger.resolve()))
     atomic_write(out / JOURNAL, json.dumps(asdict(plan), ensure_ascii=False).encode("utf-8"))
     _fault_point("journal")
-    _finish(out, plan, record)
+    _finish(out, plan, record, swept)
 
 
 def recover(out: Path) -> bool:
@@ -120,7 +122,8 @@ def recover(out: Path) -> bool:
     return True
 
 
-def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None) -> None:
+def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None,
+            swept: Callable[[], None] | None = None) -> None:
     staging = out / plan.staging
     _swap_receipts(out, staging)
     for name in plan.files:
@@ -139,6 +142,8 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None) -> No
         pending.unlink()
         _fault_point("ledger")
     (out / JOURNAL).unlink(missing_ok=True)
+    if swept is not None:
+        swept()
     shutil.rmtree(staging, ignore_errors=True)
 
 
