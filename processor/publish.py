@@ -31,6 +31,7 @@ from .lock import process_alive
 JOURNAL = ".commit.json"
 RECEIPTS = "receipts"
 LEDGER_PENDING = ".ledger-record.json"
+LEDGER_RUN = ".ledger-run.json"
 STAGING_PREFIX = ".staging-"
 
 
@@ -62,10 +63,18 @@ def stage_ledger_record(staging: Path, record: dict[str, Any]) -> None:
         _write_json(fh, record, depth=2)
 
 
+def stage_ledger_run(staging: Path, run: dict[str, Any]) -> None:
+    """The record's "run" (its counts, exit code, when it finished), staged by the commit beside the rest of the
+    record, which a writer job staged while the outputs were written; read back in its place."""
+    atomic_write(staging / LEDGER_RUN, json.dumps(run, ensure_ascii=False).encode("utf-8"))
+
+
 def staged_ledger_record(staging: Path) -> dict[str, Any]:
-    """The record `stage_ledger_record` wrote; its carried records are read one at a time when the ledger takes
-    them (`_finish`)."""
+    """The record `stage_ledger_record` wrote, with the "run" `stage_ledger_run` staged, if any; its carried records
+    are read one at a time when the ledger takes them (`_finish`)."""
     record: dict[str, Any] = json.loads((staging / LEDGER_PENDING).read_text(encoding="utf-8"))
+    if (staging / LEDGER_RUN).exists():
+        record["run"] = json.loads((staging / LEDGER_RUN).read_text(encoding="utf-8"))
     return record
 
 

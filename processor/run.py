@@ -93,6 +93,7 @@ from .publish import (
     new_staging,
     recover,
     stage_ledger_record,
+    stage_ledger_run,
 )
 from .receipt import receipt_name, write_receipt
 from .records import (
@@ -225,8 +226,8 @@ def _run_locked(config: RunConfig) -> RunOutcome:
             outcome = _produce(config, rulebook, accounted, current, missing, expected, intake.ignored, staging, watch)
         _log_writer_warnings(caught)
         sweep = _swept_meanwhile(staging / "work")
-        record = _ledger_record(config, rulebook, started, accounted, outcome)
-        stage_ledger_record(staging, record)
+        record = _ledger_record(config, rulebook, started, accounted, outcome)  # the rest staged by a writer job
+        stage_ledger_run(staging, record["run"])
         commit(config.out, staging, outcome.outputs, config.ledger_path, record, swept=sweep.join)
         outcome.outputs = [config.out / p.relative_to(staging) for p in outcome.outputs]
         done = mail.finish(accounted)  # after the commit: move the fetched messages, send the replies
@@ -519,6 +520,10 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
                 county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
+            # Staged now, beside the outputs, rather than in the commit; its "run" (when the run finished) is staged
+            # by the commit (publish.stage_ledger_run).
+            WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
+                accounted, county.branches, _procedure_record(procedure, finance))), len(county.branches) / 300),
             WriterJob("results.json", lambda: [write_results_json(
                 staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments, problems, missing, counts,
                 seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
@@ -535,8 +540,13 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         summary += f"\nWARNING public notice dates not set: {notice['error']}"
     summary += "\n" + _procedure_summary(procedure, finance["shown"])
     return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches,
-                      procedure={"statuses": [{"township": k[0], "branch_code": k[1], **s.to_dict()}
-                                              for k, s in procedure.statuses.items()], "issue": finance["issue"]})
+                      procedure=_procedure_record(procedure, finance))
+
+
+def _procedure_record(procedure: Outcome, finance: dict[str, Any]) -> dict[str, Any]:
+    """Every branch's status and the finance version issued, as the ledger records them."""
+    return {"statuses": [{"township": k[0], "branch_code": k[1], **s.to_dict()} for k, s in procedure.statuses.items()],
+            "issue": finance["issue"]}
 
 
 # --- the rating procedure: the county's review, confirmation, notice and complaints (procedure.py) ---------
@@ -719,18 +729,31 @@ def _input_row(a: Accounted) -> InputRow:
 
 def _ledger_record(config: RunConfig, rb: Rulebook, started: str, accounted: list[Accounted],
                    outcome: RunOutcome) -> dict[str, Any]:
+    return {"run": _ledger_run(config, rb, started, outcome), **_ledger_rest(accounted, outcome.branches, outcome.procedure)}
+
+
+def _ledger_run(config: RunConfig, rb: Rulebook, started: str, outcome: RunOutcome) -> dict[str, Any]:
     source = config.inbox or (config.mail.imap.shown if config.mail and config.mail.imap else "")
-    run = {"started": started, "finished": now_utc(), "inbox": str(source), "rulebook": rb.template_id,
-           "period": config.period, "seed": outcome.seed, "exit_code": outcome.exit_code, "counts": outcome.counts}
+    return {"started": started, "finished": now_utc(), "inbox": str(source), "rulebook": rb.template_id,
+            "period": config.period, "seed": outcome.seed, "exit_code": outcome.exit_code, "counts": outcome.counts}
+
+
+def _ledger_rest(accounted: list[Accounted], branches: list[BranchResult], procedure: dict[str, Any]) -> dict[str, Any]:
+    """The ledger record but its "run": every input, every branch's result, the records carried to next period."""
     inputs = [{"sha256": a.input.sha256, "file": a.input.name, "origin": a.input.origin, "sender": a.input.sender,
                "subject": a.input.subject, "message_id": a.input.message_id, "date": shown_date(a.input.date),
                "township": a.sub.township, "period": _stated_period(a.sub),
                "state": a.state, "errors": count_by_severity(a.sub.problems)[ERROR],
                "warnings": count_by_severity(a.sub.problems)[WARNING], "receipt": a.receipt} for a in accounted]
     results = [{"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
-                "grade": b.grade, "qualified": b.qualified, "score": str(b.score)} for b in outcome.branches]
+                "grade": b.grade, "qualified": b.qualified, "score": str(b.score)} for b in branches]
     carried = CarriedRecords([(a.sub.township, a.carried) for a in accounted if a.state == "accepted" and a.carried])
-    return {"run": run, "inputs": inputs, "branches": results, "carried": carried, "procedure": outcome.procedure}
+    return {"inputs": inputs, "branches": results, "carried": carried, "procedure": procedure}
+
+
+def _staged_ledger_rest(staging: Path, rest: dict[str, Any]) -> list[Path]:
+    stage_ledger_record(staging, rest)
+    return []  # staged for the commit, not an output of the run
 
 
 def _stated_period(sub: Submission) -> int | None:
