@@ -220,3 +220,24 @@ def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_
     add_note(plain[0], "测试说明")
     assert list(plain[0].notes) == ["测试说明"] and not plain[1].notes
     assert all(list(l.notes) != ["测试说明"] for l in lines if l is not plain[0])
+
+
+def test_input_copy__written_by_its_worker_from_the_bytes_it_holds__read_as_the_file__removed_once_read(tmp_path):
+    # The run hands a worker the name of a copy it has not written (run._job); the worker writes the input's bytes
+    # there itself (run._input_copy) and removes the copy once it is read.
+    from processor.intake import Input
+
+    path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
+    item = Input(name=path.name, origin=str(path), data=path.read_bytes())
+    copy = tmp_path / "input-00001.xlsx"
+    run._worker_init(None, 2026)
+    direct = run._worker_process((str(path), item.name, item.sha256, []))
+    run._WORKER["copies"] = {str(copy): item}
+    try:
+        from_copy = run._worker_process((str(copy), item.name, item.sha256, []))
+    finally:
+        run._WORKER.pop("copies")
+
+    assert not copy.exists()
+    assert from_copy[1] and from_copy[1] == direct[1]  # every branch, as read from the file itself
+    assert (from_copy[0].problems, from_copy[2], from_copy[3]) == (direct[0].problems, direct[2], direct[3])
