@@ -104,7 +104,7 @@ def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
     return sorted({t for t, _ in previous_results(path, rulebook, period)})
 
 
-def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: list[dict[str, Any]],
+def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: Iterable[dict[str, Any]],
                carried: Iterable[tuple[str, str]] = (), procedure: dict[str, Any] | None = None) -> int:
     """One run in one transaction; a run already recorded under its commit id is not recorded again.
 

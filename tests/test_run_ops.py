@@ -447,3 +447,19 @@ def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_rec
     record_run(tmp_path / "ledger.sqlite", run, [], [], record["carried"])
     with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
         assert db.execute("SELECT township, records FROM submission_records ORDER BY rowid").fetchall() == plain
+
+
+def test_staged_ledger_record__branch_rows_made_as_they_are_written__the_same_file(tmp_path):
+    # The run hands the staged record its branches' rows as run._Made (made one at a time, not a province's 100,000
+    # dicts first): the file, and the ledger's rows, are what a plain list gives.
+    from processor.publish import LEDGER_PENDING, stage_ledger_record
+    from processor.run import _Made
+
+    branches = [{"township": "城关镇", "code": f"CG-{n:03d}", "score": f"{80 + n}.5"} for n in range(5)]
+    made = _Made(list(range(5)), lambda n: branches[n])
+    assert len(made) == 5 and list(made) == branches and made[1:3] == branches[1:3] and made[4] == branches[4]
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "made").mkdir()
+    stage_ledger_record(tmp_path / "plain", {"inputs": [], "branches": branches, "carried": [], "procedure": {}})
+    stage_ledger_record(tmp_path / "made", {"inputs": [], "branches": made, "carried": [], "procedure": {}})
+    assert (tmp_path / "made" / LEDGER_PENDING).read_bytes() == (tmp_path / "plain" / LEDGER_PENDING).read_bytes()
