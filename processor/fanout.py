@@ -118,13 +118,14 @@ CLAIM = 8  # items taken at a time: a receipt is ~3.5 ms, the counter's lock a f
 
 def claimed_jobs(name: str, items: Sequence[T], write: Callable[[T], Path], workers: int,
                  weight: float) -> list[WriterJob]:
-    """Jobs that together write `write(item)` for every item: one that writes them all with one worker, else
-    `workers` of them taking CLAIM items at a time off a counter forked children share. Which job writes an item
-    varies from run to run, what is written does not. Each job's paths come in the order of its items."""
+    """Jobs that together write `write(item)` for every item: one that writes them all with one worker (or for a
+    couple of claims' worth: a county's few receipts are not worth a second child), else `workers` of them taking
+    CLAIM items at a time off a counter forked children share. Which job writes an item varies from run to run,
+    what is written does not. Each job's paths come in the order of its items."""
     def everything() -> list[Path]:
         return [write(item) for item in items]
 
-    if workers <= 1:
+    if workers <= 1 or len(items) <= 2 * CLAIM:
         return [WriterJob(name, everything, weight)]
     counter = multiprocessing.get_context("fork").Value("q", 0)  # shared memory and a lock, inherited by the children
 

@@ -209,6 +209,7 @@ def _run_locked(config: RunConfig) -> RunOutcome:
     watch = Stopwatch()
     # Writers' temporary files live in the staging folder, so a killed run leaves nothing in /tmp.
     system_temp, tempfile.tempdir = tempfile.tempdir, str(staging / "work")
+    sweep: threading.Thread | None = None
     try:
         mail = start_mail(config)  # IMAP → DIR/mail/<period>; RunError (exit 2) before intake when it cannot
         intake = mail.scan(scan_inbox)  # INBOX and DIR/mail/<period>, each with scan_inbox
@@ -239,6 +240,8 @@ def _run_locked(config: RunConfig) -> RunOutcome:
         return outcome
     finally:
         tempfile.tempdir = system_temp
+        if sweep is not None:
+            sweep.join()  # before the staging folder is removed below, never two removals of it at once
         forget_parts()  # the rows read from this run's part files
         if not (config.out / JOURNAL).exists():  # an unfinished commit keeps its staging for recovery
             shutil.rmtree(staging, ignore_errors=True)

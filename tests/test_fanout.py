@@ -164,3 +164,13 @@ def test_claimed_jobs__one_worker__one_job_writes_every_item_here_in_order(tmp_p
     assert [job.name for job in jobs] == ["receipts"]
     assert run_writers(jobs, 1) == [[tmp_path / "b.txt", tmp_path / "a.txt", tmp_path / "c.txt"]]
     assert (tmp_path / "a.txt").read_text(encoding="utf-8").split() == [str(os.getpid())]
+
+
+def test_claimed_jobs__a_few_items__one_job_even_with_two_workers(tmp_path):
+    from processor.fanout import CLAIM, claimed_jobs
+
+    few = [f"{n}" for n in range(2 * CLAIM)]
+    assert [job.name for job in claimed_jobs("receipts", few, _receipt_writer(tmp_path), 2, 1.0)] == ["receipts"]
+    more = [*few, "last"]
+    assert [job.name for job in claimed_jobs("receipts", more, _receipt_writer(tmp_path), 2, 1.0)] == \
+        ["receipts 1", "receipts 2"]
