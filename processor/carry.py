@@ -9,10 +9,10 @@ import base64
 import datetime as dt
 import json
 import zlib
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
+from .common import MadeWhenRead
 from .records import Submission
 
 T = TypeVar("T")
@@ -36,26 +36,15 @@ def unpacked(data: bytes) -> str:
     return zlib.decompress(data).decode("utf-8") if data else ""
 
 
-class _PackedView(Sequence[T]):
+class _PackedView(MadeWhenRead[tuple[str, bytes], T]):
     """Each accepted submission's (township, packed records), each shown as `_shown` makes it only while it is read."""
 
     def __init__(self, packed_records: list[tuple[str, bytes]]) -> None:
+        super().__init__(packed_records, self._shown_pair)
         self._packed = packed_records
 
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
-
-    def __getitem__(self, index: int | slice) -> T | list[T]:
-        if isinstance(index, slice):
-            return [self._shown(township, data) for township, data in self._packed[index]]
-        township, data = self._packed[index]
-        return self._shown(township, data)
+    def _shown_pair(self, pair: tuple[str, bytes]) -> T:
+        return self._shown(*pair)
 
     def _shown(self, township: str, data: bytes) -> T:
         raise NotImplementedError

@@ -7,10 +7,10 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))  # Beijing time, no daylight saving
 
@@ -114,3 +114,32 @@ def finance_workbook_name(rulebook_id: str, period: int) -> str:
 
 def consolidated_workbook_name(rulebook_id: str, period: int) -> str:
     return f"评定结果汇总_{rulebook_id}_{period}.xlsx"
+
+
+Item = TypeVar("Item")
+Made = TypeVar("Made")
+
+
+class MadeWhenRead(Sequence[Made], Generic[Item, Made]):
+    """`make(item)` for each of `items`, made when it is read and not kept: a long list of records written one at a
+    time (the staged ledger record's branch rows, the carried records) is never all in memory."""
+
+    def __init__(self, items: Sequence[Item], make: Callable[[Item], Made]) -> None:
+        self._items, self._make = items, make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Made: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Made]: ...
+
+    def __getitem__(self, index: int | slice) -> Made | list[Made]:
+        if isinstance(index, slice):
+            return [self._make(item) for item in self._items[index]]
+        return self._make(self._items[index])
+
+    def __iter__(self) -> Iterator[Made]:
+        return map(self._make, self._items)

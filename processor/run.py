@@ -17,14 +17,14 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from dataclasses import dataclass, field
 from decimal import Decimal
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from loguru import logger
 
@@ -32,6 +32,7 @@ from .accounting import STATES, Accounted, account, files_in_force
 from .carry import CarriedRecords, packed, submission_records_json
 from .common import (
     CHINA_TZ,
+    MadeWhenRead,
     collector_paused,
     consolidated_workbook_name,
     finance_workbook_name,
@@ -772,7 +773,7 @@ def _ledger_rest(accounted: list[Accounted], branches: list[BranchResult], proce
                "township": a.sub.township, "period": _stated_period(a.sub),
                "state": a.state, "errors": count_by_severity(a.sub.problems)[ERROR],
                "warnings": count_by_severity(a.sub.problems)[WARNING], "receipt": a.receipt} for a in accounted]
-    results = _Made(branches, _branch_row)  # made one at a time as they are staged: ~40 MB for a province
+    results = MadeWhenRead(branches, _branch_row)  # made one at a time as they are staged: ~40 MB for a province
     carried = CarriedRecords([(a.sub.township, a.carried) for a in accounted if a.state == "accepted" and a.carried])
     return {"inputs": inputs, "branches": results, "carried": carried, "procedure": procedure}
 
@@ -780,28 +781,6 @@ def _ledger_rest(accounted: list[Accounted], branches: list[BranchResult], proce
 def _branch_row(b: BranchResult) -> dict[str, Any]:
     return {"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
             "grade": b.grade, "qualified": b.qualified, "score": str(b.score)}
-
-
-class _Made(Sequence[Any]):
-    """`make(item)` for each item, made when it is read rather than all of them first."""
-
-    def __init__(self, items: Sequence[Any], make: Callable[[Any], Any]) -> None:
-        self._items, self._make = items, make
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self._make(item) for item in self._items[index]]
-        return self._make(self._items[index])
-
-    def __iter__(self) -> Iterator[Any]:
-        return map(self._make, self._items)
 
 
 def _staged_ledger_rest(staging: Path, rest: dict[str, Any]) -> list[Path]:

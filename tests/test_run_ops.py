@@ -450,13 +450,13 @@ def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_rec
 
 
 def test_staged_ledger_record__branch_rows_made_as_they_are_written__the_same_file(tmp_path):
-    # The run hands the staged record its branches' rows as run._Made (made one at a time, not a province's 100,000
-    # dicts first): the file, and the ledger's rows, are what a plain list gives.
+    # The run hands the staged record its branches' rows as common.MadeWhenRead (made one at a time, not a province's
+    # 100,000 dicts first): the file is what a plain list gives.
     from processor.publish import LEDGER_PENDING, stage_ledger_record
-    from processor.run import _Made
+    from processor.common import MadeWhenRead
 
     branches = [{"township": "城关镇", "code": f"CG-{n:03d}", "score": f"{80 + n}.5"} for n in range(5)]
-    made = _Made(list(range(5)), lambda n: branches[n])
+    made = MadeWhenRead(list(range(5)), lambda n: branches[n])
     assert len(made) == 5 and list(made) == branches and made[1:3] == branches[1:3] and made[4] == branches[4]
     (tmp_path / "plain").mkdir()
     (tmp_path / "made").mkdir()
