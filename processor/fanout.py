@@ -45,6 +45,25 @@ class _Done:
     seconds: float
     warned: list[tuple[type[Warning], str]]
     peak_mb: float  # the child's peak RSS when the job was done (the run's data it inherited included)
+    parts: dict[str, float]  # a `together` job's seconds for each of its jobs
+
+
+_PART_SECONDS: dict[str, float] = {}  # what a `together` job's write timed, read by whoever called it
+
+
+def together(name: str, jobs: list[WriterJob]) -> WriterJob:
+    """`jobs` written one after another by one child, each timed as its own. A forked child copies each page of the
+    run's data whose reference counts it writes: two jobs that read the same data (the finance workbook and
+    results.json, each every payment line) copy it once, not once each (results.json 5.1–6.3 → 4.2–4.7 s)."""
+    def write() -> list[Path]:
+        _PART_SECONDS.clear()  # what an earlier try left, if it raised
+        paths: list[Path] = []
+        for job in jobs:
+            started = time.perf_counter()
+            paths += job.write()
+            _PART_SECONDS[job.name] = time.perf_counter() - started
+        return paths
+    return WriterJob(name, write, sum(job.weight for job in jobs))
 
 
 T = TypeVar("T")
@@ -78,8 +97,18 @@ def _timed(job: WriterJob, timings: dict[str, float] | None, again: bool = False
     started = time.perf_counter()
     paths = job.again() if again and job.again is not None else job.write()
     if timings is not None:
-        timings[f"write {job.name}"] = time.perf_counter() - started
+        timings.update(_timings_of(job, time.perf_counter() - started, _parts_timed()))
     return paths
+
+
+def _parts_timed() -> dict[str, float]:
+    parts = dict(_PART_SECONDS)
+    _PART_SECONDS.clear()
+    return parts
+
+
+def _timings_of(job: WriterJob, seconds: float, parts: dict[str, float]) -> dict[str, float]:
+    return {f"write {name}": s for name, s in parts.items()} if parts else {f"write {job.name}": seconds}
 
 
 def _run_job(index: int) -> _Done:
@@ -93,7 +122,7 @@ def _run(job: WriterJob) -> _Done:
         warnings.simplefilter("always")
         paths = job.write()
     return _Done(paths, time.perf_counter() - started, [(w.category, str(w.message)) for w in caught],
-                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _parts_timed())
 
 
 def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None,
@@ -102,7 +131,7 @@ def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None,
     for category, message in done.warned:  # into the caller's catch_warnings
         warnings.warn(message, category, stacklevel=3)
     if timings is not None:
-        timings[f"write {job.name}"] = done.seconds
+        timings.update(_timings_of(job, done.seconds, done.parts))
     if peaks is not None:
         peaks[job.name] = done.peak_mb
     return done.paths

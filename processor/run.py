@@ -56,7 +56,7 @@ from .county import (
     promotions,
 )
 from .extras import attach_extras
-from .fanout import Started, WriterJob, claimed_jobs, run_writers
+from .fanout import Started, WriterJob, claimed_jobs, run_writers, together
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -545,19 +545,22 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                       len(county.branches) / 250),
             WriterJob("township notices", lambda: write_township_notices(staging, consolidated, contact),
                       len(county.branches) / 150),
-            WriterJob("finance workbook", lambda: [write_finance_workbook(
-                staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
-                county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
             # Staged now, beside the outputs, rather than in the commit; its "run" (when the run finished) is staged
             # by the commit (publish.stage_ledger_run).
             WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
                 accounted, county.branches, _procedure_record(procedure, finance))), len(county.branches) / 300),
+        ]
+        # Both read every payment line and every branch: in one child they copy the run's pages once.
+        jobs.append(together("finance workbook, results.json", [
+            WriterJob("finance workbook", lambda: [write_finance_workbook(
+                staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
+                county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
             WriterJob("results.json", lambda: [write_results_json(
                 staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments, problems, missing, counts,
                 seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
                 {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
                 len(county.branches) / 200),
-        ]
+        ]))
         written = run_writers(jobs, config.workers, watch.timings, watch.peaks) + started.finish()
         outputs = _in_receipt_order([p for paths in written for p in paths], receipted, receipts) + adjustments
     watch.lap("write outputs")

@@ -174,3 +174,50 @@ def test_claimed_jobs__a_few_items__one_job_even_with_two_workers(tmp_path):
     more = [*few, "last"]
     assert [job.name for job in claimed_jobs("receipts", more, _receipt_writer(tmp_path), 2, 1.0)] == \
         ["receipts 1", "receipts 2"]
+
+
+# --- jobs written together by one child (fanout.together) --------------------------------------------
+
+def test_together__two_workers__its_jobs_written_one_after_another_by_one_child__each_timed(tmp_path):
+    from processor.fanout import run_writers, together
+
+    order: list[str] = []
+
+    def part(name: str) -> WriterJob:
+        def write() -> list[Path]:
+            path = tmp_path / name
+            path.write_text(f"{os.getpid()} {time.monotonic()}", encoding="utf-8")
+            order.append(name)
+            return [path]
+        return WriterJob(name, write, 1.0)
+
+    jobs = [together("finance workbook, results.json", [part("finance.xlsx"), part("results.json")]),
+            part("reasons.xlsx")]
+    timings: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    written = run_writers(jobs, 2, timings, peaks)
+
+    assert written == [[tmp_path / "finance.xlsx", tmp_path / "results.json"], [tmp_path / "reasons.xlsx"]]
+    (fin_pid, fin_at), (res_pid, res_at) = ((tmp_path / n).read_text(encoding="utf-8").split()
+                                            for n in ("finance.xlsx", "results.json"))
+    assert fin_pid == res_pid != str(os.getpid()) and float(fin_at) < float(res_at)
+    assert order == []  # nothing was written in this process
+    assert set(timings) == {"write finance.xlsx", "write results.json", "write reasons.xlsx"}
+    assert set(peaks) == {"finance workbook, results.json", "reasons.xlsx"}
+
+
+def test_together__one_worker__written_here_in_order__each_timed(tmp_path):
+    from processor.fanout import run_writers, together
+
+    order: list[str] = []
+
+    def part(name: str) -> WriterJob:
+        def write() -> list[Path]:
+            order.append(name)
+            return [tmp_path / name]
+        return WriterJob(name, write, 1.0)
+
+    timings: dict[str, float] = {}
+    written = run_writers([together("both", [part("a"), part("b")]), part("c")], 1, timings)
+    assert written == [[tmp_path / "a", tmp_path / "b"], [tmp_path / "c"]] and order == ["a", "b", "c"]
+    assert set(timings) == {"write a", "write b", "write c"}
