@@ -40,11 +40,7 @@ class _PackedView(MadeWhenRead[tuple[str, bytes], T]):
     """Each accepted submission's (township, packed records), each shown as `_shown` makes it only while it is read."""
 
     def __init__(self, packed_records: list[tuple[str, bytes]]) -> None:
-        super().__init__(packed_records, self._shown_pair)
-        self._packed = packed_records
-
-    def _shown_pair(self, pair: tuple[str, bytes]) -> T:
-        return self._shown(*pair)
+        super().__init__(packed_records, lambda pair: self._shown(*pair))
 
     def _shown(self, township: str, data: bytes) -> T:
         raise NotImplementedError
@@ -60,7 +56,7 @@ class CarriedRecords(_PackedView[tuple[str, str]]):
 
     def staged(self) -> StagedCarried:
         """As the staged ledger record keeps them (publish.stage_ledger_record): still compressed."""
-        return StagedCarried(self._packed)
+        return StagedCarried(list(self._items))
 
 
 class StagedCarried(_PackedView[tuple[str, dict[str, str]]]):

@@ -37,18 +37,15 @@ class WriterJob:
     # What is written here when the job failed in its child; None: `write` again. (A job of `claimed_jobs` wrote
     # only what it claimed, and which of those it finished is not known: here every item is written again.)
     again: Callable[[], list[Path]] | None = None
+    parts: tuple[WriterJob, ...] = ()  # a `together` job's jobs, each timed as its own
 
 
 @dataclass(frozen=True)
 class _Done:
     paths: list[Path]
-    seconds: float
+    seconds: dict[str, float]  # by job: a `together` job's for each of its jobs
     warned: list[tuple[type[Warning], str]]
     peak_mb: float  # the child's peak RSS when the job was done (the run's data it inherited included)
-    parts: dict[str, float]  # a `together` job's seconds for each of its jobs
-
-
-_PART_SECONDS: dict[str, float] = {}  # what a `together` job's write timed, read by whoever called it
 
 
 def together(name: str, jobs: list[WriterJob]) -> WriterJob:
@@ -56,14 +53,23 @@ def together(name: str, jobs: list[WriterJob]) -> WriterJob:
     run's data whose reference counts it writes: two jobs that read the same data (the finance workbook and
     results.json, each every payment line) copy it once, not once each (results.json 5.1–6.3 → 4.2–4.7 s)."""
     def write() -> list[Path]:
-        _PART_SECONDS.clear()  # what an earlier try left, if it raised
+        return [path for job in jobs for path in job.write()]
+    return WriterJob(name, write, sum(job.weight for job in jobs), parts=tuple(jobs))
+
+
+def _written(job: WriterJob, again: bool = False) -> tuple[list[Path], dict[str, float]]:
+    """The job's paths, and its seconds by the name each is reported under (each part's, for a `together` job)."""
+    if job.parts and not again:
         paths: list[Path] = []
-        for job in jobs:
-            started = time.perf_counter()
-            paths += job.write()
-            _PART_SECONDS[job.name] = time.perf_counter() - started
-        return paths
-    return WriterJob(name, write, sum(job.weight for job in jobs))
+        seconds: dict[str, float] = {}
+        for part in job.parts:
+            more, timed = _written(part)
+            paths += more
+            seconds.update(timed)
+        return paths, seconds
+    started = time.perf_counter()
+    paths = job.again() if again and job.again is not None else job.write()
+    return paths, {job.name: time.perf_counter() - started}
 
 
 T = TypeVar("T")
@@ -94,21 +100,10 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
 
 
 def _timed(job: WriterJob, timings: dict[str, float] | None, again: bool = False) -> list[Path]:
-    started = time.perf_counter()
-    paths = job.again() if again and job.again is not None else job.write()
+    paths, seconds = _written(job, again)
     if timings is not None:
-        timings.update(_timings_of(job, time.perf_counter() - started, _parts_timed()))
+        timings.update({f"write {name}": s for name, s in seconds.items()})
     return paths
-
-
-def _parts_timed() -> dict[str, float]:
-    parts = dict(_PART_SECONDS)
-    _PART_SECONDS.clear()
-    return parts
-
-
-def _timings_of(job: WriterJob, seconds: float, parts: dict[str, float]) -> dict[str, float]:
-    return {f"write {name}": s for name, s in parts.items()} if parts else {f"write {job.name}": seconds}
 
 
 def _run_job(index: int) -> _Done:
@@ -117,12 +112,11 @@ def _run_job(index: int) -> _Done:
 
 def _run(job: WriterJob) -> _Done:
     """In the child: the job, with the warnings it raised collected to be raised again in the parent."""
-    started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = job.write()
-    return _Done(paths, time.perf_counter() - started, [(w.category, str(w.message)) for w in caught],
-                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _parts_timed())
+        paths, seconds = _written(job)
+    return _Done(paths, seconds, [(w.category, str(w.message)) for w in caught],
+                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None,
@@ -131,7 +125,7 @@ def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None,
     for category, message in done.warned:  # into the caller's catch_warnings
         warnings.warn(message, category, stacklevel=3)
     if timings is not None:
-        timings.update(_timings_of(job, done.seconds, done.parts))
+        timings.update({f"write {name}": s for name, s in done.seconds.items()})
     if peaks is not None:
         peaks[job.name] = done.peak_mb
     return done.paths
