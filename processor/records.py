@@ -23,7 +23,7 @@ from mypy_extensions import mypyc_attr
 
 from .problems import Problem, has_errors
 from .rulebook import Rulebook
-from .sharing import decimal_of
+from .sharing import decimal_of, packed_texts, shared_text, unpacked_texts
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -55,6 +55,30 @@ def by_position(obj: Any) -> tuple[type, tuple[Any, ...]]:
 def decimal_by_text(value: Decimal) -> tuple[Any, tuple[str]]:
     """The pickling of a Decimal between processes (multiprocessing's ForkingPickler.register)."""
     return decimal_of, (str(value),)
+
+
+# The pickling of a reason and a unit between processes (multiprocessing's ForkingPickler.register, as a Decimal's):
+# their cited cells cross as one text (sharing.packed_texts), and each arrives as the run's one copy of its cells
+# and of a reason's wording, shared as it is unpickled rather than looked over afterwards.
+
+def reason_across(reason: Reason) -> tuple[Any, tuple[str, str, str, str | tuple[str, ...]]]:
+    return reason_arrived, (reason.text, reason.rule, reason.source, packed_texts(reason.cells))
+
+
+def reason_arrived(text: str, rule: str, source: str, cells: str | tuple[str, ...]) -> Reason:
+    return Reason(shared_text(text), rule, source, unpacked_texts(cells))
+
+
+def unit_across(u: UnitResult) -> tuple[Any, tuple[Any, ...]]:
+    return unit_arrived, (u.id, u.name, u.base, u.bonus, u.deduction, u.max, u.vote_share, u.earned,
+                          packed_texts(u.vetoes), u.used_review, u.used_self, packed_texts(u.cells))
+
+
+def unit_arrived(id: str, name: str, base: Decimal, bonus: Decimal, deduction: Decimal, max: Decimal,
+                 vote_share: Decimal | None, earned: bool | None, vetoes: str | tuple[str, ...], used_review: int,
+                 used_self: int, cells: str | tuple[str, ...]) -> UnitResult:
+    return UnitResult(id, name, base, bonus, deduction, max, vote_share, earned, unpacked_texts(vetoes), used_review,
+                      used_self, unpacked_texts(cells))
 
 
 @dataclass(frozen=True, slots=True)

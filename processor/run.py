@@ -100,9 +100,13 @@ from .receipt import receipt_name, write_receipt
 from .records import (
     BranchResult,
     CountyResult,
+    Reason,
     Submission,
+    UnitResult,
     decimal_by_text,
     packed_inputs,
+    reason_across,
+    unit_across,
 )
 from .results import RESULTS_JSON, write_results_json
 from .review import (
@@ -119,7 +123,6 @@ from .review import (
 from .rulebook import Rulebook, load_rulebook
 from .score import score_submission
 from .settings import RunConfig
-from .sharing import shared_text, shared_texts
 from .summary import one_screen_summary
 from .validate import known_sheet_names, shipped_by_template, validate_file
 
@@ -368,6 +371,8 @@ def _worker_init(rulebook: Rulebook | None, period: int, parts: Path | None = No
     """PARTS: the folder the workers write each township's branch rows to (parts.py); None keeps them in the result."""
     _WORKER["rulebook"], _WORKER["period"], _WORKER["parts"] = rulebook, period, parts
     ForkingPickler.register(Decimal, decimal_by_text)  # results share their Decimals (sharing.decimal_of)
+    ForkingPickler.register(Reason, reason_across)  # …and their reasons' wordings and cited cells
+    ForkingPickler.register(UnitResult, unit_across)
     known_sheet_names(), shipped_by_template()  # parsed once here; the forked children inherit them
 
 
@@ -422,20 +427,7 @@ def _attached(result: Result, rulebook: Rulebook | None) -> tuple[Submission, li
     sub, branches, carried, template_id = result
     if template_id:
         sub.rulebook = rulebook if rulebook is not None else shipped_by_template()[template_id]
-    _one_copy_of_shared_texts(branches)
     return sub, branches, carried
-
-
-def _one_copy_of_shared_texts(branches: list[BranchResult]) -> None:
-    """The cells a reason or unit cites ("评分!C5": every township's workbook has the same rows) and a unit's vetoes
-    (mostly none) arrive as lists of copies for each township: one tuple of each for the run (sharing.shared_texts;
-    a province's ~600,000 reasons and 500,000 units); a reason's wording, which most branches share with others, one
-    copy of each (sharing.shared_text). A reason's rule and seed line are kept once by Reason itself."""
-    for b in branches:
-        for r in b.reasons:
-            r.text, r.cells = shared_text(r.text), shared_texts(r.cells)
-        for u in b.units:
-            u.cells, u.vetoes = shared_texts(u.cells), shared_texts(u.vetoes)
 
 
 def _read_and_score(job: Job) -> tuple[Submission, list[BranchResult], bytes]:

@@ -101,6 +101,27 @@ def test_two_townships__the_rules_seed_lines_and_cells_their_reasons_cite__one_c
     assert all(len(ids) == 1 for ids in worded.values())
 
 
+def test_cited_cells_that_one_text_would_not_hold__cross_the_pipe_as_they_are():
+    # Cited cells cross joined into one text (sharing.packed_texts); a list with the joining character or an empty
+    # text in it, which joined would not split back the same, crosses as its tuple. Each arrives as the same texts.
+    from decimal import Decimal
+    from multiprocessing.reduction import ForkingPickler
+
+    from processor.records import Reason, UnitResult
+
+    run._worker_init(None, 2026)
+    lists = [[], ["评分!C5"], ["评分!C5", "评分!D5"], [""], ["", "评分!C5"], ["评分!C5\x00评分!D5"], ["a\x00", "b"]]
+    reasons = [Reason("得星", "R1-1", "第3行", cells) for cells in lists]
+    units = [UnitResult("u", "星", Decimal(1), Decimal(0), Decimal(0), Decimal(5), None, True, cells, 1, 0, cells[::-1])
+             for cells in lists]
+
+    back_reasons, back_units = pickle.loads(ForkingPickler.dumps((reasons, units)))
+
+    assert [list(r.cells) for r in back_reasons] == lists
+    assert [(list(u.vetoes), list(u.cells)) for u in back_units] == [(cells, cells[::-1]) for cells in lists]
+    assert [r.to_dict() for r in back_reasons] == [r.to_dict() for r in reasons]
+
+
 def _scored(path):
     """A township as its worker scored it, before the result is packed for the run."""
     run._worker_init(None, 2026)
