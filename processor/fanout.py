@@ -72,7 +72,6 @@ def _written(job: WriterJob, again: bool = False) -> tuple[list[Path], dict[str,
     return paths, {job.name: time.perf_counter() - started}
 
 
-T = TypeVar("T")
 _JOBS: list[WriterJob] = []  # set before the children are forked; they read their job from here
 
 
@@ -137,6 +136,7 @@ def _accept(job: WriterJob, done: _Done, timings: dict[str, float] | None,
 # off a counter the children share, so both lanes end within a few items of each other.
 
 CLAIM = 8  # items taken at a time: a receipt is ~3.5 ms, the counter's lock a few µs
+T = TypeVar("T")
 
 
 def claimed_jobs(name: str, items: Sequence[T], write: Callable[[T], Path], workers: int,

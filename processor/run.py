@@ -709,9 +709,10 @@ def _write_receipt(a: Accounted, folder: Path) -> Path:
 
 
 def _in_receipt_order(paths: list[Path], receipted: list[Accounted], folder: Path) -> list[Path]:
-    """The run's outputs with its receipts in the order of the inputs, whichever job wrote which (claimed_jobs)."""
+    """The run's outputs with its receipts in the order of the inputs, whichever job wrote which (claimed_jobs), each
+    once: a claimed job that failed in its child is written again here as every receipt (WriterJob.again)."""
     place = {folder / a.receipt: n for n, a in enumerate(receipted)}
-    receipts = sorted((p for p in paths if p in place), key=place.__getitem__)
+    receipts = sorted(dict.fromkeys(p for p in paths if p in place), key=place.__getitem__)
     return receipts + [p for p in paths if p not in place]
 
 
