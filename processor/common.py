@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import shutil
 import tempfile
 import zipfile
 import zlib
@@ -60,6 +61,44 @@ class FastZip(zipfile.ZipFile):
         super().writestr(zinfo_or_arcname, data, compress_type,
                          self.compresslevel if compresslevel is None else compresslevel)
 
+    def write(self, filename: Any, arcname: Any = None, compress_type: int | None = None,
+              compresslevel: int | None = None) -> None:
+        """zipfile's, but for a part whose rows were deflated while they were written (`DeflatedRows.spliced`)."""
+        splice = _SPLICES.pop(str(filename), None)
+        if splice is None:
+            super().write(filename, arcname, compress_type, compresslevel)
+        else:
+            self._write_spliced(Path(filename), arcname, *splice)
+
+    def _write_spliced(self, path: Path, arcname: Any, at: int, rows: DeflatedRows) -> None:
+        """The part at `path` with `rows` put in at byte `at`: its head and its tail each deflated on their own, the
+        rows as they were deflated, one after another — three pieces of one deflate stream, each but the last ended
+        on a byte with a sync flush (as pigz joins what it deflated in parallel). Its CRC is the head's, the rows'
+        and the tail's, combined (`crc32_combine`)."""
+        entry = zipfile.ZipInfo.from_file(path, arcname, strict_timestamps=self._strict_timestamps)  # type: ignore[attr-defined]
+        part = path.read_bytes()  # the sheet without its rows: its columns, merges, print setup (kilobytes)
+        head, tail = part[:at], part[at:]
+        head_packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        tail_packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        deflated_head = head_packer.compress(head) + head_packer.flush(zlib.Z_SYNC_FLUSH)
+        deflated_tail = tail_packer.compress(tail) + tail_packer.flush()
+        entry.compress_type, entry._compresslevel = zipfile.ZIP_DEFLATED, self.compresslevel  # type: ignore[attr-defined]
+        entry.file_size = len(head) + rows.size + len(tail)
+        entry.compress_size = len(deflated_head) + rows.deflated_size + len(deflated_tail)
+        entry.CRC = zlib.crc32(tail, crc32_combine(zlib.crc32(head), rows.crc, rows.size))
+        entry.flag_bits = 0
+        zip64 = entry.file_size > zipfile.ZIP64_LIMIT or entry.compress_size > zipfile.ZIP64_LIMIT
+        self.fp.seek(self.start_dir)  # type: ignore[union-attr]
+        entry.header_offset = self.fp.tell()  # type: ignore[union-attr]
+        self._writecheck(entry)  # type: ignore[attr-defined]
+        self._didModify = True
+        self.fp.write(entry.FileHeader(zip64) + deflated_head)  # type: ignore[union-attr]
+        rows.copy_to(self.fp)
+        self.fp.write(deflated_tail)  # type: ignore[union-attr]
+        self.start_dir = self.fp.tell()  # type: ignore[union-attr]
+        self.filelist.append(entry)
+        self.NameToInfo[entry.filename] = entry
+
     def write_deflated(self, entry: zipfile.ZipInfo, part: DeflatedPart) -> None:
         """writestr(entry, part.blob) with the deflating done once before (a part many archives share): the
         same bytes in the archive. zipfile (Python 3.11) writes a header, the data, then the header again with
@@ -90,6 +129,110 @@ class DeflatedPart:
         packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
         self.blob, self.size, self.crc = blob, len(blob), zlib.crc32(blob)
         self.deflated = packer.compress(blob) + packer.flush()
+
+
+class DeflatedRows:
+    """A big sheet's rows as XlsxWriter streams them (its constant_memory mode), deflated as they come rather than
+    kept as text in a temporary file: XlsxWriter then copied that file into the sheet's part, another temporary
+    file, which the zip read back and deflated — each byte of a province's ~1 GB of rows written twice and read
+    twice, at this host's ~1 µs a page for the kernel's copies. Deflated, a tenth of it is written and read once.
+
+    `write` takes the text XlsxWriter writes; `spliced(part, at)` ends the stream on a byte (a sync flush) and names
+    the sheet's part file and the byte at which the rows belong in it, for FastZip to put them there. Text mode's
+    reading back would have turned a raw carriage return into a line feed; none reaches here (XlsxWriter and
+    write_rows write it as _x000D_), and the bytes are the text as UTF-8, exactly."""
+
+    CHUNK = 1 << 20  # characters gathered before they are encoded and deflated: few calls, little memory
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 — read back when the zip is written
+        self._packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        self._texts: list[str] = []
+        self._gathered = 0
+        self.size = 0  # bytes of text so far
+        self.crc = 0
+        self.deflated_size = 0
+
+    def write(self, text: str) -> int:
+        self._texts.append(text)
+        self._gathered += len(text)
+        if self._gathered >= self.CHUNK:
+            self._deflate()
+        return len(text)
+
+    def _deflate(self) -> None:
+        data = "".join(self._texts).encode("utf-8")
+        self._texts.clear()
+        self._gathered = 0
+        self.size += len(data)
+        self.crc = zlib.crc32(data, self.crc)
+        self._out(self._packer.compress(data))
+
+    def _out(self, deflated: bytes) -> None:
+        self._file.write(deflated)
+        self.deflated_size += len(deflated)
+
+    def spliced(self, part: str, at: int) -> None:
+        self._deflate()
+        self._out(self._packer.flush(zlib.Z_SYNC_FLUSH))
+        _SPLICES[part] = (at, self)
+
+    def copy_to(self, out: Any) -> None:
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, out, 1 << 20)
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.close()
+
+
+_SPLICES: dict[str, tuple[int, DeflatedRows]] = {}  # a sheet's part file → where its deflated rows go in it
+
+
+def forget_splices(parts: Sequence[str]) -> None:
+    """The rows of parts a workbook named and never zipped (it failed on the way): their files closed."""
+    for part in parts:
+        splice = _SPLICES.pop(part, None)
+        if splice is not None:
+            splice[1].discard()
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A + B from crc32(A), crc32(B) and len(B), as zlib's crc32_combine works it out (Python's zlib
+    does not offer it): crc1 is advanced over len(B) zero bytes by squaring the one-zero-bit operator in GF(2)."""
+    if length2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)  # eight zero bits (one byte), then 2, 4 … bytes
+        if length2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+        odd = _gf2_square(even)
+        if length2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+    return crc1 ^ crc2
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
 
 
 @contextmanager

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import shutil
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ import xlsxwriter
 import xlsxwriter.workbook
 from xlsxwriter.worksheet import Worksheet
 
-from .common import FastZip, collector_paused
+from .common import DeflatedRows, FastZip, collector_paused, forget_splices
 from .rowcells import LINE_POINTS, SEEN_MAX, RowCells, display_width, measured_text
 from .rowcells import lines_of as _lines
 
@@ -55,6 +53,8 @@ class _Workbook(xlsxwriter.Workbook):
             super()._store_workbook()
         finally:
             xlsxwriter.workbook.ZipFile = imported
+            # What a failed close left deflated and never zipped (a zipped sheet's rows are gone from here).
+            forget_splices([s.fh.name for s in self.worksheets() if isinstance(s, _RowsDeflated) and hasattr(s.fh, "name")])
 
 
 class RowHeights(dict[Any, Any]):
@@ -144,24 +144,31 @@ class _RowsInMemory(_Sheet):
             self._xml_end_tag("sheetData")
 
 
-class _RowsOnDisk(_Sheet):
-    """A large workbook's worksheet (constant_memory, rows in a temporary file): at close its rows are copied into the
-    sheet's part as bytes. XlsxWriter reads them back as text and writes them again, decoding and encoding every
-    row (~0.4 s of a 100,000-row sheet's 0.9 s close). The file holds what XlsxWriter wrote as UTF-8, so the bytes
-    are the same; a raw carriage return, which text mode would have turned into a line feed, never reaches it
-    (XlsxWriter and write_rows write it as _x000D_)."""
+class _RowsDeflated(_Sheet):
+    """A large workbook's worksheet (constant_memory): its rows deflated as they are written (common.DeflatedRows)
+    and, when the workbook is zipped, put into the sheet's part by FastZip as they were deflated. The part's text is
+    the same as XlsxWriter's own; only how the zip deflated it differs."""
+
+    def _initialize(self, init_data: dict[str, Any]) -> None:
+        super()._initialize({**init_data, "constant_memory": False})  # no temporary file of text is made
+        self.constant_memory = True
+        self.row_data_fh = self.fh = DeflatedRows(self.tmpdir)
+
+    def _opt_close(self) -> None:  # the rows stay where they are deflated until the sheet is assembled
+        pass
+
+    def _opt_reopen(self) -> None:
+        pass
 
     def _write_optimized_sheet_data(self) -> None:
-        buffer = getattr(self.fh, "buffer", None)
-        if self.dim_rowmin is None or buffer is None:
-            super()._write_optimized_sheet_data()
+        rows = self.row_data_fh
+        if self.dim_rowmin is None:
+            rows.discard()
+            self._xml_empty_tag("sheetData")
             return
         self._xml_start_tag("sheetData")
-        self.row_data_fh.close()  # what it still held is written out
-        self.fh.flush()  # the sheet's head goes before the rows
-        with open(self.row_data_filename, "rb") as rows:
-            shutil.copyfileobj(rows, buffer, 1 << 20)
-        os.unlink(self.row_data_filename)
+        self.fh.flush()  # the sheet's head is in its part file: the rows go after it
+        rows.spliced(self.fh.name, self.fh.buffer.tell())
         self._xml_end_tag("sheetData")
 
 
@@ -188,7 +195,7 @@ def new_workbook(path: Path, title: str, small: bool = False) -> xlsxwriter.Work
         "strings_to_numbers": False,
     })
     workbook.small = small
-    workbook.worksheet_class = _RowsInMemory if small else _RowsOnDisk
+    workbook.worksheet_class = _RowsInMemory if small else _RowsDeflated
     workbook.set_properties({"title": title, "author": "starbatch", "company": "县委组织部",
                              "created": FIXED_CREATED})
     workbook.set_calc_mode("auto")

@@ -129,20 +129,57 @@ def test_write_rows_is_byte_identical_to_the_xlsxwriter_api(tmp_path: Path, firs
 
 
 @pytest.mark.parametrize("table", [_api_table, _fast_table])
-def test_a_large_workbook_copies_its_rows_as_bytes__the_same_as_xlsxwriter_reading_them_as_text(
+def test_a_large_workbook_deflates_its_rows_as_written__every_part_the_text_xlsxwriter_writes(
         tmp_path: Path, table) -> None:
-    """A province's workbook keeps its rows in a temporary file per sheet; at close they are copied into the sheet
-    as bytes (xlsx._RowsOnDisk), not read back as text and written again as XlsxWriter's own worksheet does. The
-    rows hold every kind of text (carriage returns, control characters, CJK, emoji): the same file, byte for byte."""
-    from xlsxwriter.worksheet import Worksheet
-    assert new_workbook(tmp_path / "x.xlsx", "t").worksheet_class is xlsx._RowsOnDisk
-    ours = _workbook(tmp_path / "ours.xlsx", table, 3, True, False)
-    theirs = _workbook(tmp_path / "theirs.xlsx", table, 3, True, False, sheet_class=Worksheet)
-    assert ours == theirs
+    """A province's workbook deflates each sheet's rows as they are written and puts them into the sheet's part in
+    the zip as they were deflated (xlsx._RowsDeflated, common.DeflatedRows), where XlsxWriter's own worksheet keeps
+    them as text in a temporary file and copies it. The rows hold every kind of text (carriage returns, control
+    characters, CJK, emoji): every part is the same text, the zip's CRCs hold, and Excel's reader (openpyxl) reads
+    the cells."""
     import zipfile
-    with zipfile.ZipFile(tmp_path / "ours.xlsx") as z:
-        sheet = z.read("xl/worksheets/sheet1.xml")
+
+    import openpyxl
+    from xlsxwriter.worksheet import Worksheet
+    assert new_workbook(tmp_path / "x.xlsx", "t").worksheet_class is xlsx._RowsDeflated
+    _workbook(tmp_path / "ours.xlsx", table, 3, True, False)
+    _workbook(tmp_path / "theirs.xlsx", table, 3, True, False, sheet_class=Worksheet)
+    with zipfile.ZipFile(tmp_path / "ours.xlsx") as ours, zipfile.ZipFile(tmp_path / "theirs.xlsx") as theirs:
+        assert ours.testzip() is None  # every entry's CRC: the head's, the rows' and the tail's, combined
+        assert ours.namelist() == theirs.namelist()
+        assert [n for n in theirs.namelist() if ours.read(n) != theirs.read(n)] == []
+        assert [(i.filename, i.date_time) for i in ours.infolist()] == [(i.filename, i.date_time) for i in theirs.infolist()]
+        sheet = ours.read("xl/worksheets/sheet1.xml")
     assert b"_x000D_" in sheet and "🙂".encode() in sheet and sheet.count(b"<row ") > len(_rows(8))
+    read = openpyxl.load_workbook(tmp_path / "ours.xlsx", read_only=True)
+    assert [c for row in read["二"].iter_rows(values_only=True) for c in row if c == "中文名称"]
+
+
+def test_a_large_sheets_rows_deflated_in_many_pieces__one_valid_deflate_stream(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows deflated a few hundred characters at a time (a province's are deflated a million at a time): the part
+    inflates to the same text as XlsxWriter's, through a stream of many compress calls and a sync flush."""
+    import zipfile
+
+    from xlsxwriter.worksheet import Worksheet
+
+    from processor import common
+    monkeypatch.setattr(common.DeflatedRows, "CHUNK", 300)
+    _workbook(tmp_path / "ours.xlsx", _fast_table, 0, False, True)
+    _workbook(tmp_path / "theirs.xlsx", _fast_table, 0, False, True, sheet_class=Worksheet)
+    with zipfile.ZipFile(tmp_path / "ours.xlsx") as ours, zipfile.ZipFile(tmp_path / "theirs.xlsx") as theirs:
+        assert ours.testzip() is None
+        assert all(ours.read(n) == theirs.read(n) for n in theirs.namelist())
+
+
+@pytest.mark.parametrize("lengths", [(0, 0), (0, 7), (7, 0), (1, 1), (1000, 3), (3, 100_000), (65_537, 1 << 20)])
+def test_crc32_combine__the_crc_of_both_parts_together(lengths: tuple[int, int]) -> None:
+    import random
+    import zlib
+
+    from processor.common import crc32_combine
+    generator = random.Random(sum(lengths))
+    first, second = (bytes(generator.getrandbits(8) for _ in range(n)) for n in lengths)
+    assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == zlib.crc32(first + second)
 
 
 @pytest.mark.parametrize("table", [_api_table, _fast_table])
