@@ -8,11 +8,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import zlib
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from .common import MadeWhenRead
+from .ledger import packed_records, records_text
 from .records import Submission
 
 T = TypeVar("T")
@@ -27,13 +27,14 @@ def submission_records_json(sub: Submission) -> str:
 
 
 def packed(records_json: str) -> bytes:
-    """The records as the run holds them until the ledger is written: compressed (a township's are ~40 KB of
-    JSON, ~80 KB as a str; at a province's two thousand townships that is 160 MB of the run's memory)."""
-    return zlib.compress(records_json.encode("utf-8"), 1) if records_json else b""
+    """The records as the run holds them until the ledger is written, and as the ledger stores them: compressed
+    (a township's are ~40 KB of JSON, ~80 KB as a str; at a province's two thousand townships that is 160 MB of the
+    run's memory)."""
+    return packed_records(records_json)
 
 
 def unpacked(data: bytes) -> str:
-    return zlib.decompress(data).decode("utf-8") if data else ""
+    return records_text(data)
 
 
 class _PackedView(MadeWhenRead[tuple[str, bytes], T]):
@@ -54,6 +55,10 @@ class CarriedRecords(_PackedView[tuple[str, str]]):
     def _shown(self, township: str, data: bytes) -> tuple[str, str]:
         return township, unpacked(data)
 
+    def packed_items(self) -> list[tuple[str, bytes]]:
+        """(township, packed records) of each: what the ledger stores, never unpacked on the way."""
+        return list(self._items)
+
     def staged(self) -> StagedCarried:
         """As the staged ledger record keeps them (publish.stage_ledger_record): still compressed."""
         return StagedCarried(list(self._items))
@@ -73,6 +78,11 @@ def carried_text(value: str | dict[str, str]) -> str:
     """The records JSON of a staged record's carried entry: packed (StagedCarried) or text (a record the run held
     in memory, or one staged as text by an earlier version)."""
     return unpacked(base64.b64decode(value["zlib"])) if isinstance(value, dict) else value
+
+
+def carried_packed(value: str | dict[str, str]) -> bytes:
+    """A staged record's carried entry as the ledger stores it (`carried_text`'s, left packed)."""
+    return base64.b64decode(value["zlib"]) if isinstance(value, dict) else packed(value)
 
 
 def _plain(value: Any) -> str:

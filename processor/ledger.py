@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -105,10 +106,11 @@ def previous_townships(path: Path, rulebook: str, period: int) -> list[str]:
 
 
 def record_run(path: Path, run: dict[str, Any], inputs: list[dict[str, Any]], branches: Iterable[dict[str, Any]],
-               carried: Iterable[tuple[str, str]] = (), procedure: dict[str, Any] | None = None) -> int:
+               carried: Iterable[tuple[str, str | bytes]] = (), procedure: dict[str, Any] | None = None) -> int:
     """One run in one transaction; a run already recorded under its commit id is not recorded again.
 
-    CARRIED: (township, records JSON) of each accepted submission, for next period's prefilled templates.
+    CARRIED: (township, records JSON or packed_records of it) of each accepted submission, for next period's
+    prefilled templates.
     PROCEDURE: every branch's status (who set it, when, from which file) and the payable finance version issued.
     """
     with connect(path) as db:
@@ -301,15 +303,31 @@ def record_submission_records(path: Path, period: int, township: str, records_js
         _store_records(db, period, township, records_json)
 
 
-def _store_records(db: sqlite3.Connection, period: int, township: str, records_json: str) -> None:
+def packed_records(records_json: str) -> bytes:
+    """A township's records JSON as the ledger stores it: deflated (level 1). A province's were ~160 MB of text a
+    period, written into the ledger in the commit and copied again into its good copy (~0.4 s of each at this size),
+    for ~35 MB deflated. The same text always gives the same bytes, so an unchanged file is recognised."""
+    return zlib.compress(records_json.encode("utf-8"), 1) if records_json else b""
+
+
+def records_text(stored: str | bytes) -> str:
+    """The records JSON of a stored row: deflated (packed_records), or text as ledgers before 2026-12-05 hold it."""
+    if isinstance(stored, str):
+        return stored
+    return zlib.decompress(stored).decode("utf-8") if stored else ""
+
+
+def _store_records(db: sqlite3.Connection, period: int, township: str, records: str | bytes) -> None:
     """Stored unless they are what the ledger holds last for the township and period. The file in force is read
     again every night, and its records stored again each time grew the samples' ledger by ~130,000 characters a night
-    (a province's by ~160 MB), which the good copy beside the ledger, made again after every run, copies too."""
+    (a province's by ~160 MB), which the good copy beside the ledger, made again after every run, copies too.
+    RECORDS: the JSON text, or packed_records of it (the run holds them packed)."""
+    stored = records if isinstance(records, bytes) else packed_records(records)
     last = db.execute("SELECT records FROM submission_records WHERE period = ? AND township = ? ORDER BY id DESC LIMIT 1",
                       (period, township)).fetchone()
-    if last is None or last[0] != records_json:
-        db.execute("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)",
-                   (period, township, records_json))
+    if last is not None and (last[0] == stored or isinstance(last[0], str) and last[0] == records_text(stored)):
+        return
+    db.execute("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)", (period, township, stored))
 
 
 def submission_records(path: Path, period: int) -> dict[str, str]:
@@ -320,4 +338,4 @@ def submission_records(path: Path, period: int) -> dict[str, str]:
         db.executescript(PREFILL_SCHEMA)
         rows = db.execute("SELECT township, records FROM submission_records WHERE period = ? ORDER BY id",
                           (period,)).fetchall()
-    return dict(rows)
+    return {township: records_text(records) for township, records in rows}

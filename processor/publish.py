@@ -16,14 +16,14 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
-from .carry import CarriedRecords, carried_text
+from .carry import CarriedRecords, carried_packed
 from .common import atomic_write
 from .ledger import keep_good_copy, record_run
 from .lock import process_alive
@@ -145,8 +145,8 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None,
             record = staged_ledger_record(staging)
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
-        record_run(ledger, record["run"], record["inputs"], record["branches"],
-                   ((t, carried_text(r)) for t, r in record.get("carried", [])), record.get("procedure"))  # one at a time
+        record_run(ledger, record["run"], record["inputs"], record["branches"], _carried(record.get("carried", [])),
+                   record.get("procedure"))
         keep_good_copy(ledger)
         pending.unlink()
         _fault_point("ledger")
@@ -154,6 +154,14 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None,
     if swept is not None:
         swept()
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _carried(carried: Sequence[Any]) -> Iterable[tuple[str, bytes]]:
+    """(township, packed records) for the ledger, one at a time, never unpacked: the run's own (CarriedRecords) or a
+    staged record's (carried_packed reads either form)."""
+    if isinstance(carried, CarriedRecords):
+        return carried.packed_items()
+    return ((township, carried_packed(value)) for township, value in carried)
 
 
 def _swap_receipts(out: Path, staging: Path) -> None:

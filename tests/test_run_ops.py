@@ -2,6 +2,7 @@
 years, the spot-check seed and the TOML settings file."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
@@ -13,15 +14,31 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
+from run_helpers import (
+    LISTED,
+    PERIOD,
+    branch_code,
+    build_county_inbox,
+    consolidated_path,
+    ledger_runs,
+    loose_inbox,
+    output_files,
+    results,
+    run_args,
+    run_cli,
+    sheet_values,
+    table,
+    workbook_bytes,
+    write,
+)
 
-from processor.paths import ROOT, SAMPLES_DIR
 from processor.lock import LOCK_NAME
 from processor.lock import process_alive as _alive
-from run_helpers import (LISTED, PERIOD, branch_code, build_county_inbox, consolidated_path, ledger_runs, loose_inbox,
-                         output_files, results, run_args, run_cli, sheet_values, table, workbook_bytes, write)
+from processor.paths import ROOT, SAMPLES_DIR
 
 SMALL = {"城关镇": [5, 3, 2], "河口镇": [4, 1, 0], "柳林镇": [2, 2, 1]}
 FILE_TIME = dt.datetime(PERIOD, 12, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -52,12 +69,14 @@ def test_rerun__same_inbox_twice__byte_identical_outputs(tmp_path):
 def test_rerun__night_after_night__each_townships_records_kept_once__a_new_file_once_more(tmp_path):
     # The file in force is read again every night; its records (branches and cadres: next period's prefill) are kept
     # once, not once a night, and a township's new file adds its own, which is what the prefill then reads.
-    from processor.ledger import submission_records
+    from processor.ledger import records_text, submission_records
     inbox, out = loose_inbox(tmp_path / "inbox", SMALL), tmp_path / "out"
 
     def kept() -> list[tuple[str, str]]:
         with sqlite3.connect(out / "ledger.sqlite") as db:
-            return db.execute("SELECT township, records FROM submission_records ORDER BY id").fetchall()
+            rows = db.execute("SELECT township, records FROM submission_records ORDER BY id").fetchall()
+        assert all(isinstance(records, bytes) for _, records in rows)  # stored deflated (ledger.packed_records)
+        return [(township, records_text(records)) for township, records in rows]
 
     run_cli(*run_args(inbox, out))
     first = kept()
@@ -446,14 +465,39 @@ def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_rec
     assert (tmp_path / LEDGER_PENDING).stat().st_size < len(json.dumps({**record, "carried": plain}, ensure_ascii=False))
     record_run(tmp_path / "ledger.sqlite", run, [], [], record["carried"])
     with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
-        assert db.execute("SELECT township, records FROM submission_records ORDER BY rowid").fetchall() == plain
+        stored = db.execute("SELECT township, records FROM submission_records ORDER BY rowid").fetchall()
+    assert [(t, zlib.decompress(r).decode("utf-8")) for t, r in stored] == plain
+
+
+def test_ledger_records__stored_deflated__an_older_ledgers_text_rows_read_and_not_stored_again(tmp_path):
+    # A province's carried records were ~160 MB of text a period in the ledger (and again in its good copy); they are
+    # stored deflated. A ledger written before holds them as text: read as they are, and the same records arriving
+    # again (the file in force, read every night) are recognised, not stored a second time in the other form.
+    from processor.ledger import PREFILL_SCHEMA, connect, record_run, record_submission_records, submission_records
+    from processor.publish import _carried
+    ledger = tmp_path / "ledger.sqlite"
+    old = json.dumps({"records": {"cadres": [{"name": "王一"}] * 40}}, ensure_ascii=False)
+    with connect(ledger) as db:
+        db.executescript(PREFILL_SCHEMA)
+        db.execute("INSERT INTO submission_records (period, township, records) VALUES (?,?,?)", (PERIOD, "城关镇", old))
+    run = {"started": "s", "finished": "f", "inbox": "i", "rulebook": "R1", "period": PERIOD, "seed": 1,
+           "exit_code": 0, "counts": {}, "commit_id": "c1"}
+    new = json.dumps({"records": {"cadres": [{"name": "李二", "role": "委员"}] * 30}}, ensure_ascii=False)
+    staged = [["城关镇", old], ["南关镇", {"zlib": base64.b64encode(zlib.compress(new.encode("utf-8"), 1)).decode()}]]
+    record_run(ledger, run, [], [], _carried(staged))
+    record_submission_records(ledger, PERIOD, "南关镇", new)  # the same again: not stored twice
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT township, typeof(records), length(records) FROM submission_records ORDER BY id").fetchall()
+    assert [(t, kind) for t, kind, _ in rows] == [("城关镇", "text"), ("南关镇", "blob")]
+    assert rows[1][2] < len(new.encode("utf-8"))
+    assert submission_records(ledger, PERIOD) == {"城关镇": old, "南关镇": new}
 
 
 def test_staged_ledger_record__branch_rows_made_as_they_are_written__the_same_file(tmp_path):
     # The run hands the staged record its branches' rows as common.MadeWhenRead (made one at a time, not a province's
     # 100,000 dicts first): the file is what a plain list gives.
-    from processor.publish import LEDGER_PENDING, stage_ledger_record
     from processor.common import MadeWhenRead
+    from processor.publish import LEDGER_PENDING, stage_ledger_record
 
     branches = [{"township": "城关镇", "code": f"CG-{n:03d}", "score": f"{80 + n}.5"} for n in range(5)]
     made = MadeWhenRead(list(range(5)), lambda n: branches[n])
