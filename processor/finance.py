@@ -255,8 +255,8 @@ def _shortfall_text(result: PayResult) -> str:
 
 def _payer_text(rb: Rulebook, result: PayResult) -> str:
     """Who pays what, and plainly how much has no payer yet and how the county sets it."""
-    by_payer = "；".join(f"{PAYER_TEXT[p]} {result.total(p):,.2f} 元" for p in PAYER_TEXT
-                        if any(l.payer == p for l in result.lines))
+    paying = result.payers()
+    by_payer = "；".join(f"{PAYER_TEXT[p]} {result.total(p):,.2f} 元" for p in PAYER_TEXT if p in paying)
     set_here = "；".join(f"{name} → {payer}" for name, payer in county_set(rb)) or "无"
     text = f"{by_payer}。本县设定的资金来源：{set_here}。"
     missing = [(rule_id, name) for rule_id, name in unset(rb)
@@ -476,8 +476,8 @@ def _township_sheet(workbook, formats: Formats, paper: Paper, result: PayResult,
 def _payer_sheet(workbook, formats: Formats, paper: Paper, result: PayResult) -> None:
     ws = workbook.add_worksheet("按资金来源汇总")
     headers = ["资金来源", "付款行数", "金额"]
-    table = [[PAYER_TEXT[p], sum(1 for l in result.lines if l.payer == p), result.total(p)]
-             for p in PAYER_TEXT if any(l.payer == p for l in result.lines)]
+    paying = result.payers()
+    table = [[PAYER_TEXT[p], result.count(p), result.total(p)] for p in PAYER_TEXT if p in paying]
     _payment_table(ws, formats, paper, "发放金额按资金来源汇总表", headers, table, {2: formats.yuan}, [2],
                    widths={0: 24, 1: 12, 2: 20}, key_columns=(0, 0), grouped=False)
 

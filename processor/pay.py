@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
@@ -101,9 +101,36 @@ class PayResult:
     lines: list[PaymentLine]
     problems: list[Problem]
     paid_branches: list[BranchResult]  # every scored branch of every accepted file, in the order paid
+    _by_payer: dict[str, tuple[int, Decimal]] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_payer = None  # set here: compiled (mypyc), a field's default is not given to a field left out of init
 
     def total(self, payer: str | None = None) -> Decimal:
-        return sum((l.amount for l in self.lines if payer is None or l.payer == payer), ZERO)
+        """The sum of the lines (of one payer's). Each payer's lines are counted and summed once, in one pass, when
+        first asked: the finance workbook, results.json and the summary asked ~10 times, a pass each over a
+        province's ~600,000 lines. The lines are final when a PayResult is made. Exact: sums of amounts to the fen."""
+        by_payer = self._paid_by()
+        if payer is not None:
+            return by_payer.get(payer, (0, ZERO))[1]
+        return sum((paid for _, paid in by_payer.values()), ZERO)
+
+    def count(self, payer: str) -> int:
+        """The payer's lines."""
+        return self._paid_by().get(payer, (0, ZERO))[0]
+
+    def payers(self) -> list[str]:
+        """The payers with at least one line, in the order first paid."""
+        return list(self._paid_by())
+
+    def _paid_by(self) -> dict[str, tuple[int, Decimal]]:
+        if self._by_payer is None:
+            by_payer: dict[str, tuple[int, Decimal]] = {}
+            for l in self.lines:
+                count, paid = by_payer.get(l.payer, (0, ZERO))
+                by_payer[l.payer] = (count + 1, paid + l.amount)
+            self._by_payer = by_payer
+        return self._by_payer
 
     def cadres_seen(self) -> Iterator[tuple[str, str, str]]:
         """(township, branch_code, name) of every cadre of every accepted file, branch by branch in the order paid

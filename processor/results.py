@@ -53,7 +53,7 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
         "targets": [target_record(t) for t in targets or []],
         "rule_sources": lambda: sources.by_rule,  # after branches and payments: every rule they named
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
-                   "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted({l.payer for l in payments.lines})}},
+                   "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted(payments.payers())}},
     }
     with path.open("wb") as fh:
         fh.write(b"{")

@@ -167,8 +167,9 @@ class _RowsDeflated(_Sheet):
             self._xml_empty_tag("sheetData")
             return
         self._xml_start_tag("sheetData")
-        self.fh.flush()  # the sheet's head is in its part file: the rows go after it
-        rows.spliced(self.fh.name, self.fh.buffer.tell())
+        part: Any = self.fh  # the sheet's part file, which XlsxWriter opened as text
+        part.flush()  # the sheet's head is in it: the rows go after it
+        rows.spliced(part.name, part.buffer.tell())
         self._xml_end_tag("sheetData")
 
 
