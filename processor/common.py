@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gc
+import mmap
 import os
 import shutil
 import tempfile
+import threading
+import traceback
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +44,126 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class DirectOutput:
+    """A large output written past the page cache (O_DIRECT) in aligned blocks, where the file system allows it.
+
+    A province's results.json is ~570 MB. Written through the page cache, each of its ~140,000 pages is a page of
+    memory the kernel takes for it; on a virtual machine that hands its free memory back to the host, a page not
+    used lately costs the host a fault to give again: 2.0–2.9 processor-seconds for 570 MB measured here (0.1–0.5 s
+    when the pages were just freed), against 0.01 s of processor and 0.23–0.26 s of the disk's time written direct.
+    The disk's time is spent by a thread while the next chunk is filled (two buffers, one write at a time).
+    The bytes are the same either way. Where O_DIRECT is refused (at open, or at the first write) the file is
+    written as any other. Use as a context manager; `write` takes bytes."""
+
+    BLOCK = 4096  # O_DIRECT's alignment of memory, file offset and length on the file systems it runs on
+    CHUNK = 8 << 20
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._buffers = [mmap.mmap(-1, self.CHUNK), mmap.mmap(-1, self.CHUNK)]  # page-aligned, as O_DIRECT asks
+        self._current = 0
+        self._filled = 0
+        self._written = 0
+        self._fd = self._open(direct=hasattr(os, "O_DIRECT"))
+        self._direct_checked = False
+        self._writing: threading.Thread | None = None
+        self._failed: BaseException | None = None
+
+    def _open(self, direct: bool) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+        if direct:
+            try:
+                self._direct = True
+                return os.open(self._path, flags | os.O_DIRECT, 0o644)
+            except OSError:
+                pass
+        self._direct = False
+        return os.open(self._path, flags, 0o644)
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            buffer = self._buffers[self._current]
+            piece = view[:self.CHUNK - self._filled]
+            buffer[self._filled:self._filled + len(piece)] = piece
+            self._filled += len(piece)
+            view = view[len(piece):]
+            if self._filled == self.CHUNK:
+                self._hand_over(self.CHUNK)
+        return len(data)
+
+    def _hand_over(self, length: int) -> None:
+        """The current buffer's first `length` bytes written by a thread, while the other buffer fills."""
+        self._wait()
+        self._writing = threading.Thread(target=self._write_out, args=(self._buffers[self._current], length),
+                                         name="direct-output", daemon=True)
+        self._writing.start()
+        self._current ^= 1
+        self._filled = 0
+
+    def _wait(self) -> None:
+        if self._writing is not None:
+            self._writing.join()
+            self._writing = None
+        if self._failed is not None:
+            raise self._failed
+
+    def _write_out(self, buffer: mmap.mmap, length: int) -> None:
+        try:
+            self._write_all(buffer, length)
+        except BaseException as error:  # raised again by the writing thread's next _wait
+            traceback.clear_frames(error.__traceback__)  # its frames would hold views of the buffer, kept from closing
+            self._failed = error
+
+    def _write_all(self, buffer: mmap.mmap, length: int) -> None:
+        chunk = memoryview(buffer)[:length]
+        try:
+            try:
+                self._write_fully(chunk)
+            except OSError as error:
+                # A file system that opened the file direct and refuses the write: written as any other, from the
+                # start (only the first chunk can have been tried: later ones follow one that succeeded).
+                if not (self._direct and not self._direct_checked and error.errno == errno.EINVAL):
+                    raise
+                os.close(self._fd)
+                self._fd = self._open(direct=False)
+                self._write_fully(chunk)
+        finally:
+            chunk.release()
+        self._direct_checked = True
+        self._written += length
+
+    def _write_fully(self, chunk: memoryview) -> None:
+        done = 0
+        while done < len(chunk):
+            done += os.write(self._fd, chunk[done:])
+
+    def close(self) -> None:
+        if self._fd < 0:
+            return
+        try:
+            self._wait()
+            size = self._written + self._filled
+            if self._filled:
+                buffer, length = self._buffers[self._current], self._filled
+                if self._direct:
+                    length = -(-self._filled // self.BLOCK) * self.BLOCK  # the last block whole, cut back below
+                    buffer[self._filled:length] = bytes(length - self._filled)
+                self._write_all(buffer, length)
+            os.ftruncate(self._fd, size)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+            for buffer in self._buffers:
+                buffer.close()
+
+    def __enter__(self) -> DirectOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # Every zip starbatch writes (workbooks, notices) is deflated at level 1, not zlib's default 6: three times as

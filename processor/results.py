@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from .accounting import Accounted
-from .common import shown_date
+from .common import DirectOutput, shown_date
 from .county import TargetResult
 from .pay import PaymentLine, PayResult
 from .problems import Problem, count_by_severity
@@ -55,7 +55,7 @@ def write_results_json(path: Path, period: int, rb: Rulebook, accounted: list[Ac
         "totals": {"inputs": counts, "amount": f"{payments.total():.2f}",
                    "by_payer": {p: f"{payments.total(p):.2f}" for p in sorted(payments.payers())}},
     }
-    with path.open("wb") as fh:
+    with DirectOutput(path) as fh:  # ~570 MB for a province: past the page cache (common.DirectOutput)
         fh.write(b"{")
         for n, (key, value) in enumerate(sections.items()):
             fh.write((b"\n" if n == 0 else b",\n") + _compact(key) + b": ")
