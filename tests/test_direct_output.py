@@ -32,10 +32,7 @@ def _pieces(size: int, seed: int) -> list[bytes]:
 @pytest.mark.parametrize("size", SIZES)
 def test_direct_output__the_bytes_written__whatever_their_length(tmp_path: Path, size: int) -> None:
     pieces = _pieces(size, size)
-    with DirectOutput(tmp_path / "results.json") as out:
-        for piece in pieces:
-            out.write(piece)
-    assert (tmp_path / "results.json").read_bytes() == b"".join(pieces)
+    assert _written(tmp_path / "results.json", pieces) == b"".join(pieces)
 
 
 def test_direct_output__over_an_older_file__replaces_it_whole(tmp_path: Path) -> None:
@@ -60,11 +57,8 @@ def test_direct_output__a_file_system_that_refuses_o_direct_at_open__a_plain_fil
 
     monkeypatch.setattr(os, "open", open_)
     pieces = _pieces(DirectOutput.CHUNK + 4097, 3)
-    with DirectOutput(tmp_path / "results.json") as out:
-        for piece in pieces:
-            out.write(piece)
+    assert _written(tmp_path / "results.json", pieces) == b"".join(pieces)
     assert refused
-    assert (tmp_path / "results.json").read_bytes() == b"".join(pieces)
 
 
 def test_direct_output__a_file_system_that_opens_direct_but_refuses_the_write__rewritten_plain(
@@ -84,11 +78,16 @@ def test_direct_output__a_file_system_that_opens_direct_but_refuses_the_write__r
         pytest.skip("the test folder's file system refuses O_DIRECT")
     monkeypatch.setattr(os, "write", write)
     pieces = _pieces(DirectOutput.CHUNK + 100, 5)
-    with DirectOutput(tmp_path / "results.json") as out:
+    assert _written(tmp_path / "results.json", pieces) == b"".join(pieces)
+    assert refused
+
+
+def _written(path: Path, pieces: list[bytes]) -> bytes:
+    """The file's bytes once `pieces` were written to it one after another, as results.json writes its records."""
+    with DirectOutput(path) as out:
         for piece in pieces:
             out.write(piece)
-    assert refused
-    assert (tmp_path / "results.json").read_bytes() == b"".join(pieces)
+    return path.read_bytes()
 
 
 def _flags(fd: int) -> int:
@@ -120,7 +119,5 @@ def test_direct_output__a_write_that_fails__raised_to_the_writer__not_a_short_fi
 
     monkeypatch.setattr(os, "write", write)
     with pytest.raises(OSError) as raised:
-        with DirectOutput(tmp_path / "results.json") as out:
-            for piece in _pieces(4 * DirectOutput.CHUNK, 9):
-                out.write(piece)
+        _written(tmp_path / "results.json", _pieces(4 * DirectOutput.CHUNK, 9))
     assert raised.value.errno == errno.ENOSPC
