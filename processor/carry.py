@@ -33,10 +33,6 @@ def packed(records_json: str) -> bytes:
     return packed_records(records_json)
 
 
-def unpacked(data: bytes) -> str:
-    return records_text(data)
-
-
 class _PackedView(MadeWhenRead[tuple[str, bytes], T]):
     """Each accepted submission's (township, packed records), each shown as `_shown` makes it only while it is read."""
 
@@ -53,7 +49,7 @@ class CarriedRecords(_PackedView[tuple[str, str]]):
     records JSON is never in memory at once (at the commit it was the run's peak)."""
 
     def _shown(self, township: str, data: bytes) -> tuple[str, str]:
-        return township, unpacked(data)
+        return township, records_text(data)
 
     def packed_items(self) -> list[tuple[str, bytes]]:
         """(township, packed records) of each: what the ledger stores, never unpacked on the way."""
@@ -77,7 +73,7 @@ class StagedCarried(_PackedView[tuple[str, dict[str, str]]]):
 def carried_text(value: str | dict[str, str]) -> str:
     """The records JSON of a staged record's carried entry: packed (StagedCarried) or text (a record the run held
     in memory, or one staged as text by an earlier version)."""
-    return unpacked(base64.b64decode(value["zlib"])) if isinstance(value, dict) else value
+    return records_text(base64.b64decode(value["zlib"])) if isinstance(value, dict) else value
 
 
 def carried_packed(value: str | dict[str, str]) -> bytes:

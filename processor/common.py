@@ -211,17 +211,13 @@ class FastZip(zipfile.ZipFile):
         entry.compress_size = len(deflated_head) + rows.deflated_size + len(deflated_tail)
         entry.CRC = zlib.crc32(tail, crc32_combine(zlib.crc32(head), rows.crc, rows.size))
         entry.flag_bits = 0
-        zip64 = entry.file_size > zipfile.ZIP64_LIMIT or entry.compress_size > zipfile.ZIP64_LIMIT
-        self.fp.seek(self.start_dir)  # type: ignore[union-attr]
-        entry.header_offset = self.fp.tell()  # type: ignore[union-attr]
-        self._writecheck(entry)  # type: ignore[attr-defined]
-        self._didModify = True
-        self.fp.write(entry.FileHeader(zip64) + deflated_head)  # type: ignore[union-attr]
-        rows.copy_to(self.fp)
-        self.fp.write(deflated_tail)  # type: ignore[union-attr]
-        self.start_dir = self.fp.tell()  # type: ignore[union-attr]
-        self.filelist.append(entry)
-        self.NameToInfo[entry.filename] = entry
+
+        def body(fp: Any) -> None:
+            fp.write(deflated_head)
+            rows.copy_to(fp)
+            fp.write(deflated_tail)
+
+        self._append(entry, entry.file_size > zipfile.ZIP64_LIMIT or entry.compress_size > zipfile.ZIP64_LIMIT, body)
 
     def write_deflated(self, entry: zipfile.ZipInfo, part: DeflatedPart) -> None:
         """writestr(entry, part.blob) with the deflating done once before (a part many archives share): the
@@ -234,11 +230,17 @@ class FastZip(zipfile.ZipFile):
         entry.file_size, entry.compress_size, entry.CRC, entry.flag_bits = part.size, len(part.deflated), part.crc, 0
         if not entry.external_attr:
             entry.external_attr = 0o600 << 16
+        self._append(entry, False, lambda fp: fp.write(part.deflated))
+
+    def _append(self, entry: zipfile.ZipInfo, zip64: bool, body: Callable[[Any], object]) -> None:
+        """`entry`, its CRC and sizes already known, written at the end of the archive: its header, then `body(fp)`
+        writes its deflated data."""
         self.fp.seek(self.start_dir)  # type: ignore[union-attr]
         entry.header_offset = self.fp.tell()  # type: ignore[union-attr]
         self._writecheck(entry)  # type: ignore[attr-defined]
         self._didModify = True
-        self.fp.write(entry.FileHeader(False) + part.deflated)  # type: ignore[union-attr]
+        self.fp.write(entry.FileHeader(zip64))  # type: ignore[union-attr]
+        body(self.fp)
         self.start_dir = self.fp.tell()  # type: ignore[union-attr]
         self.filelist.append(entry)
         self.NameToInfo[entry.filename] = entry
