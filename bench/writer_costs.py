@@ -1,17 +1,17 @@
-"""What the writer jobs cost where they run: in the run's own process, in forked children one at a time, and in forked
-children two at a time.
+"""What the writer jobs cost where they run: in the run's own process, in forked children one at a time, and in the
+two lanes a two-worker run writes them in (the run's own process and one forked child, side by side).
 
     python bench/writer_costs.py [--counties 40] [--per-county 50] [--branches 50] [--repeat 2]
 
 Each way is a `nightly_run` over bench/data's generated province in a fresh process, --repeat times, the ways taken
 in turn, and each job's fastest kept (this host's minutes differ by a fifth). For every writer job it prints
 the seconds, the page faults it took (`ru_minflt`: a forked child's copies of the run's pages it writes, and the
-pages its own tables take) and, in a child, the private memory it ended with (copied and new pages). The three ways
-split what two workers lose on the writers: one at a time against the run's own process is what a child's pages
-cost; two at a time against one at a time is what two processes at once cost each other on this host.
+pages its own tables take) and the private memory its process grew by (copied and new pages). One at a time against
+the run's own process is what a child's pages cost; the two lanes against both is what two processes at once cost
+each other on this host, and what the lane written here saves.
 
-It wraps two private functions of processor.fanout (`_run`, the job in its child; `_timed`, the job in the run's own
-process) and, for one at a time, the `map_isolated` it calls: a diagnostic of this layout, not an interface.
+It wraps two private functions of processor.fanout (`_run`, a job in its child; `_timed`, a job in the run's own
+process) and, for one at a time, the run's `run_writers`: a diagnostic of this layout, not an interface.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 from bench.run import ensure_data  # noqa: E402
 
 WAYS = {"here": ("the run's process", 1, False), "one": ("children one at a time", 2, True),
-        "two": ("children two at a time", 2, False)}
+        "two": ("two lanes, as the run", 2, False)}
 
 
 def _private_mb() -> float:
@@ -45,6 +45,7 @@ def measure(inbox: Path, way: str) -> None:
     from loguru import logger
 
     import processor.fanout as fanout
+    import processor.run as run
     from processor.run import nightly_run
     from processor.settings import RunConfig
 
@@ -62,12 +63,14 @@ def measure(inbox: Path, way: str) -> None:
                 fh.write(json.dumps(line) + "\n")
             return done
 
-        original_run, original_timed, original_map = fanout._run, fanout._timed, fanout.map_isolated
+        def one_at_a_time_writers(jobs: list[Any], _workers: int, timings: Any = None, peaks: Any = None) -> Any:
+            return [fanout.Started([job], 2, timings, peaks).finish()[0] for job in jobs]
+
+        original_run, original_timed = fanout._run, fanout._timed
         fanout._run = lambda job: counted(original_run, job)  # type: ignore[assignment]
         fanout._timed = lambda job, timings: counted(original_timed, job, timings)  # type: ignore[assignment]
-        if one_at_a_time:
-            fanout.map_isolated = (  # type: ignore[assignment]  # one child at a time, whatever was asked
-                lambda func, items, **kw: original_map(func, items, **{**kw, "workers": 1}))
+        if one_at_a_time:  # each job in a child of its own, one after another, whatever was asked
+            run.run_writers = one_at_a_time_writers
         logger.remove()
         (Path(work) / "out").mkdir()
         nightly_run(RunConfig(inbox=inbox, out=Path(work) / "out", rulebook="R1", period=2026, progress=False,

@@ -59,14 +59,12 @@ def run_isolated(func: Callable[[Any], Any], arg: Any, *, memory_bytes: int = LI
 
 def map_isolated(func: Callable[[Any], Any], args: Iterable[Any], workers: int = 2, *,
                  memory_bytes: int = LIMITS.isolate_memory_bytes,
-                 seconds: float = LIMITS.isolate_seconds, one_each: bool = False) -> Generator[Any, None, None]:
+                 seconds: float = LIMITS.isolate_seconds) -> Generator[Any, None, None]:
     """func(arg) for every arg in `workers` child processes, yielded in the order of args.
 
-    A failure costs only its own item: a worker that died or overran is replaced. `one_each`: every item in a
-    child of its own, forked when it starts (a long item's child keeps the memory it grew to: the next would add
-    its own on top).
+    A failure costs only its own item: a worker that died or overran is replaced.
     """
-    pool = _Pool(func, max(1, workers), memory_bytes, seconds, one_each)
+    pool = _Pool(func, max(1, workers), memory_bytes, seconds)
     try:
         yield from pool.run(list(args))
     finally:
@@ -162,11 +160,9 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, func: Callable[[Any], Any], workers: int, memory_bytes: int, seconds: float,
-                 one_each: bool = False) -> None:
+    def __init__(self, func: Callable[[Any], Any], workers: int, memory_bytes: int, seconds: float) -> None:
         self.context = multiprocessing.get_context("fork")
         self.func, self.size, self.memory_bytes, self.seconds = func, workers, memory_bytes, seconds
-        self.one_each = one_each
         self.workers: list[_Worker] = []
 
     def run(self, args: list[Any]) -> Iterator[Any]:
@@ -187,12 +183,11 @@ class _Pool:
 
     def _hand_out(self, args: list[Any], pending: list[int], done: dict[int, Any]) -> None:
         """Each worker gets an item, and one more waiting in its pipe: it starts the next as soon as it has sent a
-        result, not when the parent has taken it in (unpickling a township's result is ~3 ms of its ~20). Not with
-        `one_each`, whose child ends with its item."""
+        result, not when the parent has taken it in (unpickling a township's result is ~3 ms of its ~20)."""
         while pending and len(self.workers) < self.size:
             self.workers.append(_Worker(self.context, self.func, self.memory_bytes))
         # Round by round: every worker gets an item before any gets a second (two files, two workers: one each).
-        for depth in (1,) if self.one_each else (1, 2):
+        for depth in (1, 2):
             for worker in [w for w in self.workers if len(w.items) < depth]:
                 if not pending:
                     return
@@ -235,9 +230,6 @@ class _Pool:
             # quick, where reaping it as a dead one waited 5 s) and a new one started; what it held goes again.
             pending.extend(reversed(worker.items))
             worker.items.clear()
-            worker.stop()
-            self.workers.remove(worker)
-        elif self.one_each:
             worker.stop()
             self.workers.remove(worker)
         return True

@@ -69,40 +69,44 @@ def test_caller_stops_without_finishing__the_child_is_stopped(tmp_path):
     assert not (tmp_path / "late.txt").exists()
 
 
-_HELD: list[bytes] = []  # what a writer's heap keeps after its job (freed memory a process does not give back)
-
-
-def _resident_mb() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmRSS:"))
-
-
-def test_writer_jobs__each_in_a_child_of_its_own__none_starts_with_what_an_earlier_job_grew_to(tmp_path):
+def test_two_workers__heaviest_job_written_here__the_others_one_after_another_by_one_child(tmp_path):
     from processor.fanout import run_writers
 
-    def big() -> list[Path]:
-        _HELD.append(b"x" * (300 << 20))  # a finance workbook's tables, kept by the child's heap
-        return []
-
-    def measured(name: str) -> WriterJob:
+    def job(name: str, weight: float) -> WriterJob:
         def write() -> list[Path]:
-            time.sleep(0.3)  # the big job is done before the last of these starts
             path = tmp_path / name
-            path.write_text(f"{os.getpid()} {_resident_mb()}", encoding="utf-8")
+            path.write_text(f"{os.getpid()} {time.monotonic()}", encoding="utf-8")
+            time.sleep(0.1)
             return [path]
-        return WriterJob(name, write, 1.0)
+        return WriterJob(name, write, weight)
 
-    jobs = [WriterJob("big", big, 10.0), *(measured(f"{n}.txt") for n in range(4))]
-    before = _resident_mb()
+    jobs = [job("light", 1.0), job("finance", 10.0), job("middle", 2.0)]
     peaks: dict[str, float] = {}
-    run_writers(jobs, 2, peaks=peaks)
+    written = run_writers(jobs, 2, peaks=peaks)
 
-    started = [tuple(map(int, (tmp_path / f"{n}.txt").read_text(encoding="utf-8").split())) for n in range(4)]
-    assert len({pid for pid, _ in started}) == 4 and os.getpid() not in {pid for pid, _ in started}
-    assert all(mb < before + 150 for _, mb in started)  # none ran after the 300 MB job in its process
-    # Each job's child reports its peak (the benchmark prints them): the big one's shows its 300 MB.
-    assert set(peaks) == {"big", "0.txt", "1.txt", "2.txt", "3.txt"}
-    assert peaks["big"] > before + 250 and all(peaks[f"{n}.txt"] < before + 150 for n in range(4))
+    assert written == [[tmp_path / "light"], [tmp_path / "finance"], [tmp_path / "middle"]]  # in the jobs' order
+    (light_pid, light_at), (finance_pid, _), (middle_pid, middle_at) = (
+        (tmp_path / name).read_text(encoding="utf-8").split() for name in ("light", "finance", "middle"))
+    # The heaviest here, copying none of the run's pages; the others by one child, heavier first.
+    assert int(finance_pid) == os.getpid()
+    assert light_pid == middle_pid != finance_pid and float(middle_at) < float(light_at)
+    assert set(peaks) == {"light", "middle"}  # a child's jobs report its peak (the benchmark prints them)
+
+
+def test_lanes__heaviest_first_each_to_the_lightest_lane__claiming_jobs_one_to_a_lane_last():
+    from processor.fanout import lanes
+
+    def job(name: str, weight: float, claims: bool = False) -> WriterJob:
+        return WriterJob(name, list, weight, claims=claims)
+
+    jobs = [job("receipts 1", 0.5, claims=True), job("notices", 3.0), job("finance", 30.0),
+            job("receipts 2", 0.5, claims=True), job("consolidated", 5.0), job("ledger", 1.0),
+            job("receipts 3", 0.5, claims=True)]
+    named = [[jobs[i].name for i in lane] for lane in lanes(jobs, 3)]
+    assert named == [["finance", "receipts 1"], ["consolidated", "receipts 2"], ["notices", "ledger", "receipts 3"]]
+    # With fewer jobs than lanes, no empty lane (no child is started for nothing).
+    two = jobs[1:3]
+    assert [[two[i].name for i in lane] for lane in lanes(two, 3)] == [["finance"], ["notices"]]
 
 
 # --- receipts claimed a few at a time (fanout.claimed_jobs) ----------------------------------------
@@ -120,7 +124,7 @@ def _receipt_writer(folder: Path, fail_in_child_at: str | None = None):
     return write
 
 
-def test_claimed_jobs__two_workers__every_item_written_once_by_children_while_a_long_job_runs(tmp_path):
+def test_claimed_jobs__two_workers__every_item_written_once__the_child_starts_them_while_a_long_job_runs(tmp_path):
     from processor.fanout import CLAIM, claimed_jobs, run_writers
 
     items = [f"{n:03d}" for n in range(5 * CLAIM + 3)]  # a run that does not end on a whole claim
@@ -139,7 +143,7 @@ def test_claimed_jobs__two_workers__every_item_written_once_by_children_while_a_
     assert all(paths == sorted(paths) for paths in by_job)  # each job's in the order of the items
     lines = {item: (tmp_path / f"{item}.txt").read_text(encoding="utf-8").split() for item in items}
     assert all(len(pids) == 1 for pids in lines.values())  # none written twice
-    assert str(os.getpid()) not in {pid for pids in lines.values() for pid in pids}
+    assert lines[items[0]] != [str(os.getpid())]  # the finance workbook is written here meanwhile
     assert {"write receipts 1", "write receipts 2"} <= set(timings)
 
 
@@ -147,8 +151,14 @@ def test_claimed_jobs__a_child_fails__every_item_written_here_again(tmp_path):
     from processor.fanout import claimed_jobs, run_writers
 
     items = [f"{n:02d}" for n in range(30)]
-    jobs = claimed_jobs("receipts", items, _receipt_writer(tmp_path, fail_in_child_at="17"), 2, 1.0)
-    written = run_writers(jobs, 2)
+
+    def long() -> list[Path]:
+        time.sleep(0.3)  # here: the child claims the first items meanwhile, and fails on the first
+        return []
+
+    jobs = [WriterJob("finance", long, 100.0),
+            *claimed_jobs("receipts", items, _receipt_writer(tmp_path, fail_in_child_at="00"), 2, 1.0)]
+    written = run_writers(jobs, 2)[1:]
 
     here = str(os.getpid())
     assert sorted({p for paths in written for p in paths}) == [tmp_path / f"{item}.txt" for item in items]
@@ -178,7 +188,7 @@ def test_claimed_jobs__a_few_items__one_job_even_with_two_workers(tmp_path):
 
 # --- jobs written together by one child (fanout.together) --------------------------------------------
 
-def test_together__two_workers__its_jobs_written_one_after_another_by_one_child__each_timed(tmp_path):
+def test_together__two_workers__its_jobs_written_one_after_another_by_one_process__each_timed(tmp_path):
     from processor.fanout import run_writers, together
 
     order: list[str] = []
@@ -191,19 +201,20 @@ def test_together__two_workers__its_jobs_written_one_after_another_by_one_child_
             return [path]
         return WriterJob(name, write, 1.0)
 
-    jobs = [together("finance workbook, results.json", [part("finance.xlsx"), part("results.json")]),
-            part("reasons.xlsx")]
+    jobs = [part("reasons.xlsx"),
+            together("finance workbook, results.json", [part("finance.xlsx"), part("results.json")])]
     timings: dict[str, float] = {}
     peaks: dict[str, float] = {}
     written = run_writers(jobs, 2, timings, peaks)
 
-    assert written == [[tmp_path / "finance.xlsx", tmp_path / "results.json"], [tmp_path / "reasons.xlsx"]]
-    (fin_pid, fin_at), (res_pid, res_at) = ((tmp_path / n).read_text(encoding="utf-8").split()
-                                            for n in ("finance.xlsx", "results.json"))
-    assert fin_pid == res_pid != str(os.getpid()) and float(fin_at) < float(res_at)
-    assert order == []  # nothing was written in this process
+    assert written == [[tmp_path / "reasons.xlsx"], [tmp_path / "finance.xlsx", tmp_path / "results.json"]]
+    (fin_pid, fin_at), (res_pid, res_at), (reasons_pid, _) = (
+        (tmp_path / n).read_text(encoding="utf-8").split() for n in ("finance.xlsx", "results.json", "reasons.xlsx"))
+    # The heavier (the pair's weights summed) here, its jobs in order; the other in a child.
+    assert fin_pid == res_pid == str(os.getpid()) != reasons_pid and float(fin_at) < float(res_at)
+    assert order == ["finance.xlsx", "results.json"]
     assert set(timings) == {"write finance.xlsx", "write results.json", "write reasons.xlsx"}
-    assert set(peaks) == {"finance workbook, results.json", "reasons.xlsx"}
+    assert set(peaks) == {"reasons.xlsx"}
 
 
 def test_together__one_worker__written_here_in_order__each_timed(tmp_path):
