@@ -52,9 +52,10 @@ class _Done:
 
 
 def together(name: str, jobs: list[WriterJob]) -> WriterJob:
-    """`jobs` written one after another by one child, each timed as its own. A forked child copies each page of the
-    run's data whose reference counts it writes: two jobs that read the same data (the finance workbook and
-    results.json, each every payment line) copy it once, not once each (results.json 5.1–6.3 → 4.2–4.7 s)."""
+    """`jobs` written one after another in one lane, each timed as its own, weighing what they weigh together: two
+    jobs that read the same data (the finance workbook and results.json, each every payment line) are the heaviest
+    job, which the run's own process writes without copying a page; in a child they copy each page once, not once
+    each (results.json 5.1–6.3 → 4.2–4.7 s)."""
     def write() -> list[Path]:
         return [path for job in jobs for path in job.write()]
     return WriterJob(name, write, sum(job.weight for job in jobs), parts=tuple(jobs))

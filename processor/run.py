@@ -549,7 +549,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
             WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
                 accounted, county.branches, _procedure_record(procedure, finance))), len(county.branches) / 300),
         ]
-        # Both read every payment line and every branch: in one child they copy the run's pages once.
+        # Both read every payment line and every branch: one job, the heaviest, which the run's own process writes
+        # (fanout.lanes) without copying a page of the run's data.
         jobs.append(together("finance workbook, results.json", [
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
