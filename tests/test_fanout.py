@@ -93,6 +93,31 @@ def test_two_workers__heaviest_job_written_here__the_others_one_after_another_by
     assert set(peaks) == {"light", "middle"}  # a child's jobs report its peak (the benchmark prints them)
 
 
+def test_two_workers__job_failing_here__its_exception_is_the_callers__the_lanes_child_is_stopped(tmp_path):
+    from processor.fanout import run_writers
+
+    started = tmp_path / "child.pid"
+
+    def broken() -> list[Path]:
+        for _ in range(100):  # once the other lane's child is under way
+            if started.exists():
+                break
+            time.sleep(0.05)
+        raise ValueError("the finance rows do not add up")
+
+    def slow() -> list[Path]:
+        started.write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(60)
+        return []
+
+    begun = time.monotonic()
+    with pytest.raises(ValueError, match="do not add up"):
+        run_writers([WriterJob("finance", broken, 10.0), WriterJob("notices", slow, 1.0)], 2)
+    assert time.monotonic() - begun < 30  # not waiting for the child's lane
+    with pytest.raises(ProcessLookupError):  # stopped and reaped
+        os.kill(int(started.read_text(encoding="utf-8")), 0)
+
+
 def test_lanes__heaviest_first_each_to_the_lightest_lane__claiming_jobs_one_to_a_lane_last():
     from processor.fanout import lanes
 
