@@ -550,7 +550,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                 accounted, county.branches, _procedure_record(procedure, finance))), len(county.branches) / 300),
         ]
         # Both read every payment line and every branch: one job, the heaviest, which the run's own process writes
-        # (fanout.lanes) without copying a page of the run's data.
+        # (fanout.lanes).
         jobs.append(together("finance workbook, results.json", [
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,

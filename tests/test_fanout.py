@@ -87,7 +87,7 @@ def test_two_workers__heaviest_job_written_here__the_others_one_after_another_by
     assert written == [[tmp_path / "light"], [tmp_path / "finance"], [tmp_path / "middle"]]  # in the jobs' order
     (light_pid, light_at), (finance_pid, _), (middle_pid, middle_at) = (
         (tmp_path / name).read_text(encoding="utf-8").split() for name in ("light", "finance", "middle"))
-    # The heaviest here, copying none of the run's pages; the others by one child, heavier first.
+    # The heaviest here; the others by one child, one after another, heavier first.
     assert int(finance_pid) == os.getpid()
     assert light_pid == middle_pid != finance_pid and float(middle_at) < float(light_at)
     assert set(peaks) == {"light", "middle"}  # a child's jobs report its peak (the benchmark prints them)
