@@ -26,7 +26,7 @@ class Accounted:
     state: str = ""
     note: str = ""
     receipt: str = ""
-    carried: bytes = b""  # the records next period's template carries over, packed (carry.packed)
+    carried: bytes = b""  # the records next period's template carries over, packed (ledger.packed_records)
     lost: str = ""  # held: what would disappear if it replaced the file in force
 
 

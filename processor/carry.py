@@ -26,18 +26,11 @@ def submission_records_json(sub: Submission) -> str:
                       sort_keys=True)
 
 
-def packed(records_json: str) -> bytes:
-    """The records as the run holds them until the ledger is written, and as the ledger stores them: compressed
-    (a township's are ~40 KB of JSON, ~80 KB as a str; at a province's two thousand townships that is 160 MB of the
-    run's memory)."""
-    return packed_records(records_json)
-
-
 class _PackedView(MadeWhenRead[tuple[str, bytes], T]):
     """Each accepted submission's (township, packed records), each shown as `_shown` makes it only while it is read."""
 
-    def __init__(self, packed_records: list[tuple[str, bytes]]) -> None:
-        super().__init__(packed_records, lambda pair: self._shown(*pair))
+    def __init__(self, items: list[tuple[str, bytes]]) -> None:
+        super().__init__(items, lambda pair: self._shown(*pair))
 
     def _shown(self, township: str, data: bytes) -> T:
         raise NotImplementedError
@@ -78,7 +71,7 @@ def carried_text(value: str | dict[str, str]) -> str:
 
 def carried_packed(value: str | dict[str, str]) -> bytes:
     """A staged record's carried entry as the ledger stores it (`carried_text`'s, left packed)."""
-    return base64.b64decode(value["zlib"]) if isinstance(value, dict) else packed(value)
+    return base64.b64decode(value["zlib"]) if isinstance(value, dict) else packed_records(value)
 
 
 def _plain(value: Any) -> str:

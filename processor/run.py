@@ -29,7 +29,7 @@ from typing import Any
 from loguru import logger
 
 from .accounting import STATES, Accounted, account, files_in_force
-from .carry import CarriedRecords, packed, submission_records_json
+from .carry import CarriedRecords, submission_records_json
 from .common import (
     CHINA_TZ,
     MadeWhenRead,
@@ -61,7 +61,7 @@ from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
 from .isolate import IsolatedFailure, map_isolated
-from .ledger import issued_versions, last_rulebook, previous_results, previous_townships
+from .ledger import issued_versions, last_rulebook, packed_records, previous_results, previous_townships
 from .lock import LOCK_NAME, RunLock
 from .mail.nightly import start_mail
 from .notice import NoticeContact, write_county_notice, write_township_notices
@@ -455,7 +455,9 @@ def _read_and_score(job: Job) -> tuple[Submission, list[BranchResult], bytes]:
         branches, found = score_submission(sub.rules, sub, period)
         found += attach_extras(sub.rules, sub, branches, period)  # members, meetings, secretary type
         sub.problems += found
-        carried = packed(submission_records_json(sub))
+        # Held packed until the ledger stores it so: a township's records are ~40 KB of JSON, ~80 KB as a str, and a
+        # province's 160 MB of the run's memory.
+        carried = packed_records(submission_records_json(sub))
     sub.records = {}
     return sub, branches, carried
 

@@ -449,7 +449,8 @@ def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_rec
     # The run keeps each township's carried records compressed and hands the record a CarriedRecords: the staged
     # file keeps them packed (a province's ~160 MB of records JSON, quoted again inside the record, was ~1 s of the
     # commit) and reads back as the records; the ledger gets what a plain list of (township, records JSON) gives.
-    from processor.carry import CarriedRecords, carried_text, packed
+    from processor.carry import CarriedRecords, carried_text
+    from processor.ledger import packed_records
     from processor.ledger import record_run
     from processor.publish import LEDGER_PENDING, stage_ledger_record, staged_ledger_record
     plain = [("城关镇", json.dumps({"records": {"cadres": [{"name": "王一"}] * 50}}, ensure_ascii=False)),
@@ -457,7 +458,7 @@ def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_rec
     run = {"started": "s", "finished": "f", "inbox": "i", "rulebook": "R1", "period": 2026, "seed": 1,
            "exit_code": 0, "counts": {}, "commit_id": "c1"}
     record = {"run": run, "inputs": [], "branches": [], "procedure": {},
-              "carried": CarriedRecords([(t, packed(text)) for t, text in plain])}
+              "carried": CarriedRecords([(t, packed_records(text)) for t, text in plain])}
     stage_ledger_record(tmp_path, record)
     staged = staged_ledger_record(tmp_path)
     assert [(t, carried_text(r)) for t, r in staged["carried"]] == plain
