@@ -11,7 +11,7 @@ run's process while a child still shares the page. With a child a job, every chi
 2,000 townships 1.35 million page faults against 0.88 million in lanes, where a page is copied once, by whichever
 of the two processes writes it first (this host hands out memory it has not used lately at up to 45 µs a page).
 The heaviest job (the finance workbook and results.json) is the run's own process's: alone, it took 15.8–16.4 s
-here against 18.7–19.6 s in a child.
+here against 18.7–19.6 s in a child. Why the lanes start before the payments: `Lanes`.
 
 The bytes are the same either way: a writer's output depends on its inputs only, never on which process
 wrote it. A job that fails in its child is run again here, so its exception is the run's, with its
@@ -24,7 +24,6 @@ import resource
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -42,6 +41,7 @@ class WriterJob:
     again: Callable[[], list[Path]] | None = None
     parts: tuple[WriterJob, ...] = ()  # a `together` job's jobs, each timed as its own
     claims: bool = False               # takes items off a counter other lanes share (claimed_jobs): one to a lane
+    here: bool = False                 # reads what only the run's own process holds: always its lane (`Lanes`)
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,14 @@ class _Done:
     peak_mb: float  # the child's peak RSS when the job was done (the run's data it inherited included)
 
 
-def together(name: str, jobs: list[WriterJob]) -> WriterJob:
+def together(name: str, jobs: list[WriterJob], here: bool = False) -> WriterJob:
     """`jobs` written one after another in one lane, each timed as its own, weighing what they weigh together: two
     jobs that read the same data (the finance workbook and results.json, each every payment line) are the heaviest
     job, which the run's own process writes; in a child they would copy each page once, not once each (results.json
     5.1–6.3 → 4.2–4.7 s)."""
     def write() -> list[Path]:
         return [path for job in jobs for path in job.write()]
-    return WriterJob(name, write, sum(job.weight for job in jobs), parts=tuple(jobs))
+    return WriterJob(name, write, sum(job.weight for job in jobs), parts=tuple(jobs), here=here)
 
 
 def _written(job: WriterJob, again: bool = False) -> tuple[list[Path], dict[str, float]]:
@@ -84,31 +84,30 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
     `timings`: seconds per job; `peaks`: the peak RSS (MB) of a child when each of its jobs was done."""
     if workers <= 1 or len(jobs) <= 1:
         return [_timed(job, timings) for job in jobs]
-    here, *others = lanes(jobs, workers)
-    with ExitStack() as children:
-        started = [children.enter_context(Started([jobs[i] for i in lane], workers, timings, peaks))
-                   for lane in others]
-        done = {i: _timed(jobs[i], timings) for i in here}  # a job failing here is the run's exception
-        for lane, child in zip(others, started, strict=True):
-            done.update(zip(lane, child.finish(), strict=True))
-    return [done[i] for i in range(len(jobs))]
+    with Lanes([], min(workers, len(jobs)), lambda _news, _counter: jobs, timings, peaks) as started:
+        started.send(None)
+        return started.write()[1]
 
 
 def lanes(jobs: list[WriterJob], workers: int) -> list[list[int]]:
-    """The jobs' indexes in `workers` lanes, each lane's in the order it writes them: heaviest first, each to the
-    lane with the least weight so far (the first lane, this process's, takes the heaviest), then the jobs that
-    claim items, one to a lane, so that every lane ends taking its share of them."""
+    """The jobs' indexes in `workers` lanes (one may be empty), each lane's in the order it writes them: the jobs
+    only this process can write (`here`) in the first lane, first; then heaviest first, each to the lane with the
+    least weight so far (the first lane, this process's, takes the heaviest); then the jobs that claim items, one to
+    a lane, so that every lane ends taking its share of them."""
     order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].weight, i))
     found: list[list[int]] = [[] for _ in range(workers)]
     weight = [0.0] * workers
+    for i in (i for i in order if jobs[i].here):
+        found[0].append(i)
+        weight[0] += jobs[i].weight
     for i in order:
-        if not jobs[i].claims:
+        if not jobs[i].claims and not jobs[i].here:
             lane = min(range(workers), key=lambda n: (weight[n], n))
             found[lane].append(i)
             weight[lane] += jobs[i].weight
     for n, i in enumerate(i for i in order if jobs[i].claims):
         found[n % workers].append(i)
-    return [lane for lane in found if lane]
+    return found
 
 
 def _timed(job: WriterJob, timings: dict[str, float] | None, again: bool = False) -> list[Path]:
@@ -149,17 +148,19 @@ T = TypeVar("T")
 
 
 def claimed_jobs(name: str, items: Sequence[T], write: Callable[[T], Path], workers: int,
-                 weight: float) -> list[WriterJob]:
+                 weight: float, counter: Any = None) -> list[WriterJob]:
     """Jobs that together write `write(item)` for every item: one that writes them all with one worker (or for a
     couple of claims' worth: a county's few receipts are not worth a second child), else `workers` of them taking
     CLAIM items at a time off a counter forked children share. Which job writes an item varies from run to run,
-    what is written does not. Each job's paths come in the order of its items."""
+    what is written does not. Each job's paths come in the order of its items. COUNTER: the one the lanes' children
+    inherited (`Lanes.counter`) when they were forked before these jobs were made; else one is made here."""
     def everything() -> list[Path]:
         return [write(item) for item in items]
 
     if workers <= 1 or len(items) <= 2 * CLAIM:
         return [WriterJob(name, everything, weight)]
-    counter = multiprocessing.get_context("fork").Value("q", 0)  # shared memory and a lock, inherited by the children
+    if counter is None:
+        counter = multiprocessing.get_context("fork").Value("q", 0)  # shared memory and a lock, inherited by children
 
     def claimed() -> list[Path]:
         paths: list[Path] = []
@@ -175,54 +176,119 @@ def claimed_jobs(name: str, items: Sequence[T], write: Callable[[T], Path], work
             for n in range(workers)]
 
 
-# --- jobs started early -------------------------------------------------------------------------
-# Some outputs (the review and complaints workbooks) are ready to write while the run still works out what the
-# others need (payments, the consolidated tables) in one process: one child writes them meanwhile, on the
-# processor that would otherwise wait.
+# --- lanes started early ------------------------------------------------------------------------
+# The lanes' children are forked before the run has worked out the payments. Then the payment lines (and whatever
+# else the run makes after the fork) are pages of the run's own process alone, which its finance workbook reads
+# without copying them; forked after the payments, a child shared every page of them, and the run's process copied
+# each as its writer touched it (240 thousand page faults writing the finance workbook and results.json beside a
+# child forked after the payments, 90 thousand beside one forked before). The first child writes the jobs that are
+# ready (the review and complaints workbooks) meanwhile, on the processor that would otherwise wait; what the
+# other jobs need of the payments (the problems they found, the number of lines) is sent to the children, and each
+# process builds the same list of jobs from it and writes its own lane of it.
 
-class Started:
-    """Writer jobs under way in one forked child; `finish()` gives their paths, in the order of the jobs.
+Late = Callable[[Any, Any], list[WriterJob]]
 
-    With one worker they were written in the constructor, here. A job that failed in the child (or a child
-    that died) is written again in `finish()`, so its exception is the run's. Leaving the `with` block
-    without finishing (the run stopped) stops the child.
+
+def _no_jobs(_news: Any, _counter: Any) -> list[WriterJob]:
+    return []
+
+
+class Lanes:
+    """The run's writer lanes, forked before the run knows every job.
+
+    EARLY: jobs ready now, which the first child writes at once while the run goes on (with one worker: written
+    here, in the constructor). LATE(news, counter): the other jobs, built in every process alike from what `send`
+    is given; each writes its own lane of them (`lanes`), the run's own process the first. COUNTER: shared by the
+    processes, for `claimed_jobs`. A job that failed in a child (or a child that died, or built other jobs than
+    this process) is written again here, so its exception is the run's; leaving the `with` block without `write`
+    (the run stopped) stops the children.
     """
 
-    def __init__(self, jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None,
-                 peaks: dict[str, float] | None = None) -> None:
-        self._jobs, self._timings, self._peaks = jobs, timings, peaks
-        self._written: list[list[Path]] | None = None
-        self._process: Any = None
-        if workers <= 1 or not jobs:
-            self._written = [_timed(job, timings) for job in jobs]
+    def __init__(self, early: list[WriterJob], workers: int, late: Late | None = None,
+                 timings: dict[str, float] | None = None, peaks: dict[str, float] | None = None) -> None:
+        self._early, self._late, self._workers = early, late or _no_jobs, max(1, workers)
+        self._timings, self._peaks = timings, peaks
+        self._children: list[_Child] = []
+        self._jobs: list[WriterJob] | None = None
+        self._early_written: list[list[Path]] = []
+        self.counter: Any = None
+        if self._workers == 1:
+            self._early_written = [_timed(job, timings) for job in early]
             return
-        context = multiprocessing.get_context("fork")  # the child inherits the run's data: nothing is pickled
-        self._conn, child = context.Pipe(duplex=False)
-        self._process = context.Process(target=_write_in_child, args=(child, jobs), daemon=True)
-        self._process.start()
-        child.close()
+        context = multiprocessing.get_context("fork")  # the children inherit the run's data: nothing is pickled
+        self.counter = context.Value("q", 0)
+        self._children = [_Child(context, n, early if n == 1 else [], self._late, self._workers, self.counter)
+                          for n in range(1, self._workers)]
 
-    def finish(self) -> list[list[Path]]:
-        if self._written is None:
-            try:
-                results: list[_Done | None] = self._conn.recv()
-            except (EOFError, OSError):  # the child died: every job is written here
-                results = [None] * len(self._jobs)
-            self._stop(kill=False)
-            self._written = [_timed(job, self._timings, again=True) if done is None
-                             else _accept(job, done, self._timings, self._peaks)
-                             for job, done in zip(self._jobs, results, strict=True)]
-        return self._written
+    def send(self, news: Any, mine: Any = None) -> list[WriterJob]:
+        """NEWS to every child; this process's jobs, built from MINE (NEWS when None): the same jobs, with what only
+        the jobs of its own lane (`WriterJob.here`) need."""
+        for child in self._children:
+            child.tell(news)
+        self._jobs = self._late(news if mine is None else mine, self.counter)
+        return self._jobs
 
-    def __enter__(self) -> Started:
+    def write(self) -> tuple[list[list[Path]], list[list[Path]]]:
+        """(the early jobs' paths, the sent jobs' paths), each in the order of its jobs."""
+        jobs = self.send(None) if self._jobs is None else self._jobs
+        if not self._children:
+            return self._early_written, [_timed(job, self._timings) for job in jobs]
+        assigned = lanes(jobs, self._workers)
+        done = {i: _timed(jobs[i], self._timings) for i in assigned[0]}  # a job failing here is the run's exception
+        names = [job.name for job in jobs]
+        for child, lane in zip(self._children, assigned[1:], strict=True):
+            early, built, results = child.collect(len(lane))
+            if built != names:  # never expected: the lane is written here rather than trusted
+                results = [None] * len(lane)
+            if child.early:
+                self._early_written = [self._accepted(job, got) for job, got in zip(child.early, early, strict=True)]
+            done.update((i, self._accepted(jobs[i], got)) for i, got in zip(lane, results, strict=True))
+        return self._early_written, [done[i] for i in range(len(jobs))]
+
+    def _accepted(self, job: WriterJob, done: _Done | None) -> list[Path]:
+        if done is None:
+            return _timed(job, self._timings, again=True)
+        return _accept(job, done, self._timings, self._peaks)
+
+    def __enter__(self) -> Lanes:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if self._process is not None:
-            self._stop(kill=True)
+        for child in self._children:
+            child.stop()
 
-    def _stop(self, kill: bool) -> None:
+
+class _Child:
+    """One lane's forked child: EARLY jobs at once, then its lane of what LATE builds from the news it is told."""
+
+    def __init__(self, context: Any, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any) -> None:
+        self.early = early
+        self._conn, theirs = context.Pipe()
+        self._process: Any = context.Process(target=_lane_in_child, args=(theirs, n, early, late, workers, counter),
+                                             daemon=True)
+        self._process.start()
+        theirs.close()
+
+    def tell(self, news: Any) -> None:
+        try:
+            self._conn.send(news)
+        except OSError:  # it died: `collect` finds out, and its jobs are written here
+            pass
+
+    def collect(self, late: int) -> tuple[list[_Done | None], list[str] | None, list[_Done | None]]:
+        """(its early jobs' results, the names of the jobs it built, its lane's results); None for each job it did
+        not finish."""
+        try:
+            got: tuple[list[_Done | None], list[str] | None, list[_Done | None]] = self._conn.recv()
+        except (EOFError, OSError):
+            got = ([None] * len(self.early), None, [None] * late)
+        self.stop(kill=False)
+        return got
+
+    def stop(self, kill: bool = True) -> None:
+        if self._process is None:
+            return
         if kill and self._process.is_alive():
             self._process.kill()
         self._process.join()
@@ -230,12 +296,37 @@ class Started:
         self._process = None
 
 
-def _write_in_child(conn: Connection, jobs: list[WriterJob]) -> None:
-    results: list[_Done | None] = []
-    for job in jobs:
-        try:
-            results.append(_run(job))
-        except Exception:  # written again in the parent, where its exception is the run's
-            results.append(None)
-    conn.send(results)
+def _lane_in_child(conn: Connection, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any) -> None:
+    written = [_attempt(job) for job in early]
+    try:
+        news = conn.recv()
+    except (EOFError, OSError):  # the run stopped before it sent the rest
+        return
+    try:
+        jobs = late(news, counter)
+        mine = lanes(jobs, workers)[n]
+    except Exception:  # its lane is written in the parent, where the exception is the run's
+        conn.send((written, None, []))
+        return
+    conn.send((written, [job.name for job in jobs], [_attempt(jobs[i]) for i in mine]))
     conn.close()
+
+
+def _attempt(job: WriterJob) -> _Done | None:
+    try:
+        return _run(job)
+    except Exception:  # written again in the parent, where its exception is the run's
+        return None
+
+
+class Started(Lanes):
+    """Writer jobs under way in one forked child while the caller goes on; `finish()` gives their paths, in the order
+    of the jobs (with one worker they were written in the constructor, here)."""
+
+    def __init__(self, jobs: list[WriterJob], workers: int, timings: dict[str, float] | None = None,
+                 peaks: dict[str, float] | None = None) -> None:
+        super().__init__(jobs, min(workers, 2) if jobs else 1, None, timings, peaks)
+
+    def finish(self) -> list[list[Path]]:
+        self.send(None)
+        return self.write()[0]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 
@@ -56,7 +56,7 @@ from .county import (
     promotions,
 )
 from .extras import attach_extras
-from .fanout import Started, WriterJob, claimed_jobs, run_writers, together
+from .fanout import Lanes, WriterJob, claimed_jobs, together
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, RunError
 from .finance import write_finance_workbook
 from .intake import Input, scan_inbox  # run.scan_inbox: the intake (tests hold it at a gate)
@@ -500,42 +500,100 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     with collector_paused():  # the review rows and statuses of every branch, no cycle among them
         procedure, county_jobs = _procedure(config, rulebook, county, spot, accounted, townships_in, staging)
     watch.lap("review procedure")
-    # The review and complaints workbooks need nothing of the payments: written meanwhile. Not the reasons and
-    # the notices too: while a forked child lives, each page of the run's data the payments touch is copied
-    # (reference counts are writes), and a longer child made a province's payments 8.3 s → 13.9 s.
-    with Started(county_jobs, config.workers, watch.timings, watch.peaks) as started:
+    paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
+    made = _Outputs(config, rulebook, paid_by, accounted, townships_in, county, procedure, spot, seed, current, missing,
+                    expected, ignored, staging)
+    # The lanes' children start now, before the payments (fanout.Lanes); the first writes the review and
+    # complaints workbooks meanwhile, which need nothing of the payments.
+    with Lanes(county_jobs, config.workers, made.jobs, watch.timings, watch.peaks) as lanes:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
-        notice = procedure.notice
-        paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
         with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
             payments = keep(compute_payments(paid_by, accepted, county.branches))
         watch.lap("pay")
-        county_wide = _onto_their_files(accounted, county.branches, county.problems + payments.problems)
-        receipted = [a for a in accounted if a.state != "duplicate"]
+        adjustments: list[Path] = []
+        finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
+        lanes.send(_Paid(payments.problems, len(payments.lines)),
+                   _Paid(payments.problems, len(payments.lines), payments, finance))
+        watch.lap("consolidate")
+        early, late = lanes.write()
+        outputs = _in_receipt_order([p for paths in late + early for p in paths], made.receipted,
+                                    staging / RECEIPTS) + adjustments
+    watch.lap("write outputs")
+    counts = made.counts
+    exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
+    summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
+                                 seed, ignored)
+    notice = procedure.notice
+    if notice.get("error") and not notice.get("pending"):
+        summary += f"\nWARNING public notice dates not set: {notice['error']}"
+    summary += "\n" + _procedure_summary(procedure, finance["shown"])
+    return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches,
+                      procedure=_procedure_record(procedure, finance))
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Paid:
+    """What the writer jobs need of the payments. The lanes' children are told the problems the payments found and
+    the number of lines; the run's own process builds its jobs with the payments and the finance version too, which
+    only the jobs of its lane (`WriterJob.here`) read."""
+    problems: list[Problem]
+    lines: int
+    payments: PayResult | None = None
+    finance: dict[str, Any] | None = None
+
+
+@dataclass
+class _Outputs:
+    """The run's writer jobs, built alike in every lane's process from what the run held when the lanes started
+    and what it tells them of the payments (`jobs`, fanout.Lanes)."""
+    config: RunConfig
+    rulebook: Rulebook
+    paid_by: Rulebook  # the rulebook with the county's payers (payers.with_county_payers)
+    accounted: list[Accounted]
+    townships_in: list[Accounted]
+    county: CountyResult
+    procedure: Outcome
+    spot: dict[str, Any]
+    seed: int
+    current: dict[str, str]
+    missing: list[str]
+    expected: list[str]
+    ignored: list[str]
+    staging: Path
+    receipted: list[Accounted] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def jobs(self, paid: _Paid, counter: Any) -> list[WriterJob]:
+        config, rulebook, accounted, county, staging = self.config, self.rulebook, self.accounted, self.county, \
+            self.staging
+        procedure, notice, spot = self.procedure, self.procedure.notice, self.spot
+        county_wide = _onto_their_files(accounted, county.branches, county.problems + paid.problems)
+        receipted = self.receipted = [a for a in accounted if a.state != "duplicate"]
         _name_receipts(receipted)
         counts = {state: sum(1 for a in accounted if a.state == state) for state in STATES}
         counts["inputs"] = len(accounted)
-        counts["missing"] = len(missing)
+        counts["missing"] = len(self.missing)
         counts["branches"] = len(county.branches)
-        changes = promotions(rulebook, county.branches, previous_results(config.ledger_path, rulebook.template_id, config.period))
-        problems = _all_problems(accounted, county_wide, missing, {} if notice.get("pending") else notice)
+        self.counts = counts
+        changes = promotions(rulebook, county.branches,
+                             previous_results(config.ledger_path, rulebook.template_id, config.period))
+        problems = _all_problems(accounted, county_wide, self.missing, {} if notice.get("pending") else notice)
         # The county's own order of townships when it gave one (config or last period), then any others.
-        seen = {a.sub.township for a in townships_in if a.sub.township and a.state in ("accepted", "rejected")}
-        townships = list(dict.fromkeys(expected)) + sorted(seen - set(expected))
+        seen = {a.sub.township for a in self.townships_in if a.sub.township and a.state in ("accepted", "rejected")}
+        townships = list(dict.fromkeys(self.expected)) + sorted(seen - set(self.expected))
         targets = evaluate_targets(rulebook, county.branches)
         consolidated = Consolidated(rulebook, config.period, county, [_input_row(a) for a in accounted], problems,
-                                    townships, current, notice, spot, changes, targets_table(targets),
+                                    townships, self.current, notice, spot, changes, targets_table(targets),
                                     [("评定程序", STATUS_HEADERS, partial(status_rows, rulebook, county, procedure)),
                                      ("乡镇评审问责", ACCOUNTABILITY_HEADERS, partial(accountability_rows, county, procedure))],
                                     county_name=config.county)
-        adjustments: list[Path] = []
-        finance = _finance_version(config, paid_by, procedure, payments, county.branches, staging, adjustments)
-        watch.lap("consolidate")
         contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
                                 config.notice_mailbox)
-        receipts = staging / RECEIPTS
-        jobs = claimed_jobs("receipts", receipted, partial(_write_receipt, folder=receipts), config.workers,
-                            len(receipted) / 8)
+        jobs = claimed_jobs("receipts", receipted, partial(_write_receipt, folder=staging / RECEIPTS), config.workers,
+                            len(receipted) / 8, counter)
         jobs += [
             WriterJob("consolidated workbook", lambda: [write_consolidated(
                 staging / consolidated_workbook_name(rulebook.id, config.period), consolidated)], len(county.branches) / 60),
@@ -546,34 +604,33 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
                       len(county.branches) / 250),
             WriterJob("township notices", lambda: write_township_notices(staging, consolidated, contact),
                       len(county.branches) / 150),
+        ]
+        payments, finance = paid.payments, paid.finance
+        # They read the payments and the finance version, which only the run's own process holds (`_Paid`): one
+        # job, the heaviest, which it writes (fanout.lanes).
+        jobs.append(together("finance workbook, results.json, ledger record", [
+            WriterJob("finance workbook", lambda: [write_finance_workbook(
+                staging / finance_workbook_name(rulebook.id, config.period), self.paid_by, config.period, _held(payments),
+                county.branches, config.county, draft=procedure.draft, townships=townships)], paid.lines / 20),
+            WriterJob("results.json", lambda: [write_results_json(
+                staging / RESULTS_JSON, config.period, rulebook, accounted, county, _held(payments), problems,
+                self.missing, counts, self.seed, spot, notice, self.ignored,
+                {k: s.to_dict() for k, s in procedure.statuses.items()},
+                {**outcome_json(procedure), "finance": _held(finance)["shown"]}, targets, config.county)],
+                len(county.branches) / 200),
             # Staged now, beside the outputs, rather than in the commit; its "run" (when the run finished) is staged
             # by the commit (publish.stage_ledger_run).
             WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
-                accounted, county.branches, _procedure_record(procedure, finance))), len(county.branches) / 300),
-        ]
-        # Both read every payment line and every branch: one job, the heaviest, which the run's own process writes
-        # (fanout.lanes).
-        jobs.append(together("finance workbook, results.json", [
-            WriterJob("finance workbook", lambda: [write_finance_workbook(
-                staging / finance_workbook_name(rulebook.id, config.period), paid_by, config.period, payments,
-                county.branches, config.county, draft=procedure.draft, townships=townships)], len(payments.lines) / 20),
-            WriterJob("results.json", lambda: [write_results_json(
-                staging / RESULTS_JSON, config.period, rulebook, accounted, county, payments, problems, missing, counts,
-                seed, spot, notice, ignored, {k: s.to_dict() for k, s in procedure.statuses.items()},
-                {**outcome_json(procedure), "finance": finance["shown"]}, targets, config.county)],
-                len(county.branches) / 200),
-        ]))
-        written = run_writers(jobs, config.workers, watch.timings, watch.peaks) + started.finish()
-        outputs = _in_receipt_order([p for paths in written for p in paths], receipted, receipts) + adjustments
-    watch.lap("write outputs")
-    exit_code = EXIT_OK if counts["rejected"] == 0 and counts["held"] == 0 and not missing else EXIT_PROBLEMS
-    summary = one_screen_summary(config.out, config.period, rulebook, counts, missing, accounted, payments.total(),
-                                 seed, ignored)
-    if notice.get("error") and not notice.get("pending"):
-        summary += f"\nWARNING public notice dates not set: {notice['error']}"
-    summary += "\n" + _procedure_summary(procedure, finance["shown"])
-    return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches,
-                      procedure=_procedure_record(procedure, finance))
+                accounted, county.branches, _procedure_record(procedure, _held(finance)))), len(county.branches) / 300),
+        ], here=True))
+        return jobs
+
+
+def _held(value: _T | None) -> _T:
+    """What only the run's own process holds, read by a job of its lane (`_Paid`)."""
+    if value is None:
+        raise RuntimeError("a job of the run's own lane was written in a lane's child")
+    return value
 
 
 def _procedure_record(procedure: Outcome, finance: dict[str, Any]) -> dict[str, Any]:

@@ -129,9 +129,17 @@ def test_lanes__heaviest_first_each_to_the_lightest_lane__claiming_jobs_one_to_a
             job("receipts 3", 0.5, claims=True)]
     named = [[jobs[i].name for i in lane] for lane in lanes(jobs, 3)]
     assert named == [["finance", "receipts 1"], ["consolidated", "receipts 2"], ["notices", "ledger", "receipts 3"]]
-    # With fewer jobs than lanes, no empty lane (no child is started for nothing).
+    # With fewer jobs than lanes, a lane is empty: the lanes are fixed before the jobs are known (fanout.Lanes).
     two = jobs[1:3]
-    assert [[two[i].name for i in lane] for lane in lanes(two, 3)] == [["finance"], ["notices"]]
+    assert [[two[i].name for i in lane] for lane in lanes(two, 3)] == [["finance"], ["notices"], []]
+
+
+def test_lanes__a_job_only_the_run_holds_the_data_of__first_in_the_runs_own_lane__whatever_its_weight():
+    from processor.fanout import lanes
+
+    jobs = [WriterJob("consolidated", list, 5.0), WriterJob("finance", list, 1.0, here=True),
+            WriterJob("notices", list, 3.0)]
+    assert [[jobs[i].name for i in lane] for lane in lanes(jobs, 2)] == [["finance", "notices"], ["consolidated"]]
 
 
 # --- receipts claimed a few at a time (fanout.claimed_jobs) ----------------------------------------
@@ -257,3 +265,98 @@ def test_together__one_worker__written_here_in_order__each_timed(tmp_path):
     written = run_writers([together("both", [part("a"), part("b")]), part("c")], 1, timings)
     assert written == [[tmp_path / "a", tmp_path / "b"], [tmp_path / "c"]] and order == ["a", "b", "c"]
     assert set(timings) == {"write a", "write b", "write c"}
+
+
+# --- lanes forked before every job is known (fanout.Lanes) ----------------------------------------------
+
+def _late(folder: Path, workers: int = 2):
+    """The run's late jobs: receipts claimed by both lanes, a notice, and a finance workbook that reads what only the
+    run's own process holds (`mine`), each built from what the lanes were told."""
+    def build(news: dict, counter) -> list[WriterJob]:
+        from processor.fanout import claimed_jobs
+
+        def notice() -> list[Path]:
+            path = folder / "notice.txt"
+            path.write_text(f"{news['problems']} {os.getpid()}", encoding="utf-8")
+            return [path]
+
+        def finance() -> list[Path]:
+            path = folder / "finance.txt"
+            path.write_text(f"{news['payments']} {os.getpid()}", encoding="utf-8")
+            return [path]
+        items = [f"{n:02d}" for n in range(40)]
+        return [*claimed_jobs("receipts", items, _receipt_writer(folder), workers, 0.5, counter),
+                WriterJob("notice", notice, 3.0), WriterJob("finance", finance, 1.0, here=True)]
+    return build
+
+
+def test_lanes__early_jobs_while_the_run_goes_on__late_jobs_built_from_what_the_children_are_told(tmp_path):
+    from processor.fanout import Lanes
+
+    timings: dict[str, float] = {}
+    here = os.getpid()
+    with Lanes([_writes(tmp_path / "review.txt", "R")], 2, _late(tmp_path), timings) as lanes:
+        payments = ["line"] * 3  # made after the fork: the children never see it
+        jobs = lanes.send({"problems": "P1", "payments": None}, {"problems": "P1", "payments": len(payments)})
+        early, late = lanes.write()
+
+    assert [job.name for job in jobs] == ["receipts 1", "receipts 2", "notice", "finance"]
+    assert early == [[tmp_path / "review.txt"]]
+    assert int((tmp_path / "review.txt").read_text(encoding="utf-8").split()[1]) != here
+    assert late[2:] == [[tmp_path / "notice.txt"], [tmp_path / "finance.txt"]]
+    # The job only this process holds the data of is written here, from what this process built its jobs from.
+    assert (tmp_path / "finance.txt").read_text(encoding="utf-8").split() == ["3", str(here)]
+    said, pid = (tmp_path / "notice.txt").read_text(encoding="utf-8").split()
+    assert said == "P1" and int(pid) != here  # the child built its notice from the news it was told
+    # Every receipt written once, by whichever lane claimed it, off the counter the child inherited.
+    receipts = sorted(p for paths in late[:2] for p in paths)
+    assert receipts == [tmp_path / f"{n:02d}.txt" for n in range(40)]
+    assert all(len((tmp_path / f"{n:02d}.txt").read_text(encoding="utf-8").split()) == 1 for n in range(40))
+    assert {"write review.txt", "write notice", "write finance", "write receipts 1", "write receipts 2"} <= set(timings)
+
+
+def test_lanes__one_worker__early_jobs_written_at_once__late_ones_here_in_order(tmp_path):
+    from processor.fanout import Lanes
+
+    here = str(os.getpid())
+    with Lanes([_writes(tmp_path / "review.txt", "R")], 1, _late(tmp_path, workers=1)) as lanes:
+        assert (tmp_path / "review.txt").exists()  # before the run goes on to the payments
+        lanes.send({"problems": "P1", "payments": None}, {"problems": "P1", "payments": 3})
+        early, late = lanes.write()
+    assert late == [[tmp_path / f"{n:02d}.txt" for n in range(40)], [tmp_path / "notice.txt"],
+                    [tmp_path / "finance.txt"]]
+    assert (tmp_path / "notice.txt").read_text(encoding="utf-8").split() == ["P1", here]
+
+
+def test_lanes__the_child_cannot_build_its_jobs__its_lane_written_here(tmp_path):
+    from processor.fanout import Lanes
+
+    here = os.getpid()
+    build = _late(tmp_path)
+
+    def fragile(news: dict, counter) -> list[WriterJob]:
+        if os.getpid() != here:
+            raise KeyError("a field the child was not told")
+        return build(news, counter)
+
+    with Lanes([], 2, fragile) as lanes:
+        lanes.send({"problems": "P1", "payments": 3})
+        _, late = lanes.write()
+    assert late[2] == [tmp_path / "notice.txt"]
+    assert (tmp_path / "notice.txt").read_text(encoding="utf-8").split() == ["P1", str(here)]
+    # The child's claimed receipts are written again here: every item (which of its claims it finished is not known).
+    assert sorted({p for paths in late[:2] for p in paths}) == [tmp_path / f"{n:02d}.txt" for n in range(40)]
+
+
+def test_lanes__the_run_stops_before_it_tells_the_children__they_are_stopped(tmp_path):
+    from processor.fanout import Lanes
+
+    begun = time.monotonic()
+    with pytest.raises(RuntimeError, match="payments"):
+        with Lanes([_writes(tmp_path / "review.txt", "R")], 2, _late(tmp_path)) as lanes:
+            child = lanes._children[0]._process.pid
+            raise RuntimeError("the payments could not be worked out")
+    assert time.monotonic() - begun < 30
+    with pytest.raises(ProcessLookupError):  # stopped and reaped
+        os.kill(child, 0)
+    assert not (tmp_path / "notice.txt").exists()
