@@ -309,7 +309,7 @@ def _processor_text(run: dict) -> str:
 
 # The stages --workers share (reading; writing, of which each "write <job>" is a part); every other stage the run's
 # own process does alone. The writer jobs started early, which a second processor writes while the first works out
-# the payments (fanout.Started).
+# the payments (fanout.Lanes: the first lane's child).
 SHARED_STAGE = "read+validate+score branches"
 EARLY_JOBS = ("write review workbook", "write complaints workbook")
 

@@ -11,7 +11,7 @@ the run's own process is what a child's pages cost; the two lanes against both i
 each other on this host, and what the lane written here saves.
 
 It wraps two private functions of processor.fanout (`_run`, a job in its child; `_timed`, a job in the run's own
-process) and, for one at a time, the run's `run_writers`: a diagnostic of this layout, not an interface.
+process) and, for one at a time, the run's `Lanes`: a diagnostic of this layout, not an interface.
 """
 from __future__ import annotations
 
@@ -63,14 +63,23 @@ def measure(inbox: Path, way: str) -> None:
                 fh.write(json.dumps(line) + "\n")
             return done
 
-        def one_at_a_time_writers(jobs: list[Any], _workers: int, timings: Any = None, peaks: Any = None) -> Any:
-            return [fanout.Started([job], 2, timings, peaks).finish()[0] for job in jobs]
+        class OneAtATime(fanout.Lanes):
+            """Every job in a child of its own, one after another, the jobs built here as with one worker."""
+
+            def __init__(self, early: list[Any], _workers: int, late: Any = None, timings: Any = None,
+                         peaks: Any = None) -> None:
+                super().__init__([], 1, late, timings, peaks)
+                self.first = [fanout.Started([job], 2, timings, peaks).finish()[0] for job in early]
+
+            def write(self) -> Any:
+                jobs = self.send(None) if self._jobs is None else self._jobs
+                return self.first, [fanout.Started([job], 2, self._timings, self._peaks).finish()[0] for job in jobs]
 
         original_run, original_timed = fanout._run, fanout._timed
         fanout._run = lambda job: counted(original_run, job)  # type: ignore[assignment]
         fanout._timed = lambda job, timings: counted(original_timed, job, timings)  # type: ignore[assignment]
         if one_at_a_time:  # each job in a child of its own, one after another, whatever was asked
-            run.run_writers = one_at_a_time_writers
+            setattr(run, "Lanes", OneAtATime)
         logger.remove()
         (Path(work) / "out").mkdir()
         nightly_run(RunConfig(inbox=inbox, out=Path(work) / "out", rulebook="R1", period=2026, progress=False,
