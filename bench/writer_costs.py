@@ -79,7 +79,7 @@ def measure(inbox: Path, way: str) -> None:
         fanout._run = lambda job: counted(original_run, job)  # type: ignore[assignment]
         fanout._timed = lambda job, timings: counted(original_timed, job, timings)  # type: ignore[assignment]
         if one_at_a_time:  # each job in a child of its own, one after another, whatever was asked
-            run.Lanes = OneAtATime  # type: ignore[assignment]
+            run.Lanes = OneAtATime  # type: ignore[misc, assignment]
         logger.remove()
         (Path(work) / "out").mkdir()
         nightly_run(RunConfig(inbox=inbox, out=Path(work) / "out", rulebook="R1", period=2026, progress=False,
