@@ -439,12 +439,13 @@ def _statuses(rb: Rulebook, county: CountyResult, listed: dict[Key, str], findin
 
 def status_rows(rb: Rulebook, county: CountyResult, outcome: Outcome) -> list[list[Any]]:
     """评定程序 sheet: every branch, its status, who set it, when and from which file."""
-    rows = []
-    for b in county.branches:
-        s = outcome.statuses[b.key]
-        rows.append([b.township, b.branch_code, b.name, outcome.listed.get(b.key, "—"), rating_text(rb, b.rating, b.grade),
-                     STATUS_TEXT[s.code], s.set_by, s.set_on, s.file])
-    return rows
+    return [status_row(rb, b, outcome) for b in county.branches]
+
+
+def status_row(rb: Rulebook, b: BranchResult, outcome: Outcome) -> list[Any]:
+    s = outcome.statuses[b.key]
+    return [b.township, b.branch_code, b.name, outcome.listed.get(b.key, "—"), rating_text(rb, b.rating, b.grade),
+            STATUS_TEXT[s.code], s.set_by, s.set_on, s.file]
 
 
 STATUS_HEADERS = ["乡镇", "支部编码", "支部名称", "县级审查", "当前评定", "状态", "设定者", "日期", "依据文件"]
