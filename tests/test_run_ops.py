@@ -445,6 +445,17 @@ def test_staged_ledger_record__written_piece_by_piece__the_bytes_json_dumps_writ
     assert [(t, carried_text(r)) for t, r in staged_ledger_record(tmp_path)["carried"]] == record["carried"]
 
 
+def test_staged_ledger_record__larger_than_a_chunk_written_past_the_page_cache__the_bytes_json_dumps_writes(tmp_path):
+    # A province's record is ~50 MB: written in pieces of a megabyte or so, through DirectOutput's 8 MB chunks.
+    from processor.publish import LEDGER_PENDING, stage_ledger_record
+    record = {"inputs": [], "branches": [{"township": f"第{n:04d}镇", "name": "党支部" * (n % 7), "score": f"{n}.5"}
+                                         for n in range(150_000)], "procedure": {}}
+    stage_ledger_record(tmp_path, record)
+    written = (tmp_path / LEDGER_PENDING).read_bytes()
+    assert len(written) > 9 << 20
+    assert written == json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
 def test_staged_ledger_record__carried_records_stay_packed__read_back_as_the_records(tmp_path):
     # The run keeps each township's carried records compressed and hands the record a CarriedRecords: the staged
     # file keeps them packed (a province's ~160 MB of records JSON, quoted again inside the record, was ~1 s of the
