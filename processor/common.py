@@ -60,9 +60,11 @@ class DirectOutput:
     BLOCK = 4096  # O_DIRECT's alignment of memory, file offset and length on the file systems it runs on
     CHUNK = 8 << 20
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, chunk: int = CHUNK) -> None:
+        """CHUNK: the bytes each of the two buffers holds (a multiple of BLOCK); each is memory of the process."""
         self._path = path
-        self._buffers = [mmap.mmap(-1, self.CHUNK), mmap.mmap(-1, self.CHUNK)]  # page-aligned, as O_DIRECT asks
+        self._chunk = chunk
+        self._buffers = [mmap.mmap(-1, chunk), mmap.mmap(-1, chunk)]  # page-aligned, as O_DIRECT asks
         self._current = 0
         self._filled = 0
         self._written = 0
@@ -86,12 +88,12 @@ class DirectOutput:
         view = memoryview(data)
         while view:
             buffer = self._buffers[self._current]
-            piece = view[:self.CHUNK - self._filled]
+            piece = view[:self._chunk - self._filled]
             buffer[self._filled:self._filled + len(piece)] = piece
             self._filled += len(piece)
             view = view[len(piece):]
-            if self._filled == self.CHUNK:
-                self._hand_over(self.CHUNK)
+            if self._filled == self._chunk:
+                self._hand_over(self._chunk)
         return len(data)
 
     def _hand_over(self, length: int) -> None:

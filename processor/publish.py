@@ -59,16 +59,17 @@ def stage_ledger_record(staging: Path, record: dict[str, Any]) -> None:
     carried = record.get("carried")
     if isinstance(carried, CarriedRecords):
         record = {**record, "carried": carried.staged()}
-    # Past the page cache, as results.json (common.DirectOutput): a province's ~50 MB took 0.75 s through it with
-    # one worker and 1.45 s beside a lane's child, whose pages the host had to give again.
-    with DirectOutput(staging / LEDGER_PENDING) as direct:
+    # Past the page cache, as results.json (common.DirectOutput): a province's ~50 MB took 0.70–0.86 s through it
+    # with one worker and 1.45–1.48 s beside a lane's child, whose pages the host had to give again. Buffers of 1 MB,
+    # not 8: the job runs after the finance workbook, at the run's process's high-water mark.
+    with DirectOutput(staging / LEDGER_PENDING, chunk=1 << 20) as direct:
         text = _Utf8(direct)
         _write_json(text, record, depth=2)
         text.flush()
 
 
 class _Utf8:
-    """Text written to a binary output as UTF-8, a megabyte or so at a time (`flush` the rest)."""
+    """Text written to a binary output as UTF-8, ~256 thousand characters at a time (`flush` the rest)."""
 
     def __init__(self, raw: DirectOutput) -> None:
         self._raw = raw
@@ -78,7 +79,7 @@ class _Utf8:
     def write(self, text: str) -> int:
         self._pieces.append(text)
         self._size += len(text)
-        if self._size >= 1 << 20:
+        if self._size >= 1 << 18:
             self.flush()
         return len(text)
 

@@ -615,7 +615,12 @@ class _Outputs:
         payments, finance = paid.payments, paid.finance
         # They read the payments and the finance version, which only the run's own process holds (`_Paid`): one
         # job, the heaviest, which it writes (fanout.lanes).
-        jobs.append(together("finance workbook, results.json, ledger record", [
+        jobs.append(together("ledger record, finance workbook, results.json", [
+            # Staged now, beside the outputs, rather than in the commit; its "run" (when the run finished) is staged
+            # by the commit (publish.stage_ledger_run). First: after the finance workbook, at the process's high-water
+            # mark, it raised a one-worker run's peak by ~16 MB.
+            WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
+                accounted, county.branches, _procedure_record(procedure, _held(finance)))), len(county.branches) / 300),
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), self.paid_by, config.period, _held(payments),
                 county.branches, config.county, draft=procedure.draft, townships=townships)], paid.lines / 20),
@@ -625,10 +630,6 @@ class _Outputs:
                 {k: s.to_dict() for k, s in procedure.statuses.items()},
                 {**outcome_json(procedure), "finance": _held(finance)["shown"]}, targets(), config.county)],
                 len(county.branches) / 200),
-            # Staged now, beside the outputs, rather than in the commit; its "run" (when the run finished) is staged
-            # by the commit (publish.stage_ledger_run).
-            WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
-                accounted, county.branches, _procedure_record(procedure, _held(finance)))), len(county.branches) / 300),
         ], here=True))
         return jobs
 
