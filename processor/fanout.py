@@ -85,7 +85,6 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
     if workers <= 1 or len(jobs) <= 1:
         return [_timed(job, timings) for job in jobs]
     with Lanes([], min(workers, len(jobs)), lambda _news, _counter: jobs, timings, peaks) as started:
-        started.send(None)
         return started.write()[1]
 
 
@@ -206,7 +205,7 @@ class Lanes:
 
     def __init__(self, early: list[WriterJob], workers: int, late: Late | None = None,
                  timings: dict[str, float] | None = None, peaks: dict[str, float] | None = None) -> None:
-        self._early, self._late, self._workers = early, late or _no_jobs, max(1, workers)
+        self._late, self._workers = late or _no_jobs, max(1, workers)
         self._timings, self._peaks = timings, peaks
         self._children: list[_Child] = []
         self._jobs: list[WriterJob] | None = None
@@ -229,7 +228,7 @@ class Lanes:
         return self._jobs
 
     def write(self) -> tuple[list[list[Path]], list[list[Path]]]:
-        """(the early jobs' paths, the sent jobs' paths), each in the order of its jobs."""
+        """(the early jobs' paths, the sent jobs' paths), each in the order of its jobs; nothing sent yet: `send(None)`."""
         jobs = self.send(None) if self._jobs is None else self._jobs
         if not self._children:
             return self._early_written, [_timed(job, self._timings) for job in jobs]
@@ -328,5 +327,4 @@ class Started(Lanes):
         super().__init__(jobs, min(workers, 2) if jobs else 1, None, timings, peaks)
 
     def finish(self) -> list[list[Path]]:
-        self.send(None)
         return self.write()[0]

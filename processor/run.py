@@ -19,7 +19,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from dataclasses import dataclass, field
 from decimal import Decimal
 from multiprocessing.reduction import ForkingPickler
@@ -693,7 +693,6 @@ class _Statuses:
 
     def __init__(self, rb: Rulebook, county: CountyResult, outcome: Outcome) -> None:
         self._rb, self._county, self._outcome = rb, county, outcome
-        self._by_file: dict[str, list[BranchResult]] | None = None
 
     def on_receipt(self, a: Accounted) -> None:
         rows = self._rows(a.sub.file) if a.state == "accepted" else []
@@ -701,14 +700,17 @@ class _Statuses:
             a.sub.meta["status_rows"] = rows
 
     def _rows(self, file: str) -> list[list[str]]:
-        if self._by_file is None:
-            by_key = {b.key: b for b in self._county.branches}
-            self._by_file = {}
-            for b in self._county.branches:
-                self._by_file.setdefault(b.file, []).append(b)
-            for f in self._outcome.findings:
-                self._by_file.setdefault(f.file, []).append(by_key[f.key])
         return [[str(v) for v in status_row(self._rb, b, self._outcome)] for b in self._by_file.get(file, [])]
+
+    @cached_property
+    def _by_file(self) -> dict[str, list[BranchResult]]:
+        by_key = {b.key: b for b in self._county.branches}
+        by_file: dict[str, list[BranchResult]] = {}
+        for b in self._county.branches:
+            by_file.setdefault(b.file, []).append(b)
+        for f in self._outcome.findings:
+            by_file.setdefault(f.file, []).append(by_key[f.key])
+        return by_file
 
 
 def _finance_version(config: RunConfig, rb: Rulebook, outcome: Outcome, payments: PayResult,
