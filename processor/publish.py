@@ -25,13 +25,14 @@ from loguru import logger
 
 from .carry import CarriedRecords, carried_packed
 from .common import DirectOutput, atomic_write
-from .ledger import keep_good_copy, record_run
+from .ledger import keep_good_copy, record_run, stage_rows
 from .lock import process_alive
 
 JOURNAL = ".commit.json"
 RECEIPTS = "receipts"
 LEDGER_PENDING = ".ledger-record.json"
 LEDGER_RUN = ".ledger-run.json"
+LEDGER_ROWS = ".ledger-rows.sqlite"  # the rows of the record that grow with the branches (ledger.stage_rows)
 STAGING_PREFIX = ".staging-"
 
 
@@ -87,6 +88,11 @@ class _Utf8:
         if self._pieces:
             self._raw.write("".join(self._pieces).encode("utf-8"))
             self._pieces, self._size = [], 0
+
+
+def stage_ledger_rows(staging: Path, branches: Iterable[tuple[Any, ...]], statuses: Iterable[tuple[Any, ...]]) -> None:
+    """The record's branch results and statuses (ledger.stage_rows), beside the rest of it."""
+    stage_rows(staging / LEDGER_ROWS, branches, statuses)
 
 
 def stage_ledger_run(staging: Path, run: dict[str, Any]) -> None:
@@ -171,8 +177,8 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None,
             record = staged_ledger_record(staging)
         record["run"]["commit_id"] = plan.commit_id
         ledger = Path(plan.ledger)
-        record_run(ledger, record["run"], record["inputs"], record["branches"], _carried(record.get("carried", [])),
-                   record.get("procedure"))
+        record_run(ledger, record["run"], record["inputs"], record.get("branches", []),
+                   _carried(record.get("carried", [])), record.get("procedure"), _staged_rows(staging, record))
         keep_good_copy(ledger)
         pending.unlink()
         _fault_point("ledger")
@@ -180,6 +186,18 @@ def _finish(out: Path, plan: Commit, record: dict[str, Any] | None = None,
     if swept is not None:
         swept()
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _staged_rows(staging: Path, record: dict[str, Any]) -> Path | None:
+    """The branch results and statuses `stage_rows` staged for the ledger; None for a record that holds them itself
+    (one staged by a version before 2026-12-05, or a test's)."""
+    rows = staging / LEDGER_ROWS
+    if rows.exists():
+        return rows
+    if "branches" not in record:
+        logger.error("the staged ledger rows {} are missing: the run is recorded without its branches' results and "
+                     "statuses; its outputs in {} hold them", rows, staging.parent)
+    return None
 
 
 def _carried(carried: Sequence[Any]) -> Iterable[tuple[str, bytes]]:

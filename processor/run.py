@@ -32,7 +32,6 @@ from .accounting import STATES, Accounted, account, files_in_force
 from .carry import CarriedRecords, submission_records_json
 from .common import (
     CHINA_TZ,
-    MadeWhenRead,
     collector_paused,
     consolidated_workbook_name,
     finance_workbook_name,
@@ -95,6 +94,7 @@ from .publish import (
     new_staging,
     recover,
     stage_ledger_record,
+    stage_ledger_rows,
     stage_ledger_run,
 )
 from .receipt import receipt_name, write_receipt
@@ -145,7 +145,7 @@ class RunOutcome:
     # The county's scored branches. Their own rows are read from the run's part files (parts.py), which go with its
     # staging folder: after the run, read their ratings, scores and reasons, not their rows.
     branches: list[BranchResult] = field(default_factory=list, repr=False)
-    procedure: dict[str, Any] = field(default_factory=dict, repr=False)  # statuses and the finance issue, for the ledger
+    procedure: dict[str, Any] = field(default_factory=dict, repr=False)  # the finance version issued, for the ledger
 
 
 class Stopwatch:
@@ -532,7 +532,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         summary += f"\nWARNING public notice dates not set: {notice['error']}"
     summary += "\n" + _procedure_summary(procedure, finance["shown"])
     return RunOutcome(exit_code, counts, missing, outputs, seed, summary, branches=county.branches,
-                      procedure=_procedure_record(procedure, finance))
+                      procedure=_procedure_record(finance))
 
 
 _T = TypeVar("_T")
@@ -614,16 +614,20 @@ class _Outputs:
                       len(county.branches) / 250),
             WriterJob("township notices", lambda: write_township_notices(staging, consolidated(), contact),
                       len(county.branches) / 150),
+            # Staged for the commit, which copies them into the ledger in one statement each, rather than binding
+            # them one by one itself while the other processors wait.
+            WriterJob("ledger rows", lambda: _staged_ledger_rows(staging, county.branches, procedure),
+                      len(county.branches) / 300),
         ]
         payments, finance = paid.payments, paid.finance
         # They read the payments and the finance version, which only the run's own process holds (`_Paid`): one
         # job, the heaviest, which it writes (fanout.lanes).
         jobs.append(together("ledger record, finance workbook, results.json", [
             # Staged now, beside the outputs, rather than in the commit; its "run" (when the run finished) is staged
-            # by the commit (publish.stage_ledger_run). First: after the finance workbook, at the process's high-water
-            # mark, it raised a one-worker run's peak by ~16 MB.
+            # by the commit (publish.stage_ledger_run), its rows apart ("ledger rows"). First: after the finance
+            # workbook, at the process's high-water mark, it raised a one-worker run's peak by ~16 MB.
             WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
-                accounted, county.branches, _procedure_record(procedure, _held(finance)))), len(county.branches) / 300),
+                accounted, _procedure_record(_held(finance)))), len(accounted) / 10),
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), self.paid_by, config.period, _held(payments),
                 county.branches, config.county, draft=procedure.draft, townships=townships)], paid.lines / 20),
@@ -644,10 +648,10 @@ def _held(value: _T | None) -> _T:
     return value
 
 
-def _procedure_record(procedure: Outcome, finance: dict[str, Any]) -> dict[str, Any]:
-    """Every branch's status and the finance version issued, as the ledger records them."""
-    return {"statuses": [{"township": k[0], "branch_code": k[1], **s.to_dict()} for k, s in procedure.statuses.items()],
-            "issue": finance["issue"]}
+def _procedure_record(finance: dict[str, Any]) -> dict[str, Any]:
+    """The finance version issued, as the ledger records it; every branch's status is staged with the branches'
+    results (`_staged_ledger_rows`)."""
+    return {"issue": finance["issue"]}
 
 
 # --- the rating procedure: the county's review, confirmation, notice and complaints (procedure.py) ---------
@@ -845,7 +849,7 @@ def _input_row(a: Accounted) -> InputRow:
 
 def _ledger_record(config: RunConfig, rb: Rulebook, started: str, accounted: list[Accounted],
                    outcome: RunOutcome) -> dict[str, Any]:
-    return {"run": _ledger_run(config, rb, started, outcome), **_ledger_rest(accounted, outcome.branches, outcome.procedure)}
+    return {"run": _ledger_run(config, rb, started, outcome), **_ledger_rest(accounted, outcome.procedure)}
 
 
 def _ledger_run(config: RunConfig, rb: Rulebook, started: str, outcome: RunOutcome) -> dict[str, Any]:
@@ -854,21 +858,28 @@ def _ledger_run(config: RunConfig, rb: Rulebook, started: str, outcome: RunOutco
             "period": config.period, "seed": outcome.seed, "exit_code": outcome.exit_code, "counts": outcome.counts}
 
 
-def _ledger_rest(accounted: list[Accounted], branches: list[BranchResult], procedure: dict[str, Any]) -> dict[str, Any]:
-    """The ledger record but its "run": every input, every branch's result, the records carried to next period."""
+def _ledger_rest(accounted: list[Accounted], procedure: dict[str, Any]) -> dict[str, Any]:
+    """The ledger record but its "run" and the rows staged apart (`_staged_ledger_rows`): every input, the records
+    carried to next period, the finance version issued."""
     inputs = [{"sha256": a.input.sha256, "file": a.input.name, "origin": a.input.origin, "sender": a.input.sender,
                "subject": a.input.subject, "message_id": a.input.message_id, "date": shown_date(a.input.date),
                "township": a.sub.township, "period": _stated_period(a.sub),
                "state": a.state, "errors": count_by_severity(a.sub.problems)[ERROR],
                "warnings": count_by_severity(a.sub.problems)[WARNING], "receipt": a.receipt} for a in accounted]
-    results = MadeWhenRead(branches, _branch_row)  # made one at a time as they are staged: ~40 MB for a province
     carried = CarriedRecords([(a.sub.township, a.carried) for a in accounted if a.state == "accepted" and a.carried])
-    return {"inputs": inputs, "branches": results, "carried": carried, "procedure": procedure}
+    return {"inputs": inputs, "carried": carried, "procedure": procedure}
 
 
-def _branch_row(b: BranchResult) -> dict[str, Any]:
-    return {"township": b.township, "branch_code": b.branch_code, "name": b.name, "rating": b.rating,
-            "grade": b.grade, "qualified": b.qualified, "score": str(b.score)}
+def _staged_ledger_rows(staging: Path, branches: list[BranchResult], procedure: Outcome) -> list[Path]:
+    """Every branch's result and status, as the ledger's rows (publish.stage_ledger_rows)."""
+    stage_ledger_rows(staging, map(_branch_row, branches),
+                      ((k[0], k[1], s.code, s.set_by, s.set_on, s.file) for k, s in procedure.statuses.items()))
+    return []  # staged for the commit, not an output of the run
+
+
+def _branch_row(b: BranchResult) -> tuple[Any, ...]:
+    return (b.township, b.branch_code, b.name, b.rating, b.grade, None if b.qualified is None else int(b.qualified),
+            str(b.score))
 
 
 def _staged_ledger_rest(staging: Path, rest: dict[str, Any]) -> list[Path]:

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 import zlib
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from run_helpers import (
@@ -401,8 +403,21 @@ def test_kill_at_each_commit_step__next_start_has_the_new_outputs_complete_and_t
     assert not (out / JOURNAL).exists() and not list(out.glob(".staging-*"))
     runs = ledger_runs(out)
     assert len(runs) == 2 and runs[-1]["counts"]["accepted"] == 4
+    # Every branch's result and status, staged apart from the rest of the record, recorded as the same run's were.
+    assert _last_run_rows(out) == _last_run_rows(fresh) and len(_last_run_rows(out)[0]) == 4 * 3
     # And the next night runs normally, recording itself once more.
     assert run_cli(*run_args(inbox, out))[0] == 0 and output_files(out) == new and len(ledger_runs(out)) == 3
+
+
+def _last_run_rows(out: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The last run's branch results and statuses in the ledger, in the order recorded, without the run's id."""
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db:
+        last = db.execute("SELECT max(id) FROM runs").fetchone()[0]
+        results = db.execute("SELECT period, rulebook, township, branch_code, name, rating, grade, qualified, score "
+                             "FROM branch_results WHERE run_id = ? ORDER BY rowid", (last,)).fetchall()
+        statuses = db.execute("SELECT period, rulebook, township, branch_code, status, set_by, set_on, file "
+                              "FROM branch_status WHERE run_id = ? ORDER BY rowid", (last,)).fetchall()
+    return results, statuses
 
 
 def test_kill_before_the_commit_began__old_outputs_complete__ledger_unchanged(tmp_path):
@@ -505,17 +520,49 @@ def test_ledger_records__stored_deflated__an_older_ledgers_text_rows_read_and_no
     assert submission_records(ledger, PERIOD) == {"城关镇": old, "南关镇": new}
 
 
-def test_staged_ledger_record__branch_rows_made_as_they_are_written__the_same_file(tmp_path):
-    # The run hands the staged record its branches' rows as common.MadeWhenRead (made one at a time, not a province's
-    # 100,000 dicts first): the file is what a plain list gives.
+def test_ledger_rows_staged_apart__recorded_as_the_same_rows_given_one_by_one(tmp_path):
+    # The run stages its branches' results and statuses in an SQLite file of their own (ledger.stage_rows), which the
+    # commit copies into the ledger: the ledger then holds what it held when they were given to record_run one by one.
+    from processor.ledger import record_run, stage_rows
+
+    branches = [{"township": "城关镇", "branch_code": f"CG-{n:03d}", "name": f"第{n}村党支部", "rating": n % 6,
+                 "grade": None if n % 3 else "好", "qualified": [None, True, False][n % 3], "score": f"{70 + n}.5"}
+                for n in range(7)]
+    statuses = [{"township": "城关镇", "branch_code": f"CG-{n:03d}", "status": "confirmed", "set_by": "县委常委会",
+                 "set_on": "2026-12-01", "file": "评审.xlsx"} for n in range(7)]
+    run = {"started": "2026-12-02T01:00:00Z", "finished": "2026-12-02T01:01:00Z", "inbox": "inbox", "rulebook": "R1",
+           "period": 2026, "seed": 7, "exit_code": 0, "counts": {"accepted": 1}}
+    issue = {"version": 1, "issued_on": "2026-12-02", "total": "10.00", "lines": {"CG-000": "10.00"}}
+    record_run(tmp_path / "given.sqlite", run, [], branches, [], {"statuses": statuses, "issue": issue})
+    stage_rows(tmp_path / "rows.sqlite",
+               [(b["township"], b["branch_code"], b["name"], b["rating"], b["grade"],
+                 None if b["qualified"] is None else int(b["qualified"]), b["score"]) for b in branches],
+               [(s["township"], s["branch_code"], s["status"], s["set_by"], s["set_on"], s["file"]) for s in statuses])
+    assert not (tmp_path / "rows.sqlite.tmp").exists()
+    record_run(tmp_path / "staged.sqlite", run, [], [], [], {"issue": issue}, tmp_path / "rows.sqlite")
+
+    def everything(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+        with closing(sqlite3.connect(path)) as db:
+            return {table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+                    for table in ("runs", "branch_results", "branch_status", "finance_versions")}
+    given, staged = everything(tmp_path / "given.sqlite"), everything(tmp_path / "staged.sqlite")
+    assert staged == given
+    assert [r[3:] for r in given["branch_results"]][:2] == [("城关镇", "CG-000", "第0村党支部", 0, "好", None, "70.5"),
+                                                            ("城关镇", "CG-001", "第1村党支部", 1, None, 1, "71.5")]
+    assert len(given["branch_status"]) == 7 and len(given["finance_versions"]) == 1
+
+
+def test_staged_ledger_record__a_sequence_made_as_it_is_read__the_same_file_as_a_list(tmp_path):
+    # The run hands the staged record its carried records as views made one at a time (carry.CarriedRecords, a
+    # common.MadeWhenRead), not a province's 2,000 texts first: the file is what a plain list gives.
     from processor.common import MadeWhenRead
     from processor.publish import LEDGER_PENDING, stage_ledger_record
 
-    branches = [{"township": "城关镇", "code": f"CG-{n:03d}", "score": f"{80 + n}.5"} for n in range(5)]
-    made = MadeWhenRead(list(range(5)), lambda n: branches[n])
-    assert len(made) == 5 and list(made) == branches and made[1:3] == branches[1:3] and made[4] == branches[4]
+    carried = [["城关镇", f'{{"code": "CG-{n:03d}", "score": "{80 + n}.5"}}'] for n in range(5)]
+    made = MadeWhenRead(list(range(5)), lambda n: carried[n])
+    assert len(made) == 5 and list(made) == carried and made[1:3] == carried[1:3] and made[4] == carried[4]
     (tmp_path / "plain").mkdir()
     (tmp_path / "made").mkdir()
-    stage_ledger_record(tmp_path / "plain", {"inputs": [], "branches": branches, "carried": [], "procedure": {}})
-    stage_ledger_record(tmp_path / "made", {"inputs": [], "branches": made, "carried": [], "procedure": {}})
+    stage_ledger_record(tmp_path / "plain", {"inputs": [], "carried": carried, "procedure": {}})
+    stage_ledger_record(tmp_path / "made", {"inputs": [], "carried": made, "procedure": {}})
     assert (tmp_path / "made" / LEDGER_PENDING).read_bytes() == (tmp_path / "plain" / LEDGER_PENDING).read_bytes()
