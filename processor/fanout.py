@@ -4,7 +4,8 @@ children — each writing its share of the writer jobs one after another.
 Every output of a run is a file of its own (the finance workbook, the consolidated workbook, the reasons,
 the notices, results.json, the receipts), computed from data the run already holds. Forked children
 inherit that data copy-on-write, so nothing is pickled on the way in; a job sends back only the paths
-it wrote. With one worker the jobs run here, in order, exactly as before.
+it wrote. With one worker the jobs run here, one after another, in the order the run's own lane would write
+them (`lanes`: the jobs only it can write first, then the heaviest).
 
 Why lanes: a forked child copies each page of the run's data whose reference counts it writes, and so does the
 run's process while a child still shares the page. With a child a job, every child copied every page it wrote: at
@@ -230,9 +231,10 @@ class Lanes:
     def write(self) -> tuple[list[list[Path]], list[list[Path]]]:
         """(the early jobs' paths, the sent jobs' paths), each in the order of its jobs; nothing sent yet: `send(None)`."""
         jobs = self.send(None) if self._jobs is None else self._jobs
-        if not self._children:
-            return self._early_written, [_timed(job, self._timings) for job in jobs]
         assigned = lanes(jobs, self._workers)
+        if not self._children:
+            done = {i: _timed(jobs[i], self._timings) for i in assigned[0]}
+            return self._early_written, [done[i] for i in range(len(jobs))]
         done = {i: _timed(jobs[i], self._timings) for i in assigned[0]}  # a job failing here is the run's exception
         names = [job.name for job in jobs]
         for child, lane in zip(self._children, assigned[1:], strict=True):

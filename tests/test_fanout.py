@@ -328,6 +328,29 @@ def test_lanes__one_worker__early_jobs_written_at_once__late_ones_here_in_order(
     assert (tmp_path / "notice.txt").read_text(encoding="utf-8").split() == ["P1", here]
 
 
+def test_lanes__one_worker__the_run_s_own_jobs_first_then_the_heaviest__paths_in_the_order_of_the_jobs(tmp_path):
+    # As the run's own lane with more workers: the jobs that read what only it holds (the finance workbook) first,
+    # while its memory is lowest (a one-worker run peaked 1,000 MB writing it last, 911 MB first), then the heaviest.
+    from processor.fanout import Lanes
+
+    order: list[str] = []
+
+    def job(name: str, weight: float, here: bool = False) -> WriterJob:
+        def write() -> list[Path]:
+            order.append(name)
+            return [tmp_path / name]
+        return WriterJob(name, write, weight, here=here)
+
+    def build(_news: dict, _counter) -> list[WriterJob]:
+        return [job("light", 1.0), job("heavy", 5.0), job("finance", 2.0, here=True), job("middle", 3.0)]
+
+    with Lanes([], 1, build) as lanes:
+        lanes.send({})
+        _, late = lanes.write()
+    assert order == ["finance", "heavy", "middle", "light"]
+    assert late == [[tmp_path / "light"], [tmp_path / "heavy"], [tmp_path / "finance"], [tmp_path / "middle"]]
+
+
 def test_lanes__the_child_cannot_build_its_jobs__its_lane_written_here(tmp_path):
     from processor.fanout import Lanes
 
