@@ -232,9 +232,6 @@ class Lanes:
         """(the early jobs' paths, the sent jobs' paths), each in the order of its jobs; nothing sent yet: `send(None)`."""
         jobs = self.send(None) if self._jobs is None else self._jobs
         assigned = lanes(jobs, self._workers)
-        if not self._children:
-            done = {i: _timed(jobs[i], self._timings) for i in assigned[0]}
-            return self._early_written, [done[i] for i in range(len(jobs))]
         done = {i: _timed(jobs[i], self._timings) for i in assigned[0]}  # a job failing here is the run's exception
         names = [job.name for job in jobs]
         for child, lane in zip(self._children, assigned[1:], strict=True):
