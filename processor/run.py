@@ -508,8 +508,11 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     made = keep(_Outputs(config, rulebook, paid_by, accounted, townships_in, county, procedure, spot, seed, current,
                          missing, expected, ignored, staging))
     # The lanes' children start now, before the payments (fanout.Lanes); the first writes the review and
-    # complaints workbooks meanwhile, which need nothing of the payments.
-    with Lanes(county_jobs, config.workers, made.jobs, watch.timings, watch.peaks) as lanes:
+    # complaints workbooks meanwhile, and stages the ledger's rows for the commit (which copies them into the ledger
+    # in one statement each, rather than binding them one by one itself while the other processors wait): none of
+    # them needs anything of the payments.
+    early = [*county_jobs, WriterJob("ledger rows", partial(_staged_ledger_rows, staging, county.branches, procedure))]
+    with Lanes(early, config.workers, made.jobs, watch.timings, watch.peaks) as lanes:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
         with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
             payments = keep(compute_payments(paid_by, accepted, county.branches))
@@ -614,10 +617,6 @@ class _Outputs:
                       len(county.branches) / 250),
             WriterJob("township notices", lambda: write_township_notices(staging, consolidated(), contact),
                       len(county.branches) / 150),
-            # Staged for the commit, which copies them into the ledger in one statement each, rather than binding
-            # them one by one itself while the other processors wait.
-            WriterJob("ledger rows", lambda: _staged_ledger_rows(staging, county.branches, procedure),
-                      len(county.branches) / 300),
         ]
         payments, finance = paid.payments, paid.finance
         # They read the payments and the finance version, which only the run's own process holds (`_Paid`): one
