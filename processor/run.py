@@ -505,8 +505,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
         procedure, county_jobs = keep(_procedure(config, rulebook, county, spot, accounted, townships_in, staging))
     watch.lap("review procedure")
     paid_by = with_county_payers(rulebook, config.payers)  # the county's payers where the source names none
-    made = keep(_Outputs(config, rulebook, paid_by, accounted, townships_in, county, procedure, spot, seed, current,
-                         missing, expected, ignored, staging))
+    made = _Outputs(config, rulebook, paid_by, accounted, townships_in, county, procedure, spot, seed, current, missing,
+                    expected, ignored, staging)
     # The lanes' children start now, before the payments (fanout.Lanes); the first writes the review and
     # complaints workbooks meanwhile, and stages the ledger's rows for the commit (which copies them into the ledger
     # in one statement each, rather than binding them one by one itself while the other processors wait): none of
