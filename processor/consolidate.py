@@ -54,6 +54,9 @@ class InputRow:
 
 @dataclass
 class Consolidated:
+    """What the consolidated workbook, the reasons workbook and the notices are written from. The run writes the
+    notices and the reasons workbook before it knows the payments, from one whose inputs and problems refuse to be
+    read (run._Outputs.results_tables); the consolidated workbook's has them."""
     rulebook: Rulebook
     period: int
     county: CountyResult

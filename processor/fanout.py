@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -262,6 +263,7 @@ class _Child:
 
     def __init__(self, context: Any, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any) -> None:
         self.early = early
+        self._telling: threading.Thread | None = None
         self._conn, theirs = context.Pipe()
         self._process: Any = context.Process(target=_lane_in_child, args=(theirs, n, early, late, workers, counter),
                                              daemon=True)
@@ -269,6 +271,12 @@ class _Child:
         theirs.close()
 
     def tell(self, news: Any) -> None:
+        """NEWS sent from a thread of this process: the child reads it only once its early jobs are written, and news
+        larger than the pipe holds (a province's payment problems) would hold the run there until then."""
+        self._telling = threading.Thread(target=self._send, args=(news,), name="tell a lane", daemon=True)
+        self._telling.start()
+
+    def _send(self, news: Any) -> None:
         try:
             self._conn.send(news)
         except OSError:  # it died: `collect` finds out, and its jobs are written here
@@ -277,6 +285,8 @@ class _Child:
     def collect(self, late: int) -> tuple[list[_Done | None], list[str] | None, list[_Done | None]]:
         """(its early jobs' results, the names of the jobs it built, its lane's results); None for each job it did
         not finish."""
+        if self._telling is not None:
+            self._telling.join()
         try:
             got: tuple[list[_Done | None], list[str] | None, list[_Done | None]] = self._conn.recv()
         except (EOFError, OSError):
@@ -290,6 +300,8 @@ class _Child:
         if kill and self._process.is_alive():
             self._process.kill()
         self._process.join()
+        if self._telling is not None:
+            self._telling.join()  # its child gone, a send still under way fails at once
         self._conn.close()
         self._process = None
 

@@ -383,3 +383,30 @@ def test_lanes__the_run_stops_before_it_tells_the_children__they_are_stopped(tmp
     with pytest.raises(ProcessLookupError):  # stopped and reaped
         os.kill(child, 0)
     assert not (tmp_path / "notice.txt").exists()
+
+
+def test_lanes__news_larger_than_the_pipe_told_while_the_child_writes_its_early_jobs__the_run_goes_on(tmp_path):
+    """A province's payment problems are told to the child while it still writes the notices: the run goes on to its
+    own lane at once, rather than waiting until the child reads them."""
+    from processor.fanout import Lanes
+
+    go = tmp_path / "go"
+
+    def waits_for_the_run() -> list[Path]:  # the early job ends once the run has gone on past `send`
+        path = tmp_path / "early.txt"
+        deadline = time.monotonic() + 20
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        path.write_text("went on" if go.exists() else "waited", encoding="utf-8")
+        return [path]
+
+    problems = "问题" * 1_000_000  # ~6 MB pickled: a hundred times what a pipe holds
+    with Lanes([WriterJob("early", waits_for_the_run)], 2, _late(tmp_path)) as lanes:
+        lanes.send({"problems": problems, "payments": None}, {"problems": "P1", "payments": 3})
+        go.touch()
+        early, late = lanes.write()
+
+    assert (tmp_path / "early.txt").read_text(encoding="utf-8") == "went on"
+    assert early == [[tmp_path / "early.txt"]]
+    said, pid = (tmp_path / "notice.txt").read_text(encoding="utf-8").split()
+    assert said == problems and int(pid) != os.getpid()  # the child built its jobs from all of the news
