@@ -414,24 +414,33 @@ def _statuses(rb: Rulebook, county: CountyResult, listed: dict[Key, str], findin
     proc = settings(rb)
     cancelled = {f.key: f for f in findings if f.kind == "公示反馈" and f.what.endswith(CANCEL_RATING)}
     start, end = notice.get("start"), notice.get("end")
+    over = bool(start and end and given.as_of > dt.date.fromisoformat(end))
+    in_notice = bool(start and given.as_of >= dt.date.fromisoformat(start))
+    open_keys = set(still_open)
+    # A status is the same for every branch of a file (a frozen value): one of each, not one per branch of a province.
+    made: dict[tuple[str, str, str, str], Status] = {}
     found: dict[Key, Status] = {}
+    said: tuple[str, str, str, str]
     for b in county.branches:
         if b.key in cancelled:
             f = cancelled[b.key]
-            found[b.key] = Status("cancelled", "公示反馈核查", f.on, f.file)
+            said = ("cancelled", "公示反馈核查", f.on, f.file)
         elif review_stage and confirmation is None:
-            found[b.key] = (Status("under_review", proc.get("reviewing_body", "县级评审组"), "",
-                                   given.review.file if given.review else "") if b.key in listed
-                            else Status("township_rated", b.township, given.township_dates.get(b.file, ""), b.file))
-        elif start and end and given.as_of > dt.date.fromisoformat(end) and b.key not in still_open:
-            found[b.key] = Status("final", "公示期满", end, confirmation["file"] if confirmation else b.file)
-        elif start and given.as_of >= dt.date.fromisoformat(start):
-            found[b.key] = Status("in_notice", "结果公示", start, confirmation["file"] if confirmation else b.file)
+            said = (("under_review", proc.get("reviewing_body", "县级评审组"), "", given.review.file if given.review else "")
+                    if b.key in listed else ("township_rated", b.township, given.township_dates.get(b.file, ""), b.file))
+        elif over and b.key not in open_keys:
+            said = ("final", "公示期满", str(end), confirmation["file"] if confirmation else b.file)
+        elif in_notice:
+            said = ("in_notice", "结果公示", str(start), confirmation["file"] if confirmation else b.file)
         elif confirmation:
-            found[b.key] = Status("confirmed", f"{proc.get('confirming_body', '县委')}（{confirmation['reference']}）",
-                                  confirmation["date"], confirmation["file"])
+            said = ("confirmed", f"{proc.get('confirming_body', '县委')}（{confirmation['reference']}）",
+                    confirmation["date"], confirmation["file"])
         else:
-            found[b.key] = Status("township_rated", b.township, given.township_dates.get(b.file, ""), b.file)
+            said = ("township_rated", b.township, given.township_dates.get(b.file, ""), b.file)
+        status = made.get(said)
+        if status is None:
+            status = made[said] = Status(*said)
+        found[b.key] = status
     return found
 
 

@@ -856,7 +856,8 @@ def _onto_their_files(accounted: list[Accounted], branches: list[BranchResult], 
     lists them at their cells with what to do, and they count as its warnings. The rest — county-wide shares and
     quotas — are returned: they are the county's. An error would un-accept a file already used, so none is moved
     (the county steps and payments raise warnings only)."""
-    township_of = {(b.file, b.branch_code): b.township for b in branches}
+    named = {p.file for p in found}  # the township of only the branches a problem names: a province has 100,000
+    township_of = {(b.file, b.branch_code): b.township for b in branches if b.file in named}
     in_force = {a.sub.township: a.sub for a in accounted if a.state == "accepted" and not _county_workbook(a)}
     county_wide = []
     for p in found:
