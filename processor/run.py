@@ -48,9 +48,9 @@ from .consolidate import (
     write_reasons_workbook,
 )
 from .county import (
+    TargetResult,
     derived_seed,
     draw_spot_check,
-    TargetResult,
     evaluate_targets,
     finish_county,
     promotions,
@@ -618,7 +618,7 @@ class _Outputs:
         """The jobs that need nothing of the payments: the notices and the reasons workbook. The first lane's child
         writes them while the run works out the payments, where it waited 0.3–0.5 s. With one worker they are late
         jobs (`jobs`), written after the finance workbook: written before the payments, what they left in the run's
-        memory raised its peak from 912 to 978 MB."""
+        memory raised its peak from 911 to 978 MB."""
         config, rulebook, staging, n = self.config, self.rulebook, self.staging, len(self.county.branches)
         contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
                                 config.notice_mailbox)
