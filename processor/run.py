@@ -513,7 +513,7 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     # in one statement each, rather than binding them one by one itself while the other processors wait), and writes
     # the notices and the reasons workbook (`_Outputs.tables_jobs`): none of them needs anything of the payments.
     early = [*county_jobs, WriterJob("ledger rows", partial(_staged_ledger_rows, staging, county.branches, procedure)),
-             *(made.tables_jobs() if config.workers > 1 else [])]
+             *(made.tables_jobs() if made.tables_early else [])]
     with Lanes(early, config.workers, made.jobs, watch.timings, watch.peaks) as lanes:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
         with collector_paused():  # ~1 KB of new objects per payment line, no cycle among them
@@ -614,11 +614,15 @@ class _Outputs:
                              ("乡镇评审问责", ACCOUNTABILITY_HEADERS, partial(accountability_rows, county, procedure))],
                             county_name=config.county)
 
+    @property
+    def tables_early(self) -> bool:
+        """Whether `tables_jobs` are early jobs: the first lane's child writes them while the run works out the
+        payments, where it waited 0.3–0.5 s. With one worker they are late jobs (`jobs`), written after the finance
+        workbook: written before the payments, what they left in the run's memory raised its peak from 911 to 978 MB."""
+        return self.config.workers > 1
+
     def tables_jobs(self) -> list[WriterJob]:
-        """The jobs that need nothing of the payments: the notices and the reasons workbook. The first lane's child
-        writes them while the run works out the payments, where it waited 0.3–0.5 s. With one worker they are late
-        jobs (`jobs`), written after the finance workbook: written before the payments, what they left in the run's
-        memory raised its peak from 911 to 978 MB."""
+        """The jobs that need nothing of the payments: the notices and the reasons workbook (`tables_early`)."""
         config, rulebook, staging, n = self.config, self.rulebook, self.staging, len(self.county.branches)
         contact = NoticeContact(config.county, config.issuer, config.notice_phone, config.notice_address,
                                 config.notice_mailbox)
@@ -654,7 +658,7 @@ class _Outputs:
                                                            statuses=statuses), config.workers, len(receipted) / 8, counter)
         jobs.append(WriterJob("consolidated workbook", lambda: [write_consolidated(
             staging / consolidated_workbook_name(rulebook.id, config.period), consolidated())], len(county.branches) / 60))
-        if config.workers <= 1:
+        if not self.tables_early:
             jobs += self.tables_jobs()
         payments, finance = paid.payments, paid.finance
         # They read the payments and the finance version, which only the run's own process holds (`_Paid`): one
