@@ -1,6 +1,7 @@
 """A township's branch rows stay in a part file while the run lasts, not in the run's memory (processor/parts.py)."""
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 from multiprocessing.reduction import ForkingPickler
@@ -47,7 +48,8 @@ def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_
     scored, branches = _scored_then_sent(path, tmp_path / "work")
     parts.forget_parts()
 
-    assert sorted(p.name for p in (tmp_path / "work").glob("*.rows")) == ["input-00001.rows"]  # the generated name
+    # The worker's one part file, under a name the run gives it
+    assert sorted(p.name for p in (tmp_path / "work").glob("*.part")) == [f"rows-{os.getpid()}.part"]
     assert all(isinstance(b.cadres, parts.RowsInPart) and isinstance(b.rows, parts.SheetsInPart) for b in branches)
     assert [len(b.cadres) for b in branches] == [sum(r[0] == "村干部" for r in rows) for rows in scored]
     assert not any(parts._READ)  # the receipts' counts of cadres read no part file
@@ -64,6 +66,22 @@ def test_worker_writes_the_township_s_rows_to_its_part_file__the_run_reads_back_
         [r.values.get("role") for r in b.cadres] for b in branches]
     assert any(name for b in branches for name in b.cadres.values_of("name"))
     assert first.rows.get("no such sheet", []) == []
+
+
+def test_a_worker_adds_each_township_to_its_one_part_file__each_branch_reads_its_own_township_s_rows(tmp_path):
+    # A file per township was a new file on the disk each (run._input_copy says what that cost): one per worker.
+    paths = _inputs(tmp_path, 3)
+    scored = []
+    for path in paths:
+        run._worker_init(None, 2026)
+        scored.append(_rows(run._read_and_score(_job(path))[1]))
+    run._worker_init(None, 2026, tmp_path / "work")
+    sent = [pickle.loads(ForkingPickler.dumps(run._worker_process(_job(path))))[1] for path in paths]
+    parts.forget_parts()
+
+    assert len(list((tmp_path / "work").glob("*.part"))) == 1
+    assert [_rows(branches) for branches in reversed(sent)] == list(reversed(scored))  # read in any order
+    assert len({b.cadres._where for branches in sent for b in branches}) == 3  # a place in it for each township
 
 
 def test_where_a_branch_s_own_figures_are__known_without_reading_its_part_file(tmp_path):

@@ -1,6 +1,7 @@
 """A township's result crosses from its worker process to the run unchanged (records.by_position)."""
 from __future__ import annotations
 
+import os
 import pickle
 
 import processor.run as run
@@ -243,22 +244,24 @@ def test_two_townships__payment_lines_at_the_same_row__share_one_tuple_of_cells_
     assert all(list(l.notes) != ["测试说明"] for l in lines if l is not plain[0])
 
 
-def test_input_copy__written_by_its_worker_from_the_bytes_it_holds__read_as_the_file__removed_once_read(tmp_path):
+def test_input_copy__written_by_its_worker_from_the_bytes_it_holds_over_its_last_one__read_as_the_file(tmp_path):
     # The run hands a worker the name of a copy it has not written (run._job); the worker writes the input's bytes
-    # there itself (run._input_copy) and removes the copy once it is read.
+    # to its own copy (run._input_copy), over the last input's: no new file on the disk for each input.
     from processor.intake import Input
 
-    path = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[0]
-    item = Input(name=path.name, origin=str(path), data=path.read_bytes())
-    copy = tmp_path / "input-00001.xlsx"
+    samples = sorted((SAMPLES_DIR / "inbox").glob("*.xlsx"))[:2]
+    items = [Input(name=path.name, origin=str(path), data=path.read_bytes()) for path in samples]
+    copies = [tmp_path / "input-00001.xlsx", tmp_path / "input-00002.xlsx"]
     run._worker_init(None, 2026)
-    direct = run._worker_process((str(path), item.name, item.sha256, []))
-    run._WORKER["copies"] = {str(copy): item}
+    direct = [run._worker_process((str(path), item.name, item.sha256, [])) for path, item in zip(samples, items, strict=True)]
+    run._WORKER["copies"] = {str(copy): item for copy, item in zip(copies, items, strict=True)}
     try:
-        from_copy = run._worker_process((str(copy), item.name, item.sha256, []))
+        from_copy = [run._worker_process((str(copy), item.name, item.sha256, [])) for copy, item in zip(copies, items, strict=True)]
     finally:
         run._WORKER.pop("copies")
 
-    assert not copy.exists()
-    assert from_copy[1] and from_copy[1] == direct[1]  # every branch, as read from the file itself
-    assert (from_copy[0].problems, from_copy[2], from_copy[3]) == (direct[0].problems, direct[2], direct[3])
+    assert [p.name for p in tmp_path.iterdir()] == [f"reading-{os.getpid()}.xlsx"]  # one, the names never written
+    assert (tmp_path / f"reading-{os.getpid()}.xlsx").read_bytes() == items[1].data
+    for got, want in zip(from_copy, direct, strict=True):
+        assert got[1] and got[1] == want[1]  # every branch, as read from the file itself
+        assert (got[0].problems, got[2], got[3]) == (want[0].problems, want[2], want[3])
