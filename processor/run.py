@@ -363,8 +363,9 @@ Job = tuple[str, str, str, list[Problem]]
 
 
 def _job(item: Input, work: Path, n: int) -> Job:
-    """The input is read from a copy under a generated name, written by its worker (`_input_copy`); the name from
-    outside is only shown."""
+    """The input under a generated name (input-00001.xlsx): the run's key for its bytes, which the worker writes to
+    its own copy in the same folder with the same extension and reads from there (`_input_copy`); no file is made
+    under the generated name itself, and the name from outside is only shown."""
     if item.problems:
         return ("", item.name, item.sha256, list(item.problems))
     return (str(work / f"input-{n:05d}{_safe_extension(item)}"), item.name, item.sha256, [])

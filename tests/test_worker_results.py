@@ -253,10 +253,12 @@ def test_input_copy__written_by_its_worker_from_the_bytes_it_holds_over_its_last
     items = [Input(name=path.name, origin=str(path), data=path.read_bytes()) for path in samples]
     copies = [tmp_path / "input-00001.xlsx", tmp_path / "input-00002.xlsx"]
     run._worker_init(None, 2026)
-    direct = [run._worker_process((str(path), item.name, item.sha256, [])) for path, item in zip(samples, items, strict=True)]
+    direct = [run._worker_process((str(path), item.name, item.sha256, []))
+              for path, item in zip(samples, items, strict=True)]
     run._WORKER["copies"] = {str(copy): item for copy, item in zip(copies, items, strict=True)}
     try:
-        from_copy = [run._worker_process((str(copy), item.name, item.sha256, [])) for copy, item in zip(copies, items, strict=True)]
+        from_copy = [run._worker_process((str(copy), item.name, item.sha256, []))
+                     for copy, item in zip(copies, items, strict=True)]
     finally:
         run._WORKER.pop("copies")
 
