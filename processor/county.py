@@ -9,8 +9,8 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
-from functools import partial
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any, Callable, NamedTuple
 
 from .conditions import evaluate, holds, number, show
