@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from .errors import RulebookError
 from .paths import RULEBOOK_DIR, SCHEMA_DIR
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,17 @@ def rulebook_problems(data: Any, schema_checked: bool = False) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _rulebook_validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(RULEBOOK_SCHEMA.read_text(encoding="utf-8")))
+    return schema_validator(json.loads(RULEBOOK_SCHEMA.read_text(encoding="utf-8")))
+
+
+def schema_validator(schema: dict[str, Any], formats: bool = False) -> Draft202012Validator:
+    """jsonschema's validator of `schema` (`formats`: with its format checks).
+
+    jsonschema is imported here, when a schema is first checked, not with the package: it and what it imports take
+    ~80 ms to import, a tenth of a county's run, and a run whose rulebooks carry the stamp (below) and whose rows all
+    pass the compiled checks (fastcheck.py) never asks it."""
+    from jsonschema import Draft202012Validator, FormatChecker  # noqa: PLC0415 — on first use, see above
+    return Draft202012Validator(schema, format_checker=FormatChecker()) if formats else Draft202012Validator(schema)
 
 
 # --- the stamp of the shipped rulebooks ----------------------------------------------------------

@@ -8,11 +8,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .errors import ConfigError
 from .mail.config import MAIL_KEYS, mail_config
-from .rulebook import resolve_rulebook_path
+from .rulebook import resolve_rulebook_path, schema_validator
 from .settings import RunConfig, due_period
 
 # What each key of the TOML file may hold; a wrong value is refused with the key and this text.
@@ -125,7 +123,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         if isinstance(value, dt.date):
             value = value.isoformat()  # TOML's own dates (notice_start = 2027-01-05)
             data[key] = value
-        if not Draft202012Validator(schema).is_valid(value):
+        if not schema_validator(schema).is_valid(value):
             raise ConfigError(f"{path}: {key} = {value!r} is not allowed; {key} must be {allowed}")
     return data
 

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
+from typing import TYPE_CHECKING, Any
 
 from .fastcheck import RowCheck, compile_row
 from .normalise import converter_for
 from .paths import SCHEMA_DIR
-from .rulebook import Rulebook, used_figures
+from .rulebook import Rulebook, schema_validator, used_figures
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 INSTRUCTIONS_SHEET = "填报说明"
 SELF, REVIEW = "self", "review"
@@ -65,7 +66,7 @@ class Sheet:
 
     @cached_property
     def validator(self) -> Draft202012Validator:
-        return Draft202012Validator(exact_limits(self.schema), format_checker=FormatChecker())
+        return schema_validator(exact_limits(self.schema), formats=True)
 
     @cached_property
     def row_ok(self) -> RowCheck | None:

@@ -12,9 +12,7 @@ import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Final, Iterable
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Final, Iterable
 
 from .cells import a1, column_letters
 from .crosscheck import cross_sheet_problems
@@ -27,6 +25,9 @@ from .periods import parse_period
 from .records import Change, Record, Submission
 from .rulebook import Rulebook, shipped_rulebooks
 from .sheets import INSTRUCTIONS_SHEET, Field, Sheet, sheets_for
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 META_LABELS = {"template_id": "模板编号", "template_version": "模板版本", "township": "填报乡镇", "period": "评定年度"}
 HEADER_SEARCH_ROWS = 15

@@ -1,8 +1,10 @@
 """The house stays one-way: no import cycle in processor/ (counting imports inside functions), and the README's
-layout table names every module."""
+layout table names every module; the package loads jsonschema only when it checks a schema."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +99,12 @@ def test_readme_layout_names_every_module():
     missing += [f"mail/{p.stem}" for p in (PACKAGE / "mail").glob("*.py")
                 if p.name != "__init__.py" and f"`{p.stem}`" not in layout]
     assert missing == []
+
+
+def test_the_package_loads_jsonschema_only_when_a_schema_is_checked():
+    """jsonschema and what it imports are ~80 ms of a county's one-second run (rulebook.schema_validator): the
+    run's modules import it when a rulebook without the stamp or a row the compiled checks refuse needs it."""
+    code = ("import sys, processor.run, processor.runconfig, processor.rulebook as r; assert 'jsonschema' not in sys.modules; "
+            "r.schema_validator({'type': 'integer'}); print('jsonschema' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "True"
