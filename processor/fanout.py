@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 class WriterJob:
     name: str                          # for the timings and the log
     write: Callable[[], list[Path]]    # writes its files, returns their paths
-    weight: float = 1.0                # rough cost: the heaviest jobs start first
+    weight: float = 1.0                # rough cost, in milliseconds: the heaviest jobs start first
     # What is written here when the job failed in its child; None: `write` again. (A job of `claimed_jobs` wrote
     # only what it claimed, and which of those it finished is not known: here every item is written again.)
     again: Callable[[], list[Path]] | None = None
@@ -90,14 +90,15 @@ def run_writers(jobs: list[WriterJob], workers: int, timings: dict[str, float] |
         return started.write()[1]
 
 
-def lanes(jobs: list[WriterJob], workers: int) -> list[list[int]]:
+def lanes(jobs: list[WriterJob], workers: int, before: Sequence[float] = ()) -> list[list[int]]:
     """The jobs' indexes in `workers` lanes (one may be empty), each lane's in the order it writes them: the jobs
     only this process can write (`here`) in the first lane, first; then heaviest first, each to the lane with the
     least weight so far (the first lane, this process's, takes the heaviest); then the jobs that claim items, one to
-    a lane, so that every lane ends taking its share of them."""
+    a lane, so that every lane ends taking its share of them. BEFORE: the weight each lane has already been given
+    (the first child's early jobs, `Lanes`), counted as its own."""
     order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].weight, i))
     found: list[list[int]] = [[] for _ in range(workers)]
-    weight = [0.0] * workers
+    weight = [float(w) for w in before[:workers]] + [0.0] * (workers - len(before[:workers]))
     for i in (i for i in order if jobs[i].here):
         found[0].append(i)
         weight[0] += jobs[i].weight
@@ -212,14 +213,18 @@ class Lanes:
         self._children: list[_Child] = []
         self._jobs: list[WriterJob] | None = None
         self._early_written: list[list[Path]] = []
+        self._before: list[float] = []
         self.counter: Any = None
         if self._workers == 1:
             self._early_written = [_timed(job, timings) for job in early]
             return
         context = multiprocessing.get_context("fork")  # the children inherit the run's data: nothing is pickled
         self.counter = context.Value("q", 0)
-        self._children = [_Child(context, n, early if n == 1 else [], self._late, self._workers, self.counter)
-                          for n in range(1, self._workers)]
+        # The first child's early jobs weigh in its lane when the others are shared out: a county's (its notices,
+        # its review and reasons workbooks) took 0.15 s, as long as the run's own lane's finance workbook.
+        self._before = [0.0, sum(job.weight for job in early)]
+        self._children = [_Child(context, n, early if n == 1 else [], self._late, self._workers, self.counter,
+                                 self._before) for n in range(1, self._workers)]
 
     def send(self, news: Any, mine: Any = None) -> list[WriterJob]:
         """NEWS to every child; this process's jobs, built from MINE (NEWS when None): the same jobs, with what only
@@ -232,7 +237,7 @@ class Lanes:
     def write(self) -> tuple[list[list[Path]], list[list[Path]]]:
         """(the early jobs' paths, the sent jobs' paths), each in the order of its jobs; nothing sent yet: `send(None)`."""
         jobs = self.send(None) if self._jobs is None else self._jobs
-        assigned = lanes(jobs, self._workers)
+        assigned = lanes(jobs, self._workers, self._before)
         done = {i: _timed(jobs[i], self._timings) for i in assigned[0]}  # a job failing here is the run's exception
         names = [job.name for job in jobs]
         for child, lane in zip(self._children, assigned[1:], strict=True):
@@ -261,12 +266,13 @@ class Lanes:
 class _Child:
     """One lane's forked child: EARLY jobs at once, then its lane of what LATE builds from the news it is told."""
 
-    def __init__(self, context: Any, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any) -> None:
+    def __init__(self, context: Any, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any,
+                 before: list[float]) -> None:
         self.early = early
         self._telling: threading.Thread | None = None
         self._conn, theirs = context.Pipe()
-        self._process: Any = context.Process(target=_lane_in_child, args=(theirs, n, early, late, workers, counter),
-                                             daemon=True)
+        self._process: Any = context.Process(target=_lane_in_child,
+                                             args=(theirs, n, early, late, workers, counter, before), daemon=True)
         self._process.start()
         theirs.close()
 
@@ -306,7 +312,8 @@ class _Child:
         self._process = None
 
 
-def _lane_in_child(conn: Connection, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any) -> None:
+def _lane_in_child(conn: Connection, n: int, early: list[WriterJob], late: Late, workers: int, counter: Any,
+                   before: list[float]) -> None:
     written = [_attempt(job) for job in early]
     try:
         news = conn.recv()
@@ -314,7 +321,7 @@ def _lane_in_child(conn: Connection, n: int, early: list[WriterJob], late: Late,
         return
     try:
         jobs = late(news, counter)
-        mine = lanes(jobs, workers)[n]
+        mine = lanes(jobs, workers, before)[n]
     except Exception:  # its lane is written in the parent, where the exception is the run's
         conn.send((written, None, []))
         return

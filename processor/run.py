@@ -514,7 +514,8 @@ def _produce(config: RunConfig, rulebook: Rulebook, accounted: list[Accounted], 
     # complaints workbooks meanwhile, stages the ledger's rows for the commit (which copies them into the ledger
     # in one statement each, rather than binding them one by one itself while the other processors wait), and writes
     # the notices and the reasons workbook (`_Outputs.tables_jobs`): none of them needs anything of the payments.
-    early = [*county_jobs, WriterJob("ledger rows", partial(_staged_ledger_rows, staging, county.branches, procedure)),
+    early = [*county_jobs, WriterJob("ledger rows", partial(_staged_ledger_rows, staging, county.branches, procedure),
+                                     _weight("ledger rows", len(county.branches))),
              *(made.tables_jobs() if made.tables_early else [])]
     with Lanes(early, config.workers, made.jobs, watch.timings, watch.peaks) as lanes:
         watch.lap("write outputs")  # with one worker they were written just now; else a child was started
@@ -568,6 +569,30 @@ class _Paid:
     lines: int
     payments: PayResult | None = None
     finance: dict[str, Any] | None = None
+
+
+# A writer job's weight (fanout.WriterJob): its rough milliseconds on the benchmark's machine — a cost for its file (a
+# workbook's parts, a document's) and one for each of its rows — read off bench/run.py's 300-branch county and its
+# province (2,000 townships). Only their proportions matter: they decide which lane writes what. Weighed by rows
+# alone, a county's files looked ten times lighter than they are, and its lanes ended 0.1 s apart.
+_COSTS: dict[str, tuple[float, float]] = {  # job: (milliseconds for its file, milliseconds a row)
+    "finance workbook": (25, 0.027),      # a payment line
+    "results.json": (5, 0.067),           # a branch
+    "ledger record": (1, 0.07),           # an input
+    "ledger rows": (1, 0.007),            # a branch
+    "consolidated workbook": (34, 0.049),  # a branch
+    "reasons workbook": (14, 0.046),      # a branch
+    "county notice": (33, 0.0175),        # a branch
+    "township notices": (30, 0.061),      # a branch
+    "review workbook": (15, 0.16),        # a branch under review
+    "complaints workbook": (4, 0),
+    "receipts": (0, 5.7),                 # a receipt
+}
+
+
+def _weight(job: str, rows: int) -> float:
+    fixed, each = _COSTS[job]
+    return fixed + each * rows
 
 
 @dataclass
@@ -630,11 +655,12 @@ class _Outputs:
                                 config.notice_mailbox)
         return [
             WriterJob("reasons workbook", lambda: [write_reasons_workbook(
-                staging / reasons_workbook_name(rulebook.id, config.period), self.results_tables)], n / 200),
+                staging / reasons_workbook_name(rulebook.id, config.period), self.results_tables)], _weight("reasons workbook", n)),
             # The county's notice and the townships' are two jobs: at a province's size each is a long one.
-            WriterJob("county notice", lambda: [write_county_notice(staging, self.results_tables, contact)], n / 250),
+            WriterJob("county notice", lambda: [write_county_notice(staging, self.results_tables, contact)],
+                      _weight("county notice", n)),
             WriterJob("township notices", lambda: write_township_notices(staging, self.results_tables, contact),
-                      n / 150),
+                      _weight("township notices", n)),
         ]
 
     def jobs(self, paid: _Paid, counter: Any) -> list[WriterJob]:
@@ -657,9 +683,10 @@ class _Outputs:
             return replace(self.results_tables, inputs=[_input_row(a) for a in accounted], problems=problems)
         statuses = _Statuses(rulebook, county, procedure)
         jobs = claimed_jobs("receipts", receipted, partial(_write_receipt, folder=staging / RECEIPTS,
-                                                           statuses=statuses), config.workers, len(receipted) / 8, counter)
+                                                           statuses=statuses), config.workers, _weight("receipts", len(receipted)), counter)
         jobs.append(WriterJob("consolidated workbook", lambda: [write_consolidated(
-            staging / consolidated_workbook_name(rulebook.id, config.period), consolidated())], len(county.branches) / 60))
+            staging / consolidated_workbook_name(rulebook.id, config.period), consolidated())],
+                              _weight("consolidated workbook", len(county.branches))))
         if not self.tables_early:
             jobs += self.tables_jobs()
         payments, finance = paid.payments, paid.finance
@@ -670,16 +697,16 @@ class _Outputs:
             # by the commit (publish.stage_ledger_run), its rows apart ("ledger rows"). First: after the finance
             # workbook, at the process's high-water mark, it raised a one-worker run's peak by ~16 MB.
             WriterJob("ledger record", lambda: _staged_ledger_rest(staging, _ledger_rest(
-                accounted, _procedure_record(_held(finance)))), len(accounted) / 10),
+                accounted, _procedure_record(_held(finance)))), _weight("ledger record", len(accounted))),
             WriterJob("finance workbook", lambda: [write_finance_workbook(
                 staging / finance_workbook_name(rulebook.id, config.period), self.paid_by, config.period, _held(payments),
-                county.branches, config.county, draft=procedure.draft, townships=townships)], paid.lines / 20),
+                county.branches, config.county, draft=procedure.draft, townships=townships)], _weight("finance workbook", paid.lines)),
             WriterJob("results.json", lambda: [write_results_json(
                 staging / RESULTS_JSON, config.period, rulebook, accounted, county, _held(payments), problems,
                 self.missing, counts, self.seed, spot, notice, self.ignored,
                 {k: s.to_dict() for k, s in procedure.statuses.items()},
                 {**outcome_json(procedure), "finance": _held(finance)["shown"]}, self.targets, config.county)],
-                len(county.branches) / 200),
+                _weight("results.json", len(county.branches))),
         ], here=True))
         return jobs
 
@@ -722,14 +749,15 @@ def _procedure(config: RunConfig, rb: Rulebook, county: CountyResult, spot: dict
     outcome = run_procedure(rb, config.period, county, listed, given, notice_dates)
     proc = settings(rb)
     jobs = [WriterJob("complaints workbook", lambda: [write_complaints_workbook(
-        staging / complaints_workbook_name(rb, config.period), rb, config.period, "县委组织部")], 0.1)]
+        staging / complaints_workbook_name(rb, config.period), rb, config.period, "县委组织部")], _weight("complaints workbook", 0))]
     if outcome.review_stage:
         # Its rows (each listed branch's item scores, read from the part files) are made in the writer's child:
         # the run goes on to the payments without them.
         jobs.insert(0, WriterJob("review workbook", lambda: [write_review_workbook(
             staging / review_workbook_name(rb, config.period), rb, config.period,
             *review_rows(rb, county.branches, listed, previous_results(config.ledger_path, rb.template_id, config.period)),
-            proc.get("reviewing_body", "县级评审组"))], len(listed) / 100))
+            proc.get("reviewing_body", "县级评审组"))],
+            _weight("review workbook", len(listed))))
     return outcome, jobs
 
 

@@ -142,6 +142,18 @@ def test_lanes__a_job_only_the_run_holds_the_data_of__first_in_the_runs_own_lane
     assert [[jobs[i].name for i in lane] for lane in lanes(jobs, 2)] == [["finance", "notices"], ["consolidated"]]
 
 
+def test_lanes__the_first_child_s_early_jobs_weigh_in_its_lane():
+    # A county's early jobs (notices, review and reasons workbooks: 0.15 s) kept its child busy while the run's own
+    # lane, its finance workbook written, waited for it; the next heaviest job goes to the lane less loaded in all.
+    from processor.fanout import lanes
+
+    jobs = [WriterJob("finance", list, 120.0, here=True), WriterJob("consolidated", list, 45.0),
+            WriterJob("receipts", list, 35.0)]
+    assert [[jobs[i].name for i in lane] for lane in lanes(jobs, 2, [0.0, 160.0])] == [
+        ["finance", "consolidated"], ["receipts"]]
+    assert [[jobs[i].name for i in lane] for lane in lanes(jobs, 2)] == [["finance"], ["consolidated", "receipts"]]
+
+
 # --- receipts claimed a few at a time (fanout.claimed_jobs) ----------------------------------------
 
 def _receipt_writer(folder: Path, fail_in_child_at: str | None = None):
@@ -286,7 +298,7 @@ def _late(folder: Path, workers: int = 2):
             return [path]
         items = [f"{n:02d}" for n in range(40)]
         return [*claimed_jobs("receipts", items, _receipt_writer(folder), workers, 0.5, counter),
-                WriterJob("notice", notice, 3.0), WriterJob("finance", finance, 1.0, here=True)]
+                WriterJob("notice", notice, 3.0), WriterJob("finance", finance, 5.0, here=True)]
     return build
 
 
