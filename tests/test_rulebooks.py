@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from processor.paths import RULEBOOK_DIR
-from processor.rulebook import (CHECKED_STAMP, RulebookError, _checked_by_stamp, checked_stamp, load_rulebook,
-                                shipped_rulebooks)
+from processor.rulebook import (CHECKED_STAMP, RulebookError, _checked_by_stamp, checked_stamp_text, load_rulebook,
+                                rulebook_data, shipped_rulebooks)
 
 R1_YAML = RULEBOOK_DIR / "r1-huojia-five-star.yaml"
 
@@ -127,9 +127,30 @@ def test_checked_stamp__is_current_for_every_shipped_rulebook_and_the_schema():
     """Each shipped rulebook passes the schema in full, and the stamp names its bytes: a run then skips checking
     them again. When this fails after a change to a rulebook or the schema, refresh the stamp with
     python -c 'from processor.rulebook import write_checked_stamp; write_checked_stamp()'"""
+    assert CHECKED_STAMP.read_text(encoding="utf-8") == checked_stamp_text()
     stamp = json.loads(CHECKED_STAMP.read_text(encoding="utf-8"))
-    assert stamp == checked_stamp()
     assert sorted(stamp["rulebooks"]) == sorted(p.name for p in RULEBOOK_DIR.glob("*.yaml"))
+
+
+def _shape(data):
+    """The data with every mapping's keys in their order and every value's type: what == alone does not compare."""
+    if isinstance(data, dict):
+        return [(key, _shape(value)) for key, value in data.items()]
+    if isinstance(data, list):
+        return [_shape(value) for value in data]
+    return (type(data).__name__, data)
+
+
+def test_checked_stamp__a_shipped_rulebook_loads_from_it_as_its_yaml_reads__each_load_its_own_copy():
+    """A run reads the shipped rulebooks from the stamp, not their YAML (rulebook.rulebook_data): the same data, keys
+    in the same order, numbers and true/false of the same types; a caller that changes its copy changes no other."""
+    for path in sorted(RULEBOOK_DIR.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert path.name in json.loads(CHECKED_STAMP.read_text(encoding="utf-8"))["data"]
+        assert _shape(rulebook_data(path, text)) == _shape(yaml.safe_load(text))
+    first = load_rulebook("R1")
+    first.data["rating"]["label"] = "changed"
+    assert load_rulebook("R1").data["rating"]["label"] != "changed"
 
 
 def test_checked_stamp__covers_only_the_bytes_it_names():
