@@ -11,12 +11,14 @@ import os
 import re
 import struct
 import unicodedata
+import xml.parsers.expat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import python_calamine
+from isal import isal_zlib
 
 from .cells import a1
 from .guard import inspect_open_package, xls_problems
@@ -60,6 +62,7 @@ class RawWorkbook:
     _info: dict[str, SheetInfo] = field(repr=False, default_factory=dict)  # .ods and .xls: read at open
     _parts: dict[str, bytes] = field(repr=False, default_factory=dict)  # sheet XML the guard already inflated
     _hidden_sheets: set[str] | None = field(repr=False, default=None)  # from workbook.xml, read at the first sheet
+    _told_no_merges: bool = field(repr=False, default=False)  # calamine was handed its worksheets by _stored_package
 
     def sheet(self, name: str) -> RawSheet:
         """The sheet's values; UnreadableSheet when its part of the file is broken (the caller reports it)."""
@@ -83,6 +86,9 @@ class RawWorkbook:
             with zipfile.ZipFile(self.path) as zf:
                 data = zf.read(xml_path) if data is None else data
                 workbook = zf.read("xl/workbook.xml") if workbook is None else workbook
+        broken = _broken_outside_rows(data) if self._told_no_merges else None
+        if broken is not None:
+            raise ValueError(broken)
         rows, columns = xlsx_hidden(data)
         if self._hidden_sheets is None:  # one workbook.xml for every sheet
             self._hidden_sheets = xlsx_hidden_sheets(workbook)
@@ -104,7 +110,7 @@ def open_workbook(path: Path, shown_name: str | None = None,
     kind, problems = sniff(path, name, parts, data, whole)
     if kind is None:
         return None, problems
-    stored = _stored_package(whole) if kind in ("xlsx", "xlsm") else None
+    stored = _stored_package(whole, set(_sheet_parts(parts).values())) if kind in ("xlsx", "xlsm") else None
     try:
         # By content: from_path picks the reader by extension, so an .xls named .xlsx would fail.
         book = python_calamine.CalamineWorkbook.from_filelike(
@@ -115,7 +121,8 @@ def open_workbook(path: Path, shown_name: str | None = None,
     except Exception as exc:  # calamine raises several unrelated types for broken files
         return None, problems + [problem("FILE_002", file=name, detail=_short(exc))]
     formula_xml = _sheet_parts(parts) if kind in ("xlsx", "xlsm") else {}
-    return RawWorkbook(path, kind, names, book, formula_xml, workbook_info(path, kind), parts), problems
+    return RawWorkbook(path, kind, names, book, formula_xml, workbook_info(path, kind), parts,
+                       _told_no_merges=stored is not None), problems
 
 
 def sniff(path: Path, name: str, parts: dict[str, bytes] | None = None, data: bytes | None = None,
@@ -188,8 +195,9 @@ _UTF8_NAME = 0x800
 HAND_ON_MAX = 32 << 20
 
 
-def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes | None:
-    """The package again, each member stored as the guard inflated it (same names, same order), for calamine.
+def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]], sheets: frozenset[str] | set[str] = frozenset()) -> bytes | None:
+    """The package again, each member stored as the guard inflated it (same names, same order), for calamine; each
+    worksheet part of `sheets` with its merged cells told first (`_merges_told_first`).
 
     calamine inflates each worksheet twice, once for its cells and once for its merged cells (python-calamine
     0.9.1 reads both for every sheet), after the guard has inflated every member once to inspect it: ~0.35 ms of a
@@ -201,10 +209,11 @@ def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes | Non
     chunks: list[bytes] = []
     directory: list[bytes] = []
     offset = 0
-    for info, data in members:
+    for info, given in members:
+        data = _merges_told_first(given) if info.filename in sheets else given
         name = info.filename.encode("utf-8")
         flags = 0 if name.isascii() else _UTF8_NAME
-        size, crc = len(data), info.CRC
+        size, crc = len(data), info.CRC if data is given else isal_zlib.crc32(data)
         chunks += (_LOCAL.pack(b"PK\x03\x04", 20, flags, zipfile.ZIP_STORED, 0, 33, crc, size, size, len(name), 0),
                    name, data)
         directory += (_CENTRAL.pack(b"PK\x01\x02", 20, 20, flags, zipfile.ZIP_STORED, 0, 33, crc, size, size,
@@ -215,6 +224,40 @@ def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes | Non
         return None
     chunks += (listing, _END.pack(b"PK\x05\x06", 0, 0, len(members), len(members), len(listing), offset, 0))
     return b"".join(chunks)
+
+
+# What calamine reads of a worksheet for its merged cells: the part's events up to the first <mergeCells> element, which
+# Excel, WPS and LibreOffice write after the rows (python-calamine 0.9.1 asks for them with every sheet, and its scan
+# through every row again was a third of its reading: a township's workbook 3.5 → 2.3 ms). starbatch reads merged
+# cells itself, from the part as it came (sheetinfo.xlsx_merges); calamine is given an empty list of them ahead of the
+# rows, which its cell reader passes over as it passes over everything before <sheetData> (tests/test_reading.py).
+_NO_MERGES = b"<mergeCells></mergeCells>"
+
+
+def _merges_told_first(xml: bytes) -> bytes:
+    """The worksheet part with an empty <mergeCells> element just ahead of its rows (unchanged without <sheetData)."""
+    at = xml.find(b"<sheetData")
+    return xml if at < 0 else xml[:at] + _NO_MERGES + xml[at:]
+
+
+def _broken_outside_rows(xml: bytes) -> str | None:
+    """The XML error in a worksheet part outside its rows, which calamine no longer reads (`_merges_told_first`), or
+    None. Read whole for its merged cells, a part cut short or broken after its rows was refused, naming the sheet
+    (FILE_002); it still is. Its rows calamine parses itself. The part is read whole when its outside alone is not
+    well-formed (a "<sheetData" in a comment, say): only an error there refuses it. The guard has refused any DOCTYPE."""
+    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
+    if 0 <= start < end and _xml_error(xml[:start] + xml[end + len(b"</sheetData>"):]) is None:
+        return None
+    return _xml_error(xml)
+
+
+def _xml_error(data: bytes) -> str | None:
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as exc:
+        return f"XML: {exc}"
+    return None
 
 
 _REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"|<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')

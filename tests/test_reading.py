@@ -289,3 +289,57 @@ def test_members_handed_on_stored__not_a_package_beyond_the_bound__it_is_read_as
     big = rezip(path, tmp_path / "big.xlsx", extra={"customXml/padding.xml": b"<a>" + noise + b"</a>"})
     assert _cells_as_the_reader_reads_them(big) == _cells_as_calamine_reads_the_file(big)
     assert validate_file(big).accepted
+
+
+def test_members_handed_on_stored__calamine_told_of_no_merges_first__the_reader_still_finds_the_file_s_own(
+        tmp_path, r1_workbook, rows):
+    """Each worksheet handed to calamine has an empty <mergeCells> ahead of its rows (read._merges_told_first: its
+    merged-cell scan stops there rather than reading every row again); its cells read as calamine reads the file, and
+    the merge over two cadres' branch codes is still named at its cell, from the part as the township sent it."""
+    from processor import read
+
+    book = openpyxl.load_workbook(r1_workbook(rows))
+    ws = book[CADRES]
+    ws.insert_rows(3)
+    ws["A3"].value, ws["B3"].value = None, "第二名干部"
+    ws.merge_cells("A2:A3")
+    book.save(merged := tmp_path / "merged.xlsx")
+    assert _cells_as_the_reader_reads_them(merged) == _cells_as_calamine_reads_the_file(merged)
+    assert [(p.sheet, p.value) for p in validate_file(merged).problems if p.code == "VAL_016"] == [(CADRES, "A2:A3")]
+    with zipfile.ZipFile(merged) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+        parts = read._sheet_parts({name: zf.read(name) for name in zf.namelist()})
+    sheets = set(parts.values())
+    assert len(sheets) == len(book.sheetnames)
+    handed = tmp_path / "handed.xlsx"
+    handed.write_bytes(read._stored_package(members, sheets))
+    with zipfile.ZipFile(handed) as zf:
+        assert zf.testzip() is None  # each changed part's CRC-32 is its own
+        for info, data in members:
+            told = data.replace(b"<sheetData", b"<mergeCells></mergeCells><sheetData", 1)
+            assert zf.read(info.filename) == (told if info.filename in sheets else data)
+        own = zf.read(parts[CADRES])  # the sheet's own merge, after its rows, as it came
+        assert own.index(b'ref="A2:A3"') > own.index(b"</sheetData>")
+
+
+def test_members_handed_on_stored__a_sheet_broken_after_its_rows_refused__one_laid_out_otherwise_read(
+        tmp_path, r1_workbook, rows):
+    """calamine no longer reads a worksheet past its rows, so the reader checks the rest itself: a part cut short in its
+    data validations is refused naming the sheet, as when calamine read it whole; a "<sheetData" in a comment ahead of
+    the rows (the marker lands in the comment) is read as before."""
+    from processor.read import sheet_xml_paths
+
+    path = r1_workbook(rows)
+    entry = sheet_xml_paths(path)[CADRES]
+    with zipfile.ZipFile(path) as zf:
+        part = zf.read(entry)
+    after_rows = part.index(b"</sheetData>") + len(b"</sheetData>")
+    cut = rezip(path, tmp_path / "cut.xlsx", replace={entry: part[: after_rows + (len(part) - after_rows) // 2]})
+    sub = validate_file(cut)
+    assert [(p.code, p.sheet) for p in sub.problems if p.code == "FILE_002"] == [("FILE_002", CADRES)]
+    assert not sub.accepted
+    at = part.index(b"<sheetData")
+    commented = rezip(path, tmp_path / "commented.xlsx",
+                      replace={entry: part[:at] + b"<!-- <sheetData> written by hand -->" + part[at:]})
+    assert _cells_as_the_reader_reads_them(commented) == _cells_as_calamine_reads_the_file(commented)
+    assert validate_file(commented).accepted
