@@ -86,14 +86,21 @@ class RawWorkbook:
             with zipfile.ZipFile(self.path) as zf:
                 data = zf.read(xml_path) if data is None else data
                 workbook = zf.read("xl/workbook.xml") if workbook is None else workbook
-        broken = _broken_outside_rows(data) if self._told_no_merges else None
-        if broken is not None:
-            raise ValueError(broken)
+        if self._told_no_merges and not _well_formed_outside_rows(data):
+            self._read_as_it_came(name)  # what calamine says of it read whole, as it did before it was told
         rows, columns = xlsx_hidden(data)
         if self._hidden_sheets is None:  # one workbook.xml for every sheet
             self._hidden_sheets = xlsx_hidden_sheets(workbook)
         return SheetInfo(set(formula_addresses(data)), rows, columns, name in self._hidden_sheets,
                          xlsx_merges(data))
+
+    def _read_as_it_came(self, name: str) -> None:
+        """calamine's reading of the sheet, merged cells and all, from the file as it came: its error is the sheet's."""
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.path.read_bytes()))
+        try:
+            book.get_sheet_by_name(name).to_python(skip_empty_area=True, nrows=LIMITS.max_rows + 1)
+        finally:
+            book.close()
 
     def close(self) -> None:
         if self._book is not None:
@@ -234,30 +241,27 @@ def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]], sheets: frozen
 _NO_MERGES = b"<mergeCells></mergeCells>"
 
 
-def _merges_told_first(xml: bytes) -> bytes:
+def _merges_told_first(part: bytes) -> bytes:
     """The worksheet part with an empty <mergeCells> element just ahead of its rows (unchanged without <sheetData)."""
-    at = xml.find(b"<sheetData")
-    return xml if at < 0 else xml[:at] + _NO_MERGES + xml[at:]
+    at = part.find(b"<sheetData")
+    return part if at < 0 else part[:at] + _NO_MERGES + part[at:]
 
 
-def _broken_outside_rows(xml: bytes) -> str | None:
-    """The XML error in a worksheet part outside its rows, which calamine no longer reads (`_merges_told_first`), or
-    None. Read whole for its merged cells, a part cut short or broken after its rows was refused, naming the sheet
-    (FILE_002); it still is. Its rows calamine parses itself. The part is read whole when its outside alone is not
-    well-formed (a "<sheetData" in a comment, say): only an error there refuses it. The guard has refused any DOCTYPE."""
-    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
-    if 0 <= start < end and _xml_error(xml[:start] + xml[end + len(b"</sheetData>"):]) is None:
-        return None
-    return _xml_error(xml)
-
-
-def _xml_error(data: bytes) -> str | None:
+def _well_formed_outside_rows(part: bytes) -> bool:
+    """Whether a worksheet part is well-formed XML but for its rows, which calamine parses itself. Told of no merges
+    first (`_merges_told_first`), calamine no longer reads the rest; read whole, a part cut short or broken after its
+    rows was refused naming the sheet (FILE_002). A part this finds otherwise (or laid out otherwise: a "<sheetData" in
+    a comment) is read again by calamine as it came (RawWorkbook._read_as_it_came), which decides as before. The guard
+    has refused any DOCTYPE."""
+    start, end = part.find(b"<sheetData"), part.rfind(b"</sheetData>")
+    if not 0 <= start < end:
+        return False
     parser = xml.parsers.expat.ParserCreate()
     try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as exc:
-        return f"XML: {exc}"
-    return None
+        parser.Parse(part[:start] + part[end + len(b"</sheetData>"):], True)
+    except xml.parsers.expat.ExpatError:
+        return False
+    return True
 
 
 _REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"|<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')

@@ -324,9 +324,9 @@ def test_members_handed_on_stored__calamine_told_of_no_merges_first__the_reader_
 
 def test_members_handed_on_stored__a_sheet_broken_after_its_rows_refused__one_laid_out_otherwise_read(
         tmp_path, r1_workbook, rows):
-    """calamine no longer reads a worksheet past its rows, so the reader checks the rest itself: a part cut short in its
-    data validations is refused naming the sheet, as when calamine read it whole; a "<sheetData" in a comment ahead of
-    the rows (the marker lands in the comment) is read as before."""
+    """calamine no longer reads a worksheet past its rows, so the reader checks the rest itself and, where it is not
+    well-formed, has calamine read the sheet as it came: a part cut short in its data validations is refused naming the
+    sheet, as when calamine read it whole; a "<sheetData" in a comment ahead of the rows is read as before."""
     from processor.read import sheet_xml_paths
 
     path = r1_workbook(rows)
