@@ -202,7 +202,8 @@ _UTF8_NAME = 0x800
 HAND_ON_MAX = 32 << 20
 
 
-def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]], sheets: frozenset[str] | set[str] = frozenset()) -> bytes | None:
+def _stored_package(members: list[tuple[zipfile.ZipInfo, bytes]],
+                    sheets: frozenset[str] | set[str] = frozenset()) -> bytes | None:
     """The package again, each member stored as the guard inflated it (same names, same order), for calamine; each
     worksheet part of `sheets` with its merged cells told first (`_merges_told_first`).
 
