@@ -18,7 +18,7 @@ from .extras import attach_extras
 from .figures import figure
 from .problems import Problem, problem
 from .records import BranchResult, CountyResult, Reason, Submission, UnitResult
-from .rulebook import Rulebook, rating_text, source_text
+from .rulebook import Rulebook, rating_text, source_text, used_figures
 from .score import score_submission
 from .sharing import shared_text
 
@@ -216,9 +216,9 @@ def apply_outcomes(rb: Rulebook, branches: list[BranchResult]) -> None:
     lists = [(entry["id"], entry["when"], Reason(shared_text(f"列入{entry['name']}"), f"{rb.id}.outcomes.{entry['id']}",
                                                  source_text(entry.get("source")))) for entry in outcomes["lists"]]
     rating_rule, rating_source = f"{rb.id}.rating", source_text(rb.data["rating"].get("source"))
-    verdicts = _OutcomeMemo(rb, _named_figures(qualified) if qualified is not None else set())
+    verdicts = _OutcomeMemo(rb, used_figures(qualified) if qualified is not None else set())
     # Read after the qualification is set: a list's condition may name the figure "qualified".
-    memberships = _OutcomeMemo(rb, {name for _, when, _ in lists for name in _named_figures(when)})
+    memberships = _OutcomeMemo(rb, {name for _, when, _ in lists for name in used_figures(when)})
     for branch in branches:
         if qualified is not None:
             key = verdicts.case(branch)
@@ -252,14 +252,6 @@ class _OutcomeMemo:
         if len(self.found) >= _OUTCOME_CASES:  # figures that vary from branch to branch (a score) share little
             self.found.clear()
         return tuple([_case_part(self.rb, branch, name) for name in self.names])
-
-
-def _named_figures(cond: dict[str, Any]) -> set[str]:
-    """The figures a condition reads: its own, or its parts' (all, any), as conditions.evaluate reads them."""
-    parts = cond.get("all", cond.get("any"))
-    if parts is None:
-        return {cond["figure"]}
-    return {name for part in parts for name in _named_figures(part)}
 
 
 def _case_part(rb: Rulebook, branch: BranchResult, name: str) -> Any:

@@ -129,10 +129,6 @@ def _rating_text(rb: Rulebook, rating: int) -> str:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_yaml(path: Path) -> Any:
-    return parse_yaml(path.read_text(encoding="utf-8"))
-
-
 def rulebook_data(path: Path, text: str, copy: bool = True) -> Any:
     """The rulebook at `path`, whose text is `text`, as data: the stamp's copy when the stamp names these bytes of a
     shipped file (parsed when the stamp was made, below), else parsed from its YAML. Each shipped rulebook took 2–8 ms
@@ -371,7 +367,7 @@ FACT_FIGURES = {"member_count", "secretary_is_head", "collective_income", "elder
 
 
 def used_figures(data: dict[str, Any]) -> set[str]:
-    """Every figure a rulebook's conditions name (the template asks only for the facts that are used)."""
+    """Every figure named in `data`, a rulebook (the template asks only for the facts that are used) or a condition."""
     return {figure for _, figure in _figures(data)}
 
 
