@@ -17,15 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.opc.pkgwriter import PackageWriter
-from docx.shared import Cm, Pt
-from docx.table import Table
-
 from .common import DeflatedPart, FastZip
 from .consolidate import Consolidated, system_name
 from .records import BranchResult
@@ -35,7 +26,36 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 TITLE_FONT, BODY_FONT, TABLE_FONT = "方正小标宋简体", "仿宋_GB2312", "宋体"
 BLANK = "＿＿＿＿＿＿＿＿"
-TABLE_WIDTHS = (Cm(1.5), Cm(4.5), Cm(6.5), Cm(3.0))
+TABLE_WIDTHS = (1.5, 4.5, 6.5, 3.0)  # cm
+
+# python-docx and lxml (~60 ms to import) are loaded when a notice is first built (`_load_docx`), in the process that
+# writes it (a lane's child when the run has one), rather than at the start of every run: python-docx's names below
+# are None until then.
+Document: Any = None
+WD_TABLE_ALIGNMENT: Any = None
+WD_ALIGN_PARAGRAPH: Any = None
+OxmlElement: Any = None
+qn: Any = None
+PackageWriter: Any = None
+Cm: Any = None
+Pt: Any = None
+Table: Any = None
+
+
+def _load_docx() -> None:
+    import docx
+    import docx.enum.table
+    import docx.enum.text
+    import docx.opc.pkgwriter
+    import docx.oxml
+    import docx.oxml.ns
+    import docx.shared
+    import docx.table
+
+    globals().update(Document=docx.Document, WD_TABLE_ALIGNMENT=docx.enum.table.WD_TABLE_ALIGNMENT,
+                     WD_ALIGN_PARAGRAPH=docx.enum.text.WD_ALIGN_PARAGRAPH, OxmlElement=docx.oxml.OxmlElement,
+                     qn=docx.oxml.ns.qn, PackageWriter=docx.opc.pkgwriter.PackageWriter, Cm=docx.shared.Cm,
+                     Pt=docx.shared.Pt, Table=docx.table.Table)
 
 
 @dataclass(frozen=True)
@@ -108,7 +128,9 @@ def _written(path: Path, data: bytes) -> Path:
 
 def _notice(c: Consolidated, contact: NoticeContact, members: list[BranchResult], township: str = "",
             later: _RowsLater | None = None):
-    """LATER: where the lists' rows are kept as texts, to be put into the document as it is serialised."""
+    """LATER: where the lists' rows are kept as texts, to be put into the document as it is serialised. Every
+    document is built here first (a retold one was built here before), so python-docx is loaded here."""
+    _load_docx()
     doc = Document()
     title = notice_title(c, contact, township)
     _page(doc, title)
@@ -361,7 +383,7 @@ def _set_texts(tr, texts: list[str]) -> None:
 
 def _widths(row) -> None:
     for cell, width in zip(row.cells, TABLE_WIDTHS, strict=True):
-        cell.width = width
+        cell.width = Cm(width)
 
 
 def _plain_run_text(text: str) -> bool:

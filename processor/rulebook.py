@@ -14,7 +14,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 
 from .errors import RulebookError
 from .paths import RULEBOOK_DIR, SCHEMA_DIR
@@ -124,11 +123,6 @@ def _rating_text(rb: Rulebook, rating: int) -> str:
     return sys.intern(f"{rating}{rb.data['rating']['label']}")
 
 
-# libyaml's safe loader when PyYAML was built with it (ten times faster: rulebooks are read in every run),
-# else the pure-Python one; both build the same data.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def rulebook_data(path: Path, text: str, copy: bool = True) -> Any:
     """The rulebook at `path`, whose text is `text`, as data: the stamp's copy when the stamp names these bytes of a
     shipped file (parsed when the stamp was made, below), else parsed from its YAML. Each shipped rulebook took 2–8 ms
@@ -141,8 +135,21 @@ def rulebook_data(path: Path, text: str, copy: bool = True) -> Any:
     return parse_yaml(text)
 
 
+class YamlInvalid(ValueError):
+    """A text PyYAML cannot parse (its message), raised by `parse_yaml` in place of PyYAML's own error."""
+
+
 def parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 — a safe loader
+    """The YAML `text` as data. PyYAML (~20 ms to import) is loaded here, when a text is first parsed: a run whose
+    rulebooks all come from the stamp (`rulebook_data`) never parses one."""
+    import yaml
+
+    # libyaml's safe loader when PyYAML was built with it (ten times faster), else the pure-Python one; both build
+    # the same data.
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 — a safe loader
+    except yaml.YAMLError as exc:
+        raise YamlInvalid(str(exc)) from None
 
 
 def load_rulebook(name_or_path: str | Path) -> Rulebook:
@@ -151,7 +158,7 @@ def load_rulebook(name_or_path: str | Path) -> Rulebook:
     text = path.read_text(encoding="utf-8")
     try:
         data = rulebook_data(path, text)
-    except yaml.YAMLError as exc:
+    except YamlInvalid as exc:
         raise RulebookError(f"{path}: not valid YAML: {exc}") from None
     _refuse(path, rulebook_problems(data, schema_checked=_checked_by_stamp(path, text)))
     return Rulebook(data=data, path=path)
@@ -194,7 +201,7 @@ def _rulebook_heads(rulebook_dir: Path | None) -> list[tuple[Path, dict[str, Any
 def _head(path: Path) -> dict[str, Any]:
     try:
         head = rulebook_data(path, path.read_text(encoding="utf-8"), copy=False)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):  # a broken file in a county's folder must not hide the others
+    except (OSError, UnicodeDecodeError, YamlInvalid):  # a broken file in a county's folder must not hide the others
         return {}
     return head if isinstance(head, dict) else {}
 

@@ -11,9 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import chinese_calendar
-import yaml
 
 from .paths import ROOT
+from .rulebook import YamlInvalid, parse_yaml
 
 CALENDAR_DIR = ROOT / "calendars"
 
@@ -48,10 +48,10 @@ def supplied_year(year: int, folder: Path = CALENDAR_DIR) -> tuple[frozenset, fr
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
         holidays = frozenset(dt.date.fromisoformat(str(d)) for d in data.get("holidays") or [])
         workdays = frozenset(dt.date.fromisoformat(str(d)) for d in data.get("workdays") or [])
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+    except (OSError, UnicodeDecodeError, YamlInvalid, ValueError, TypeError, AttributeError) as exc:
         raise CalendarInvalid(year, str(exc)[:100]) from None
     return holidays, workdays
 

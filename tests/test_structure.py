@@ -1,5 +1,5 @@
 """The house stays one-way: no import cycle in processor/ (counting imports inside functions), and the README's
-layout table names every module; the package loads jsonschema only when it checks a schema."""
+layout table names every module; the package loads jsonschema, PyYAML and python-docx only when it uses them."""
 from __future__ import annotations
 
 import ast
@@ -108,3 +108,14 @@ def test_the_package_loads_jsonschema_only_when_a_schema_is_checked():
             "r.schema_validator({'type': 'integer'}); print('jsonschema' in sys.modules)")
     shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "True"
+
+
+def test_the_run_loads_pyyaml_when_it_parses_yaml_and_python_docx_when_it_builds_a_notice():
+    """PyYAML (~20 ms) and python-docx with lxml (~60 ms) were imported at every run's start: a run whose rulebooks
+    come from the stamp parses no YAML, and the notices are built by a lane's child when the run has one (the notice
+    tests build them, with python-docx loaded by the first)."""
+    code = ("import sys, processor.cli, processor.run, processor.runconfig, processor.workdays, processor.notice; "
+            "print(sorted(m for m in ('yaml', 'docx', 'lxml') if m in sys.modules)); "
+            "import processor.rulebook as r; r.parse_yaml('a: 1'); print('yaml' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert shown.stdout.split("\n")[:2] == ["[]", "True"]
