@@ -14,7 +14,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
 from .errors import RulebookError
 from .paths import RULEBOOK_DIR, SCHEMA_DIR
 
